@@ -1,0 +1,61 @@
+"""The Python API every front end uses: ``extract(text) -> Extraction``.
+
+Reading files (``extract_file``) and coding (``scribe.coding``) hang off this; nothing here
+imports Textual.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from scribe.models import Extraction
+from scribe.notes import DEFAULT_MAX_BYTES, Note, find_date_of_service, read_note
+
+MAX_CHARS = 2_000_000  # beyond this, extract() reads only the head of the text
+
+
+def extract(
+    text: str,
+    note_id: str = "note",
+    source: str = "",
+    date_of_service: date | None = None,
+    *,
+    payer: str = "medicare",
+    with_codes: bool = True,
+) -> Extraction:
+    """Extract every element of the contract from ``text`` (never raises on odd text)."""
+    from scribe.nlp import analyse
+    from scribe.resolvers import resolve
+
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
+    dos = date_of_service or find_date_of_service(text)
+    doc = analyse(text, dos)
+    extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos)
+    if with_codes:
+        extraction = apply_coding(extraction, payer=payer)
+    return extraction
+
+
+def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:
+    """Fill ``codes``, ``diagnoses`` and ``flags`` from the coding engine."""
+    try:
+        from scribe.coding import propose
+    except ImportError:  # coding engine not installed in this build
+        return extraction
+    proposal = propose(extraction, [], payer)
+    return extraction.model_copy(update={
+        "codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": proposal.flags,
+    })
+
+
+def extract_note(note: Note, *, payer: str = "medicare", with_codes: bool = True) -> Extraction:
+    return extract(note.text, note_id=note.note_id, source=note.source,
+                   date_of_service=note.date_of_service, payer=payer, with_codes=with_codes)
+
+
+def extract_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 payer: str = "medicare", with_codes: bool = True) -> Extraction:
+    """Read and extract one note file. Raises ``NoteError`` (one line) if unreadable."""
+    return extract_note(read_note(path, max_bytes=max_bytes), payer=payer, with_codes=with_codes)

@@ -1,0 +1,1 @@
+"""Sub-commands of `scribe`; each module exposes ``register(app: typer.Typer)``."""

@@ -1,0 +1,259 @@
+"""Pydantic models at every boundary of scribe.
+
+`Extraction` is the contract of ``../shared/contract/extraction.md``: its JSON form (``to_contract``)
+keeps those names and meanings exactly. Extra keys (``date_of_service``, ``treated``, ``mentions``,
+``billed``) are allowed by the contract and are used by the coding engine, the TUI and the audit.
+Nothing in this module imports spaCy or Textual.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ELEMENT_NAMES: tuple[str, ...] = (
+    "procedure_type",
+    "cavity_creation",
+    "levels",
+    "guidance",
+    "biopsy",
+    "laterality",
+    "conservative_therapy",
+    "indication",
+)
+
+# The order in which `missing` lists elements (contract: "When an element is missing").
+MISSING_ORDER: tuple[str, ...] = (
+    "procedure_type",
+    "cavity_creation",
+    "levels",
+    "laterality",
+    "guidance",
+    "biopsy",
+    "conservative_therapy",
+    "indication",
+)
+
+ProcedureType = Literal["vertebroplasty", "kyphoplasty", "sacroplasty", "mixed"]
+Family = Literal["vertebroplasty", "kyphoplasty", "sacroplasty"]
+Guidance = Literal["ct", "fluoroscopy"]
+Laterality = Literal["unilateral", "bilateral"]
+Indication = Literal["osteoporosis", "neoplasm", "hemangioma", "trauma", "other"]
+Modality = Literal[
+    "analgesics",
+    "opioids",
+    "nsaids",
+    "bracing",
+    "bed_rest",
+    "physical_therapy",
+    "calcitonin",
+    "activity_modification",
+    "other",
+]
+Severity = Literal["info", "warning", "hard-stop"]
+
+
+class Strict(BaseModel):
+    """Base for models that reject unknown keys (lexicons, answers, payer profiles)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Status(StrEnum):
+    FOUND = "found"
+    MISSING = "missing"
+    CONFLICT = "conflict"
+    NOT_APPLICABLE = "not_applicable"
+    ANSWERED = "answered"
+
+
+class ContextFlag(Strict):
+    """A ConText modifier applied to a mention, with the cue that triggered it."""
+
+    category: Literal["negated", "historical", "hypothetical", "planned", "other_level", "corrected"]
+    cue: str
+    cue_start: int
+    cue_end: int
+
+
+class Evidence(BaseModel):
+    """A span of the note (offsets into the text as read, after decoding)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int
+    end: int
+    text: str
+    section: str | None = None
+    rule: str | None = None  # the lexicon entry or pattern that matched
+    fuzzy: bool = False  # matched only through a fuzzy (speech-recognition) correction
+
+
+class Mention(BaseModel):
+    """A candidate span found by the pipeline, kept or discarded by a resolver.
+
+    Discarded mentions (negated, historical, imaging-only levels…) are kept so the TUI and the
+    audit can show them differently from the evidence that decided a value.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    element: str
+    value: Any = None
+    start: int
+    end: int
+    text: str
+    section: str | None = None
+    flags: list[ContextFlag] = Field(default_factory=list)
+    used: bool = False
+    fuzzy: bool = False
+
+
+class BiopsyValue(Strict):
+    performed: bool | None = None
+    sites: list[str] = Field(default_factory=list)
+
+
+class ConservativeTherapyValue(Strict):
+    weeks: float
+    modalities: list[Modality] = Field(default_factory=list)
+
+
+class Element(BaseModel):
+    """One extracted field: value + status + evidence (contract names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any = None
+    status: Status = Status.MISSING
+    evidence: list[Evidence] = Field(default_factory=list)
+    detail: dict[str, Any] = Field(default_factory=dict)  # extra, e.g. modalities without weeks
+
+
+class Elements(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_type: Element = Field(default_factory=Element)
+    cavity_creation: Element = Field(default_factory=Element)
+    levels: Element = Field(default_factory=Element)
+    guidance: Element = Field(default_factory=Element)
+    biopsy: Element = Field(default_factory=Element)
+    laterality: Element = Field(default_factory=Element)
+    conservative_therapy: Element = Field(default_factory=Element)
+    indication: Element = Field(default_factory=Element)
+
+    def get(self, name: str) -> Element:
+        if name not in ELEMENT_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+
+class TreatedLevel(Strict):
+    """A level treated in this session and the family its technique belongs to (rule C1)."""
+
+    level: str
+    family: Family
+    cavity: bool | None = None  # cavity creation documented at this level
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class BilledLine(Strict):
+    """A code found on a billing line of the note or in a claims file (for the audit)."""
+
+    code: str
+    units: int = 1
+    modifiers: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    origin: Literal["note", "claims"] = "note"
+
+
+class CodeLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    units: int = 1
+    modifiers: list[str] = Field(default_factory=list)
+    description: str = ""
+    rationale: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Diagnosis(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    description: str = ""
+    rationale: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Flag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    severity: Severity = "info"
+    message: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+    verified: bool = True  # False when raised by a low-confidence (L) rule
+    source: str | None = None
+
+
+class Proposal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codes: list[CodeLine] = Field(default_factory=list)
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+
+
+class Answer(Strict):
+    """A clinician's (or coder's) answer to a prompt. `value` uses the contract vocabulary.
+
+    For `conservative_therapy` the value is ``{"weeks": float, "modalities": [...]}``; for
+    `biopsy` ``{"performed": bool, "sites": [...]}``; `"undetermined"` is always accepted and
+    means "other / clinically undetermined". Payer questions use element ids such as
+    ``abn_on_file``.
+    """
+
+    element: str
+    value: Any
+    user: str = ""
+    at: datetime | None = None
+    comment: str = ""
+
+
+class Extraction(BaseModel):
+    """The result of reading one note (contract: extraction.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note_id: str
+    source: str = ""
+    elements: Elements = Field(default_factory=Elements)
+    missing: list[str] = Field(default_factory=list)
+    codes: list[CodeLine] = Field(default_factory=list)
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    # extra keys (allowed by the contract)
+    date_of_service: date | None = None
+    is_procedure_note: bool = True
+    treated: list[TreatedLevel] = Field(default_factory=list)
+    mentions: list[Mention] = Field(default_factory=list)
+    billed: list[BilledLine] = Field(default_factory=list)
+    text_length: int = 0
+
+    def to_contract(self, *, mentions: bool = False) -> dict[str, Any]:
+        """The JSON-ready dict of the contract (plus extra keys)."""
+        exclude = None if mentions else {"mentions"}
+        return self.model_dump(mode="json", exclude=exclude)
+
+
+class ReadError(Strict):
+    """One unreadable note, as reported in batch output."""
+
+    note_id: str
+    source: str
+    error: str

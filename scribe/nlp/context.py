@@ -1,0 +1,150 @@
+"""ConText: negated / historical / hypothetical / other-level / diagnostic modifiers with cues.
+
+Cues come from ``lexicons/context.jsonl`` (medspaCy-style records). A cue modifies targets in
+its own clause (clauses stop at terminators, ";", a new sentence or a section heading), within
+``max_scope`` tokens, forward, backward or both. Pseudo-cues ("no cement leak") block the
+cues they overlap. Dates and years before the date of service are historical cues.
+Self-corrections ("at L2, correction, L3") are found here too.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from datetime import date
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from scribe.lexicon import ContextRule, Lexicon, default_lexicon
+from scribe.nlp.types import Cue, Flag
+
+_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b|\b(\d{1,2})/(\d{4})\b|\b((?:19|20)\d\d)\b")
+DEFAULT_SCOPE = 6
+
+
+class ContextTagger:
+    """Pipeline component ``scribe_context``: finds cues; ``flags_for`` applies them."""
+
+    def __init__(self, nlp: Language, lexicon: Lexicon) -> None:
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.rules: dict[str, ContextRule] = {}
+        for n, rule in enumerate(lexicon.context):
+            key = f"ctx{n}"
+            self.rules[key] = rule
+            self.matcher.add(key, [nlp.make_doc(rule.literal)])
+        self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: list[Cue] = []
+        pseudo: list[tuple[int, int]] = []
+        for match_id, start, end in self.matcher(doc):
+            rule = self.rules[doc.vocab.strings[match_id]]
+            span = doc[start:end]
+            if rule.direction == "pseudo":
+                pseudo.append((start, end))
+                continue
+            if rule.direction == "terminate":
+                continue
+            found.append(Cue(rule.category, rule.direction, start, end, span.start_char,
+                             span.end_char, span.text, rule.max_scope or DEFAULT_SCOPE))
+        if pseudo:
+            found = [c for c in found if not any(ps <= c.start < pe for ps, pe in pseudo)]
+        # prefer the longest cue where cues of one category overlap ("not", "was not performed")
+        found.sort(key=lambda c: (c.start, -(c.end - c.start)))
+        kept: list[Cue] = []
+        for c in found:
+            if any(k.category == c.category and k.start <= c.start < k.end for k in kept):
+                continue
+            kept.append(c)
+        kept.extend(self._date_cues(doc))
+        kept.extend(self._correction_cues(doc))
+        kept.sort(key=lambda c: c.start)
+        doc.user_data["cues"] = kept
+        doc.user_data["cue_starts"] = [c.start for c in kept]
+        return doc
+
+    def _date_cues(self, doc: Doc) -> list[Cue]:
+        dos: date | None = doc.user_data.get("dos")
+        if dos is None:
+            return []
+        out: list[Cue] = []
+        for m in _DATE.finditer(doc.text):
+            year: int
+            when: date | None = None
+            if m.group(1):
+                y = int(m.group(3))
+                year = y + 2000 if y < 100 else y
+                try:
+                    when = date(year, int(m.group(1)), int(m.group(2)))
+                except ValueError:
+                    continue
+            elif m.group(4):
+                year = int(m.group(5))
+            else:
+                year = int(m.group(6))
+            past = when < dos if when is not None else year < dos.year
+            if not past:
+                continue
+            span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+            if span is None:
+                continue
+            out.append(Cue("historical", "bidirectional", span.start, span.end, m.start(), m.end(),
+                           m.group(0), 10))
+        return out
+
+    def _correction_cues(self, doc: Doc) -> list[Cue]:
+        lowers = [t.lower_ for t in doc]
+        out: list[Cue] = []
+        for i in range(len(doc)):
+            for cue in self.correction_cues:
+                k = len(cue)
+                if tuple(lowers[i : i + k]) == cue:
+                    span = doc[i : i + k]
+                    out.append(Cue("corrected", "backward", i, i + k, span.start_char,
+                                   span.end_char, span.text, 4))
+        return out
+
+
+def flags_for(doc: Doc, start: int, end: int, categories: frozenset[str] | None = None,
+              same_sentence: bool = False) -> list[Flag]:
+    """ConText flags for the target tokens [start, end): cue in the same clause, within scope."""
+    cues: list[Cue] = doc.user_data.get("cues", [])
+    if not cues:
+        return []
+    clause = doc.user_data["clause_id"]
+    sent = doc.user_data["sent_id"]
+    unit = sent if same_sentence else clause
+    starts: list[int] = doc.user_data["cue_starts"]
+    lo = bisect_left(starts, start - 40)
+    hi = bisect_right(starts, end + 40)
+    out: list[Flag] = []
+    target_unit = unit[start]
+    for cue in cues[lo:hi]:
+        if categories is not None and cue.category not in categories:
+            continue
+        if cue.start < end and cue.end > start:
+            continue  # overlapping the target itself
+        if cue.end <= start:
+            if cue.direction not in ("forward", "bidirectional"):
+                continue
+            if unit[cue.start] != target_unit and unit[cue.end - 1] != target_unit:
+                continue
+            if start - cue.end > cue.max_scope:
+                continue
+        else:
+            if cue.direction not in ("backward", "bidirectional"):
+                continue
+            if unit[cue.start] != target_unit:
+                continue
+            if cue.start - end > cue.max_scope:
+                continue
+        out.append(Flag(cue.category, cue.text, cue.start_char, cue.end_char))
+    return out
+
+
+@Language.factory("scribe_context", assigns=["doc.user_data"],
+                  requires=["doc.user_data", "token.is_sent_start"])
+def make_context(nlp: Language, name: str) -> ContextTagger:
+    return ContextTagger(nlp, default_lexicon())

@@ -1,0 +1,169 @@
+"""Normalisation into ``token.norm_``: joined words, spoken levels, misspellings, fuzzy hits.
+
+The note text is never rewritten. Split words ("kypho plasty") and spoken levels ("t twelve",
+"lumbar four", "twelfth thoracic") are merged into one token whose text is still the words as
+dictated; only ``norm_`` carries the correction ("kyphoplasty", "t12"). Exact matches win;
+joined words next; rapidfuzz last, with a length-aware cut-off, and the token is marked fuzzy.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from spacy.language import Language
+from spacy.tokens import Doc, Token
+
+from scribe.lexicon import Lexicon, Normalization, default_lexicon
+from scribe.numbers import ORDINALS, UNITS
+
+if not Token.has_extension("fuzzy"):
+    Token.set_extension("fuzzy", default=False)
+
+_LEVEL_TOKEN = re.compile(r"^([ctls])-?(\d{1,2})$", re.IGNORECASE)
+_LEVEL_LETTERS = {"c", "t", "l", "s"}
+_NUM_WORDS = {k: v for k, v in UNITS.items() if 1 <= v <= 13}
+_ORD_WORDS = {k: v for k, v in ORDINALS.items() if 1 <= v <= 12}
+_LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years", "year", "cc", "ml",
+                       "percent", "%", "gauge", "minutes", "hours", "mg", "times", "x"}
+
+
+class Normalizer:
+    """Pipeline component ``scribe_normalize``."""
+
+    def __init__(self, norm: Normalization, vocabulary: set[str]) -> None:
+        self.norm = norm
+        self.joined = {tuple(k.split()): v for k, v in norm.joined.items()}
+        self.join_max = max((len(k) for k in self.joined), default=1)
+        self.concat_targets = set(norm.fuzzy_targets) | set(norm.joined.values()) | {
+            "carm", "oarm", "spinejack", "kyphoplasty", "vertebroplasty", "sacroplasty"
+        }
+        self.vocabulary = vocabulary | set(norm.fuzzy_targets)
+        self.targets = list(norm.fuzzy_targets)
+        self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
+
+    # -- fuzzy ---------------------------------------------------------------------------
+    def _fuzzy_uncached(self, word: str) -> str | None:
+        if len(word) < self.norm.fuzzy_min_length or not word.isalpha():
+            return None
+        if word in self.vocabulary:
+            return None
+        # length-aware cut-off: short words need a closer match
+        cutoff = self.norm.fuzzy_cutoff + (4.0 if len(word) < 9 else 0.0)
+        hit = process.extractOne(word, self.targets, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if hit is None:
+            return None
+        target = hit[0]
+        if abs(len(target) - len(word)) > 3:
+            return None
+        return target
+
+    # -- merging -------------------------------------------------------------------------
+    def _merges(self, doc: Doc) -> list[tuple[int, int, str]]:
+        """Spans to merge into one token, with the norm they get. Non-overlapping, in order."""
+        out: list[tuple[int, int, str]] = []
+        lowers = [t.lower_ for t in doc]
+        n = len(doc)
+        i = 0
+        while i < n:
+            merged = self._match_at(doc, lowers, i)
+            if merged is not None:
+                end, norm = merged
+                out.append((i, end, norm))
+                i = end
+            else:
+                i += 1
+        return out
+
+    def _adjacent(self, doc: Doc, i: int, j: int) -> bool:
+        """Tokens i..j-1 are separated by at most one space (no line breaks)."""
+        for k in range(i, j - 1):
+            ws = doc[k].whitespace_
+            if len(ws) > 1 or "\n" in ws:
+                return False
+        return True
+
+    def _match_at(self, doc: Doc, lowers: list[str], i: int) -> tuple[int, str] | None:
+        n = len(doc)
+        w = lowers[i]
+        # 1. explicit joined phrases ("vertebral plasty")
+        for size in range(min(self.join_max, n - i), 1, -1):
+            key = tuple(lowers[i : i + size])
+            if key in self.joined and self._adjacent(doc, i, i + size):
+                return i + size, self.joined[key]
+        # 2. spoken levels: letter + number ("t twelve", "l 1", "el one")
+        letter = self.norm.letter_words.get(w, w if w in _LEVEL_LETTERS else None)
+        if letter is not None and i + 1 < n and self._adjacent(doc, i, i + 2):
+            nxt = lowers[i + 1]
+            num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdigit() and 0 < int(nxt) < 14 else None)
+            if num is not None and not (i + 2 < n and lowers[i + 2] in _LEVEL_FOLLOW_BLOCK):
+                if w in _LEVEL_LETTERS or letter:
+                    return i + 2, f"{letter}{num}"
+        # 3. region word + number ("lumbar four", "thoracic 12")
+        region = self.norm.region_words.get(w)
+        if region is not None and i + 1 < n and self._adjacent(doc, i, i + 2):
+            nxt = lowers[i + 1]
+            num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdigit() and 0 < int(nxt) < 14 else None)
+            if num is not None and not (i + 2 < n and lowers[i + 2] in _LEVEL_FOLLOW_BLOCK | {
+                    "levels", "level", "vertebrae", "fractures", "bodies"}):
+                return i + 2, f"{region}{num}"
+        # 4. ordinal + region ("twelfth thoracic", "first lumbar")
+        if w in _ORD_WORDS and i + 1 < n and lowers[i + 1] in self.norm.region_words:
+            if self._adjacent(doc, i, i + 2):
+                return i + 2, f"{self.norm.region_words[lowers[i + 1]]}{_ORD_WORDS[w]}"
+        # 5. split words whose concatenation is a domain word ("spine jack", "c arm")
+        for size in (4, 3, 2):
+            if i + size > n:
+                continue
+            parts = lowers[i : i + size]
+            if not all(p.isalpha() for p in parts):
+                continue
+            cat = "".join(parts)
+            if cat in self.concat_targets and self._adjacent(doc, i, i + size):
+                return i + size, cat
+        return None
+
+    def __call__(self, doc: Doc) -> Doc:
+        merges = self._merges(doc)
+        if merges:
+            with doc.retokenize() as retok:
+                for start, end, norm in merges:
+                    retok.merge(doc[start:end], attrs={"NORM": norm})
+        for tok in doc:
+            low = tok.lower_
+            if tok.norm_ != low and " " in tok.text:
+                continue  # merged above
+            m = _LEVEL_TOKEN.match(low)
+            if m:
+                tok.norm_ = f"{m.group(1).lower()}{int(m.group(2))}"
+                continue
+            fix = self.norm.misspellings.get(low)
+            if fix is not None:
+                tok.norm_ = fix
+                continue
+            if len(low) >= self.norm.fuzzy_min_length and low.isalpha():
+                target = self._fuzzy(low)
+                if target is not None:
+                    tok.norm_ = target
+                    tok._.fuzzy = True
+        return doc
+
+
+def vocabulary_of(lexicon: Lexicon) -> set[str]:
+    words: set[str] = set()
+    for term in lexicon.terms:
+        words.update(term.pattern.lower().split())
+    for rule in lexicon.context:
+        words.update(rule.literal.lower().split())
+    return words
+
+
+@Language.factory(
+    "scribe_normalize",
+    assigns=["token.norm", "token._.fuzzy"],
+    requires=[],
+)
+def make_normalizer(nlp: Language, name: str) -> Normalizer:
+    lex = default_lexicon()
+    return Normalizer(lex.normalization, vocabulary_of(lex))

@@ -1,0 +1,122 @@
+"""Procedure-note section detection: formal headings ("PROCEDURE:", "Pre-op Dx:"), capitalised
+heading lines, and spoken headings at the start of a dictated paragraph ("indications she is…").
+
+Sets ``doc.user_data["sections"]`` (list of Section) and ``doc.user_data["tok_section"]`` (the
+index of the section of each token). Text before the first heading is the TITLE section.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from scribe.lexicon import Sections, default_lexicon
+from scribe.nlp.types import Section
+
+_FORMAL = re.compile(
+    r"^[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}?)[ \t]*:", re.MULTILINE
+)
+_CAPS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$", re.MULTILINE)
+_LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
+                          re.IGNORECASE)
+_PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
+_NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
+
+
+class SectionDetector:
+    """Pipeline component ``scribe_sections``."""
+
+    def __init__(self, sections: Sections) -> None:
+        self.header_map: dict[str, tuple[str, bool]] = {}
+        self.session: dict[str, bool] = {}
+        spoken: list[tuple[str, str]] = []
+        for sec in sections.sections:
+            self.session[sec.name] = sec.session
+            for h in sec.headers:
+                self.header_map[_key(h)] = (sec.name, sec.session)
+            for s in sec.spoken:
+                spoken.append((s.lower(), sec.name))
+        self.default_field = sections.default_field_section
+        spoken.sort(key=lambda x: -len(x[0]))
+        self.spoken_rx = re.compile(
+            r"(?:" + "|".join(re.escape(s) for s, _ in spoken) + r")(?=[\s,:])", re.IGNORECASE
+        )
+        self.spoken_map = {s: n for s, n in spoken}
+        self.session.setdefault("TITLE", True)
+
+    def find(self, text: str) -> list[Section]:
+        heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
+        taken: set[int] = set()
+        for m in _FORMAL.finditer(text):
+            label = m.group(1).strip()
+            key = _key(label)
+            if not key or _LEVEL_LABEL.match(label) or len(key.split()) > 6:
+                continue
+            line_start = text.rfind("\n", 0, m.start(1)) + 1
+            if line_start in taken:
+                continue
+            if key in self.header_map:
+                name = self.header_map[key][0]
+            elif len(key.split()) <= 4 and not re.search(r"\d", key):
+                name = self.default_field
+            else:
+                continue
+            heads.append((m.start(1), m.end(), name, label))
+            taken.add(line_start)
+        for m in _CAPS_LINE.finditer(text):
+            label = m.group(1).strip()
+            key = _key(label)
+            if key in self.header_map and m.start(1) not in {h[0] for h in heads}:
+                line_start = text.rfind("\n", 0, m.start(1)) + 1
+                if line_start in taken:
+                    continue
+                heads.append((m.start(1), m.end(), self.header_map[key][0], label))
+                taken.add(line_start)
+        for m in _PARA_START.finditer(text):
+            pos = m.end()
+            line_start = text.rfind("\n", 0, pos) + 1
+            if line_start in taken or pos >= len(text):
+                continue
+            sm = self.spoken_rx.match(text, pos)
+            if sm is None:
+                continue
+            # a formal heading at this position was handled above
+            after = text[sm.end() : sm.end() + 2]
+            if after.startswith(":"):
+                continue
+            name = self.spoken_map[sm.group(0).lower()]
+            heads.append((pos, sm.end(), name, sm.group(0)))
+            taken.add(line_start)
+        heads.sort()
+        out: list[Section] = []
+        first = heads[0][0] if heads else len(text)
+        if first > 0:
+            out.append(Section("TITLE", "", 0, 0, first, True))
+        for i, (start, body, name, label) in enumerate(heads):
+            end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+            out.append(Section(name, label, start, body, end, self.session.get(name, True)))
+        return out
+
+    def __call__(self, doc: Doc) -> Doc:
+        sections = self.find(doc.text)
+        starts = [s.start for s in sections]
+        tok_section: list[int] = []
+        for tok in doc:
+            idx = bisect_right(starts, tok.idx) - 1
+            tok_section.append(max(idx, 0))
+        doc.user_data["sections"] = sections
+        doc.user_data["tok_section"] = tok_section
+        return doc
+
+
+def _key(label: str) -> str:
+    label = _NUMBERING.sub("", label)
+    return re.sub(r"\s+", " ", label.strip().lower().rstrip(".:"))
+
+
+@Language.factory("scribe_sections", assigns=["doc.user_data"], requires=["token.norm"])
+def make_sections(nlp: Language, name: str) -> SectionDetector:
+    return SectionDetector(default_lexicon().sections)

@@ -1,0 +1,73 @@
+"""Plain data the pipeline components attach to a Doc (``doc.user_data``), read by resolvers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LEVEL_ORDER: tuple[str, ...] = (
+    *(f"C{i}" for i in range(1, 8)),
+    *(f"T{i}" for i in range(1, 13)),
+    *(f"L{i}" for i in range(1, 6)),
+    *(f"S{i}" for i in range(1, 6)),
+)
+LEVEL_INDEX: dict[str, int] = {lv: i for i, lv in enumerate(LEVEL_ORDER)}
+TRANSITIONAL: frozenset[str] = frozenset({"T13", "L6"})
+
+
+def level_sort_key(level: str) -> tuple[int, str]:
+    return (LEVEL_INDEX.get(level, len(LEVEL_ORDER)), level)
+
+
+@dataclass
+class Section:
+    name: str  # canonical name (PROCEDURE, DESCRIPTION, ...)
+    label: str  # the header as written
+    start: int  # char offset of the header
+    body_start: int  # char offset where its content starts
+    end: int  # char offset where the next section starts
+    session: bool  # may carry facts about this session's procedure
+
+
+@dataclass
+class Term:
+    label: str
+    value: str | None
+    start: int  # token index
+    end: int  # token index (exclusive)
+    start_char: int
+    end_char: int
+    text: str
+    fuzzy: bool = False
+    rule: str = ""
+
+
+@dataclass
+class LevelMention:
+    levels: list[str]
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    text: str
+    is_range: bool = False
+    invalid: list[str] = field(default_factory=list)  # transitional or impossible levels
+
+
+@dataclass
+class Cue:
+    category: str
+    direction: str
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    text: str
+    max_scope: int
+
+
+@dataclass
+class Flag:
+    category: str
+    cue: str
+    cue_start: int
+    cue_end: int

@@ -1,0 +1,153 @@
+"""Reading notes safely: encodings, size limits, binary files, note ids, dates of service.
+
+Errors are `NoteError` with a one-line message naming the file and the problem, never any
+of the note's text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from scribe.numbers import parse_date
+
+DEFAULT_MAX_BYTES = 1_000_000
+NOTE_SUFFIXES = (".txt", ".note", ".md")
+
+
+class NoteError(Exception):
+    """A note that cannot be read. ``str(err)`` is one line: ``<file>: <problem>``."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Note:
+    note_id: str
+    source: str
+    text: str
+    date_of_service: date | None
+    encoding: str = "utf-8"
+
+
+def note_id_for(path: Path) -> str:
+    """The contract's note_id: the file name without its extension."""
+    return path.stem
+
+
+def decode(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
+    """Decode note bytes: UTF-8 (with or without BOM), else cp1252 (Windows dictation).
+
+    CRLF and lone CR become LF, as Python's text mode reads them; evidence offsets refer to
+    this decoded text (the contract's "text as read, after decoding").
+    """
+    if not data.strip():
+        raise NoteError(source, "empty file")
+    if b"\x00" in data[:8192]:
+        raise NoteError(source, "binary file (contains NUL bytes), not a text note")
+    encoding = "utf-8"
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        encoding = "utf-8-sig"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+            encoding = "cp1252"
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+            encoding = "latin-1"
+    if _looks_binary(text):
+        raise NoteError(source, "binary file (mostly non-text characters), not a text note")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, encoding
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4096]
+    if not sample:
+        return False
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\n\r\t\f\v") or 0x7F <= ord(ch) < 0xA0)
+    return bad / len(sample) > 0.05
+
+
+def read_note(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Note:
+    """Read one note file. Raises NoteError (one line, names the file) on any problem."""
+    p = Path(path)
+    source = str(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise NoteError(source, "file not found") from None
+    except PermissionError:
+        raise NoteError(source, "permission denied") from None
+    except OSError as exc:
+        raise NoteError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    if p.is_dir():
+        raise NoteError(source, "is a directory")
+    if st.st_size > max_bytes:
+        raise NoteError(source, f"file too large ({st.st_size} bytes; limit {max_bytes})")
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise NoteError(source, "file not found (removed while reading)") from None
+    except PermissionError:
+        raise NoteError(source, "permission denied") from None
+    except OSError as exc:
+        raise NoteError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    if len(data) > max_bytes:
+        raise NoteError(source, f"file too large (over the {max_bytes}-byte limit)")
+    text, encoding = decode(data, source)
+    return Note(
+        note_id=note_id_for(p),
+        source=source,
+        text=text,
+        date_of_service=find_date_of_service(text),
+        encoding=encoding,
+    )
+
+
+_DOS_LABEL = re.compile(
+    r"(date\s+of\s+(?:service|surgery|procedure|operation|exam(?:ination)?|visit|encounter)"
+    r"|service\s+date|procedure\s+date|d\.?o\.?s\.?(?=\W)|date(?=\s*:))\s*[:\-]?\s*",
+    re.IGNORECASE,
+)
+
+
+def find_date_of_service(text: str) -> date | None:
+    """The date of service: a labelled date ("Date of Service: 04/22/2025", spoken "date of
+    service march eleventh twenty twenty five"), else None."""
+    for m in _DOS_LABEL.finditer(text):
+        window = text[m.end() : m.end() + 80]
+        found = parse_date(window)
+        if found is not None and found[1] <= 3:
+            return found[0]
+    return None
+
+
+def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False) -> Iterator[Path]:
+    """Expand files and directories into note paths, in the order given (directories sorted).
+
+    A directory contributes its files ending in .txt/.note/.md (gold files and hidden files are
+    skipped); a file named explicitly is always included, whatever its suffix.
+    """
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for child in sorted(p.glob(pattern)):
+                if child.name.startswith(".") or not child.is_file() and not child.is_symlink():
+                    continue
+                if child.suffix.lower() in NOTE_SUFFIXES and not child.name.endswith(".gold.json"):
+                    yield child
+        else:
+            yield p

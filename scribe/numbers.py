@@ -1,0 +1,217 @@
+"""Spoken numbers, ordinals and dates, as dictated ("twenty twenty five", "march eleventh").
+
+Pure functions over lists of lower-case words; used by the normaliser and by date-of-service
+detection. No spaCy here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+UNITS: dict[str, int] = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}
+TENS: dict[str, int] = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+ORDINALS: dict[str, int] = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "twelveth": 12,
+    "thirteenth": 13, "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17,
+    "eighteenth": 18, "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}
+FRACTIONS: dict[str, float] = {"half": 0.5, "quarter": 0.25}
+MONTHS: dict[str, int] = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4,
+    "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}
+_ORD_SUFFIX = re.compile(r"^(\d+)(st|nd|rd|th)$")
+
+
+def word_value(word: str) -> int | None:
+    """Value of a single number word or digit string ("twelve", "12", "12th", "twelfth")."""
+    w = word.lower()
+    if w.isdigit():
+        return int(w)
+    m = _ORD_SUFFIX.match(w)
+    if m:
+        return int(m.group(1))
+    if w in UNITS:
+        return UNITS[w]
+    if w in TENS:
+        return TENS[w]
+    if w in ORDINALS:
+        return ORDINALS[w]
+    return None
+
+
+def parse_number(words: list[str]) -> tuple[float, int] | None:
+    """Parse a number at the start of ``words``; return (value, words consumed).
+
+    Handles digits ("6", "6.5"), words ("twenty one", "twenty-one"), "a"/"an" ("a month"),
+    "a half", "one and a half", "a couple of", "a few" is not a number (returns None).
+    """
+    if not words:
+        return None
+    first = words[0].lower()
+    try:
+        if re.fullmatch(r"\d+(\.\d+)?", first):
+            value = float(first)
+            used = 1
+            if len(words) >= 4 and words[1] == "and" and words[2] in ("a", "one") and \
+                    words[3] in FRACTIONS:
+                return value + FRACTIONS[words[3]], 4
+            return value, used
+    except ValueError:
+        return None
+    if first in ("a", "an", "one") and len(words) >= 2 and words[1] in FRACTIONS:
+        return FRACTIONS[words[1]], 2
+    if first in ("a", "an"):
+        if len(words) >= 2 and words[1] == "couple":
+            return 2.0, 3 if len(words) > 2 and words[2] == "of" else 2
+        return 1.0, 1
+    if "-" in first:
+        parts = first.split("-")
+        if len(parts) == 2 and parts[0] in TENS and parts[1] in UNITS:
+            return float(TENS[parts[0]] + UNITS[parts[1]]), 1
+    value: float
+    used: int
+    if first in TENS:
+        value, used = TENS[first], 1
+        if len(words) > 1 and words[1].lower() in UNITS and UNITS[words[1].lower()] < 10:
+            value += UNITS[words[1].lower()]
+            used = 2
+    elif first in UNITS:
+        value, used = UNITS[first], 1
+    else:
+        return None
+    rest = [w.lower() for w in words[used:]]
+    if len(rest) >= 3 and rest[0] == "and" and rest[1] in ("a", "one") and rest[2] in FRACTIONS:
+        return value + FRACTIONS[rest[2]], used + 3
+    return float(value), used
+
+
+def spoken_year(words: list[str]) -> tuple[int, int] | None:
+    """Parse a spoken year: "twenty twenty five", "two thousand twenty four", "2025"."""
+    if not words:
+        return None
+    w = [x.lower() for x in words]
+    if re.fullmatch(r"(19|20)\d\d", w[0]):
+        return int(w[0]), 1
+    if len(w) >= 2 and w[0] in ("twenty", "nineteen"):
+        century = 2000 if w[0] == "twenty" else 1900
+        rest = parse_number(w[1:3])
+        if rest is not None and 10 <= rest[0] <= 99:
+            return century + int(rest[0]), 1 + rest[1]
+    if len(w) >= 3 and w[0] == "two" and w[1] == "thousand":
+        rest = parse_number(w[2:4]) if len(w) > 2 else None
+        if w[2] == "and":
+            rest = parse_number(w[3:5])
+            if rest is not None:
+                return 2000 + int(rest[0]), 3 + rest[1]
+        if rest is not None and rest[0] < 100:
+            return 2000 + int(rest[0]), 2 + rest[1]
+    return None
+
+
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{2}|\d{4})\b")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_MONTH_DATE = re.compile(
+    r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+"
+    r"(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
+    re.IGNORECASE,
+)
+
+
+def _mk(y: int, m: int, d: int) -> date | None:
+    if y < 100:
+        y += 2000
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> tuple[date, int, int] | None:
+    """First written or spoken date in ``text``: (date, start, end) relative to ``text``."""
+    best: tuple[date, int, int] | None = None
+    for rx, order in ((_ISO_DATE, "ymd"), (_NUMERIC_DATE, "mdy"), (_MONTH_DATE, "Mdy")):
+        m = rx.search(text)
+        if not m:
+            continue
+        if order == "ymd":
+            d = _mk(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        elif order == "mdy":
+            d = _mk(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        else:
+            d = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+        if d is not None and (best is None or m.start() < best[1]):
+            best = (d, m.start(), m.end())
+    spoken = parse_spoken_date(text)
+    if spoken is not None and (best is None or spoken[1] < best[1]):
+        best = spoken
+    return best
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\d+(?:st|nd|rd|th)?")
+
+
+def parse_spoken_date(text: str, default_year: int | None = None) -> tuple[date, int, int] | None:
+    """A spoken date: "march eleventh twenty twenty five", "february second" (year optional
+    when ``default_year`` is given)."""
+    toks = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
+    for i, (w, s, _) in enumerate(toks):
+        month = MONTHS.get(w.lower())
+        if month is None or len(w) < 3 or w.lower() == "may" and i + 1 < len(toks) and \
+                toks[i + 1][0].lower() in ("be", "have", "not"):
+            continue
+        words = [t[0].lower() for t in toks[i + 1 : i + 8]]
+        if words and words[0] == "the":
+            words = words[1:]
+            skip = 1
+        else:
+            skip = 0
+        day = _parse_day(words)
+        if day is None:
+            continue
+        dval, used = day
+        rest = words[used:]
+        if rest and rest[0] == "of":
+            rest = rest[1:]
+            used += 1
+        year = spoken_year(rest)
+        if year is not None:
+            end_idx = i + skip + used + year[1]
+            d = _mk(year[0], month, dval)
+        elif default_year is not None:
+            end_idx = i + skip + used
+            d = _mk(default_year, month, dval)
+        else:
+            continue
+        if d is not None:
+            return d, s, toks[min(end_idx, len(toks) - 1)][2]
+    return None
+
+
+def _parse_day(words: list[str]) -> tuple[int, int] | None:
+    if not words:
+        return None
+    w0 = words[0]
+    m = _ORD_SUFFIX.match(w0)
+    if m:
+        return int(m.group(1)), 1
+    if w0.isdigit() and 1 <= int(w0) <= 31:
+        return int(w0), 1
+    if w0 in ("twenty", "thirty") and len(words) > 1 and words[1] in ORDINALS and \
+            ORDINALS[words[1]] < 10:
+        return TENS[w0] + ORDINALS[words[1]], 2
+    if w0 in ORDINALS:
+        return ORDINALS[w0], 1
+    return None
