@@ -257,3 +257,30 @@ class ReadError(Strict):
     note_id: str
     source: str
     error: str
+
+
+class Option(Strict):
+    """One choice offered by a prompt."""
+
+    value: Any
+    label: str
+
+
+class Prompt(BaseModel):
+    """A compliant, non-leading query for one missing or conflicting element (or a payer question).
+
+    `element` is a contract element name or a payer question id such as ``abn_on_file``.
+    `input_kind` tells a front end which input to show; `options` always include an
+    "other / clinically undetermined" choice (value ``"undetermined"``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    element: str
+    question: str
+    input_kind: Literal["choice", "multi", "levels", "duration", "biopsy", "text", "bool"] = "choice"
+    options: list[Option] = Field(default_factory=list)
+    cites: list[Evidence] = Field(default_factory=list)  # the note's own words the query names
+    reason: str = ""  # why it is asked (status / flag id)
+    waiting_codes: list[str] = Field(default_factory=list)  # codes withheld until it is answered
