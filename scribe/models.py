@@ -73,7 +73,9 @@ class Status(StrEnum):
 class ContextFlag(Strict):
     """A ConText modifier applied to a mention, with the cue that triggered it."""
 
-    category: Literal["negated", "historical", "hypothetical", "planned", "other_level", "corrected"]
+    category: Literal[
+        "negated", "historical", "hypothetical", "planned", "other_level", "corrected", "diagnostic"
+    ]
     cue: str
     cue_start: int
     cue_end: int

@@ -145,7 +145,7 @@ def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = 
         if p.is_dir():
             pattern = "**/*" if recursive else "*"
             for child in sorted(p.glob(pattern)):
-                if child.name.startswith(".") or not child.is_file() and not child.is_symlink():
+                if child.name.startswith(".") or (not child.is_file() and not child.is_symlink()):
                     continue
                 if child.suffix.lower() in NOTE_SUFFIXES and not child.name.endswith(".gold.json"):
                     yield child

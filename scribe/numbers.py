@@ -169,8 +169,8 @@ def parse_spoken_date(text: str, default_year: int | None = None) -> tuple[date,
     toks = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
     for i, (w, s, _) in enumerate(toks):
         month = MONTHS.get(w.lower())
-        if month is None or len(w) < 3 or w.lower() == "may" and i + 1 < len(toks) and \
-                toks[i + 1][0].lower() in ("be", "have", "not"):
+        if month is None or len(w) < 3 or (w.lower() == "may" and i + 1 < len(toks) and \
+                toks[i + 1][0].lower() in ("be", "have", "not")):
             continue
         words = [t[0].lower() for t in toks[i + 1 : i + 8]]
         if words and words[0] == "the":

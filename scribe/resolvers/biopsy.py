@@ -1,0 +1,109 @@
+"""Bone biopsy: performed (true / false when explicitly not done / null when silent) and its
+sites: the level or named site nearest the biopsy mention, else the level being worked on in
+that paragraph ("through the left cannula")."""
+
+from __future__ import annotations
+
+from scribe.models import Element, Evidence, Status
+from scribe.nlp.types import Term, level_sort_key
+from scribe.resolvers.view import View
+
+_SKIP = frozenset({"historical", "hypothetical"})
+
+
+def _site_kind(v: View, t: Term) -> str:
+    sid = v.sent(t.start)
+    values = {x.value for x in v.sent_terms(sid, "BIOPSY")}
+    if "marrow_aspirate" in values or "marrow_biopsy" in values:
+        asp = "marrow_aspirate" in values
+        bio = "marrow_biopsy" in values or "bone" in values
+        if asp and bio:
+            return "marrow_both"
+        return "marrow_aspirate" if asp else "marrow_biopsy"
+    return "bone"
+
+
+def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Evidence]]:
+    clause = v.clause(t.start)
+    sid = v.sent(t.start)
+    cands: list[tuple[int, int, list[str], Evidence]] = []  # (start, end, sites, evidence)
+    for g in v.groups:
+        if v.sent(g.start) != sid:
+            continue
+        ms = [m for m in g.mentions if not v.has(m.start, m.end, "negated", "historical")]
+        if ms:
+            cands.append((g.start, g.end, [lv for m in ms for lv in m.levels],
+                          v.level_evidence(ms[0])))
+    for s in v.sent_terms(sid, "BIOPSY_SITE"):
+        cands.append((s.start, s.end, [s.value or s.text.lower()], v.term_evidence(s)))
+    after = sorted((c for c in cands if c[0] >= t.end and v.clause(c[0]) == clause
+                    and c[0] - t.end <= 8), key=lambda c: c[0])
+    if after:
+        return after[0][2], [after[0][3]]
+    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4), key=lambda c: -c[1])
+    if before:
+        return before[0][2], [before[0][3]]
+    para = v.paragraph(t.start)
+    prior = [m for m in v.levels if m.end <= t.start and v.paragraph(m.start) == para
+             and v.session(m.start) and not v.has(m.start, m.end, "negated", "historical")]
+    if prior:
+        return list(prior[-1].levels), [v.level_evidence(prior[-1])]
+    if len(treated) == 1:
+        return list(treated), []
+    return [], []
+
+
+def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
+    affirmed: list[Term] = []
+    denied: list[Term] = []
+    for t in v.terms_of("BIOPSY"):
+        if v.blank_field(t):
+            v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
+            continue
+        flags = v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"}))
+        cats = {f.category for f in flags}
+        if "negated" in cats and v.section_name(t.start) not in ("PLAN",):
+            denied.append(t)
+            v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True, flags)
+            continue
+        ok = v.session(t.start) and not (cats & _SKIP)
+        v.record("biopsy", True if ok else None, t.start_char, t.end_char, t.start, t.end, ok, flags)
+        if ok:
+            affirmed.append(t)
+    if affirmed:
+        sites: list[str] = []
+        kinds: dict[str, str] = {}
+        evidence: list[Evidence] = []
+        for t in affirmed:
+            evidence.append(v.term_evidence(t))
+            found, ev = _sites_for(v, t, treated)
+            evidence.extend(ev)
+            for s in found:
+                if s not in sites:
+                    sites.append(s)
+                if not s[:1].isupper() or s == "sacrum":
+                    kinds[s] = _site_kind(v, t)
+        if sacroplasty and not sites:
+            sites = ["sacrum"]
+        levels = sorted((s for s in sites if s[:1] in "CTLS" and s[1:].isdigit()), key=level_sort_key)
+        others = [s for s in sites if s not in levels]
+        value = {"performed": True, "sites": levels + others}
+        el = Element(value=value, evidence=_unique(evidence),
+                     status=Status.FOUND if value["sites"] else Status.MISSING)
+        if kinds:
+            el.detail["site_kinds"] = kinds
+        return el
+    if denied:
+        return Element(value={"performed": False, "sites": []}, status=Status.FOUND,
+                       evidence=[v.term_evidence(t) for t in denied])
+    return Element(value={"performed": None, "sites": []}, status=Status.FOUND)
+
+
+def _unique(evs: list[Evidence]) -> list[Evidence]:
+    seen = set()
+    out = []
+    for e in evs:
+        if (e.start, e.end) not in seen:
+            seen.add((e.start, e.end))
+            out.append(e)
+    return out

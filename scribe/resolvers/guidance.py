@@ -1,0 +1,22 @@
+"""Imaging guidance used for the procedure: fluoroscopy (C-arm, biplane) and CT (CT-guided,
+cone-beam, O-arm). Diagnostic imaging before the encounter and planned guidance are not."""
+
+from __future__ import annotations
+
+from scribe.models import Element, Status
+from scribe.resolvers.view import View
+
+_EXCLUDE = frozenset({"negated", "historical", "hypothetical", "diagnostic"})
+
+
+def resolve_guidance(v: View) -> Element:
+    found: dict[str, list] = {}
+    for t in v.terms_of("GUIDE"):
+        flags = v.flags(t.start, t.end, _EXCLUDE)
+        ok = v.session(t.start) and not flags and not v.blank_field(t)
+        v.record("guidance", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
+        if ok and t.value:
+            found.setdefault(t.value, []).append(v.term_evidence(t))
+    value = sorted(found)
+    evidence = [e for k in value for e in found[k][:3]]
+    return Element(value=value, status=Status.FOUND if value else Status.MISSING, evidence=evidence)

@@ -1,0 +1,54 @@
+"""Indication: the etiology of the treated fracture. Neoplasm (metastasis, myeloma, lymphoma,
+other tumour) > hemangioma > osteoporosis (incl. steroid-induced and low-energy falls) > other
+named etiologies (Kummell, Paget) > trauma (high-energy, normal bone)."""
+
+from __future__ import annotations
+
+import re
+
+from scribe.models import Element, Evidence, Status
+from scribe.resolvers.view import View
+
+PRIORITY = ("neoplasm", "hemangioma", "osteoporosis", "other", "trauma")
+_STEROID = re.compile(r"glucocorticoid|steroid|prednisone|prednisolone|dexamethasone|cortico", re.I)
+_KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "myeloma"), ("lymphoma", "lymphoma"),
+          ("metasta", "metastasis"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
+_PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
+                      r"bladder|esophag\w*|gastric|pancrea\w*|hepato\w*|liver|ovarian|uterine|cervical cancer)\b",
+                      re.I)
+
+
+def resolve_indication(v: View) -> Element:
+    found: dict[str, list[Evidence]] = {}
+    weak_neoplasm: list[Evidence] = []
+    texts: dict[str, list[str]] = {}
+    for t in v.terms_of("IND"):
+        sec = v.section_name(t.start)
+        flags = v.flags(t.start, t.end, frozenset({"negated", "hypothetical", "historical"}))
+        cats = {f.category for f in flags}
+        ok = sec not in ("PLAN", "CONSENT") and not (cats & {"negated", "hypothetical"})
+        v.record("indication", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
+        if not ok or not t.value:
+            continue
+        if t.value == "neoplasm" and "historical" in cats:
+            weak_neoplasm.append(v.term_evidence(t))
+            continue
+        if t.value == "hemangioma" and v.has(t.start, t.end, "other_level"):
+            continue
+        found.setdefault(t.value, []).append(v.term_evidence(t))
+        texts.setdefault(t.value, []).append(v.text[max(0, t.start_char - 60) : t.end_char + 60])
+    if weak_neoplasm and "osteoporosis" not in found:
+        found.setdefault("neoplasm", []).extend(weak_neoplasm)
+    value = next((k for k in PRIORITY if k in found), None)
+    if value is None:
+        return Element(value=None, status=Status.MISSING)
+    el = Element(value=value, status=Status.FOUND, evidence=found[value][:4])
+    if value == "osteoporosis" and any(_STEROID.search(x) for x in texts.get(value, [])):
+        el.detail["subtype"] = "steroid_induced"
+    if value == "neoplasm":
+        joined = " ".join(e.text.lower() for e in found[value])
+        kind = next((k for needle, k in _KINDS if needle in joined), "other")
+        el.detail["neoplasm_kind"] = kind
+        context = " ".join(texts.get(value, []))
+        el.detail["primary_site_stated"] = bool(_PRIMARY.search(context)) if kind == "metastasis" else True
+    return el

@@ -1,0 +1,38 @@
+"""Laterality of a sacroplasty (decides 0200T vs 0201T): bilateral when both sides are
+treated or the procedure is called bilateral; unilateral when one side only."""
+
+from __future__ import annotations
+
+from scribe.models import Element, Status
+from scribe.resolvers.view import View
+
+_CONTEXT = {"PROC", "SACRUM", "ACCESS", "CEMENT", "INJECT"}
+
+
+def resolve_laterality(v: View, sacroplasty: bool) -> Element:
+    if not sacroplasty:
+        return Element(value=None, status=Status.NOT_APPLICABLE)
+    explicit: dict[str, list] = {}
+    sides: dict[str, list] = {}
+    for t in v.terms_of("SIDE"):
+        if not v.session(t.start) or v.section_name(t.start) == "DEMOGRAPHICS":
+            continue
+        flags = v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical",
+                                                    "corrected", "diagnostic"}))
+        sid = v.sent(t.start)
+        near = {x.label for x in v.sent_terms(sid)} & _CONTEXT
+        ok = not flags and bool(near)
+        v.record("laterality", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags)
+        if not ok or t.value is None:
+            continue
+        if t.value in ("bilateral", "unilateral"):
+            explicit.setdefault(t.value, []).append(v.term_evidence(t))
+        elif len(t.text) > 1 or v.section_name(t.start) != "DEMOGRAPHICS":
+            sides.setdefault(t.value, []).append(v.term_evidence(t))
+    if "bilateral" in explicit or {"left", "right"} <= set(sides):
+        ev = explicit.get("bilateral", []) or sides.get("left", [])[:1] + sides.get("right", [])[:1]
+        return Element(value="bilateral", status=Status.FOUND, evidence=ev[:3])
+    if "unilateral" in explicit or sides:
+        ev = explicit.get("unilateral", []) or next(iter(sides.values()))
+        return Element(value="unilateral", status=Status.FOUND, evidence=ev[:3])
+    return Element(value=None, status=Status.MISSING)

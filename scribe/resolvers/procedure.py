@@ -1,0 +1,365 @@
+"""Procedure type, cavity creation and treated levels (rule C1: the family follows cavity
+creation at each level, not the word "kyphoplasty").
+
+A level is treated when a mention of it in a session section (procedure heading, technique,
+impression) sits in a sentence about the augmentation (procedure name, cavity device, cement,
+needle access) and no ConText cue excludes it (negated, historical, planned, other-level,
+imaging-only, self-corrected). Cavity-device mentions are tied to the level they describe
+("no balloon at that level", "L2: … balloon tamps inflated") so mixed sessions come out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from scribe.models import Element, Evidence, Status, TreatedLevel
+from scribe.nlp.types import LevelMention, Term, level_sort_key
+from scribe.resolvers.view import View
+
+KP, VP, SP = "kyphoplasty", "vertebroplasty", "sacroplasty"
+_ALL_LEVELS = re.compile(
+    r"\b(?:each|all|every|both|either)\b(?:\s+of\s+the)?(?:\s+(?:two|three|four|five|2|3|4|5|treated))?"
+    r"\s+(?:levels?|vertebral\s+bodies|bodies|vertebrae)\b", re.IGNORECASE)
+_THAT_LEVEL = re.compile(r"\b(?:that|this|the same)\s+level\b", re.IGNORECASE)
+_CREATE = re.compile(r"\b(?:creat\w*|make|made|making|form\w*|cavitation|carv\w*|drill\w*)\b", re.IGNORECASE)
+_PLAIN_CAVITY = {"cavity", "cavities"}
+_GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "did not touch", "not addressed",
+                    "not cemented", "not a treated level", "were not treated", "was not treated")
+_TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
+_STRONG = ("PROC", "CAVITY", "CEMENT")
+
+
+@dataclass
+class ProcedureResult:
+    procedure_type: Element
+    cavity_creation: Element
+    levels: Element
+    treated: list[TreatedLevel]
+    is_procedure_note: bool
+    family_names: set[str] = field(default_factory=set)
+
+
+class _Resolver:
+    def __init__(self, v: View) -> None:
+        self.v = v
+        self.doc = v.doc
+
+    # -- procedure names -------------------------------------------------------------
+    def proc_terms(self) -> list[Term]:
+        out = []
+        for t in self.v.terms_of("PROC"):
+            flags = self.v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"}))
+            ok = self.v.session(t.start) and not flags
+            self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
+                          flags, t.fuzzy)
+            if ok:
+                out.append(t)
+        return out
+
+    def cavity_terms(self) -> list[tuple[Term, bool]]:
+        """(term, affirmed) for cavity-creation mentions about this session."""
+        out: list[tuple[Term, bool]] = []
+        proc_spans = [(p.start, p.end) for p in self.v.terms_of("PROC")]
+        for t in self.v.terms_of("CAVITY"):
+            if any(ps <= t.start and t.end <= pe for ps, pe in proc_spans):
+                continue  # "balloon kyphoplasty" names the procedure; it is not the cavity step
+            if not self.v.session(t.start) or self.v.blank_field(t):
+                self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False)
+                continue
+            if t.text.lower() in _PLAIN_CAVITY or t.rule.endswith(":cavity"):
+                sent_text = self._sent_text(t.start)
+                if not _CREATE.search(sent_text) and not self.v.in_header_label(t):
+                    continue
+            flags = self.v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"}))
+            cats = {f.category for f in flags}
+            if cats & {"historical", "hypothetical"} and "negated" not in cats:
+                self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False,
+                              flags)
+                continue
+            affirmed = "negated" not in cats
+            self.v.record("cavity_creation", affirmed, t.start_char, t.end_char, t.start, t.end, True,
+                          flags, t.fuzzy)
+            out.append((t, affirmed))
+        return out
+
+    def _sent_text(self, tok: int) -> str:
+        sid = self.v.sent(tok)
+        lo = hi = tok
+        while lo > 0 and self.v.sent_id[lo - 1] == sid:
+            lo -= 1
+        while hi + 1 < len(self.doc) and self.v.sent_id[hi + 1] == sid:
+            hi += 1
+        return self.doc[lo : hi + 1].text
+
+    # -- levels ----------------------------------------------------------------------
+    def _biopsy_attached(self, m: LevelMention) -> bool:
+        """The level names a biopsy site ("biopsy of L3", "L3 bone biopsy"), not a treatment."""
+        clause = self.v.clause(m.start)
+        group = self.v.group_of(m)
+        for t in self.v.sent_terms(self.v.sent(m.start), "BIOPSY"):
+            if self.v.clause(t.start) != clause:
+                continue
+            if t.end <= group.start and group.start - t.end <= 4:
+                between = [tok.lower_ for tok in self.doc[t.end : group.start]]
+                if all(w in {"of", "at", "from", "the", ",", "-", ":", "(", "bone", "vertebral", "body",
+                             "level", "site", "y", "yes", "in"} for w in between):
+                    return True
+            if t.start >= group.end and t.start - group.end <= 3:
+                between = [tok.lower_ for tok in self.doc[group.end : t.start]]
+                if all(w in {"vertebral", "body", "bone", "core", "needle", ",", "(", "lesion"} for w in between):
+                    return True
+        return False
+
+    def _corrected(self, m: LevelMention) -> bool:
+        flags = self.v.flags(m.start, m.end, frozenset({"corrected"}))
+        if not flags:
+            return False
+        cue_end_char = flags[0].cue_end
+        after = [lm for lm in self.v.levels if lm.start_char >= cue_end_char
+                 and lm.start_char - cue_end_char < 60]
+        again = {lv for lm in after for lv in lm.levels}
+        return not set(m.levels) <= again
+
+    def level_support(self) -> tuple[dict[str, list[LevelMention]], set[str], set[str],
+                                     list[LevelMention]]:
+        """Treated levels with their supporting mentions; levels removed by a statement that
+        they were not treated; levels supported by the procedure heading; candidate mentions."""
+        support: dict[str, list[LevelMention]] = {}
+        removed: set[str] = set()
+        heading: set[str] = set()
+        candidates: list[LevelMention] = []
+        for m in self.v.levels:
+            sec = self.v.section(m.start)
+            flags = self.v.flags(m.start, m.end)
+            cats = {f.category for f in flags}
+            used = False
+            if "negated" in cats and self._negates_treatment(m, flags):
+                removed.update(m.levels)
+            if self._corrected(m):
+                self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
+                continue
+            cats.discard("corrected")
+            if sec.session and not cats:
+                candidates.append(m)
+                if self._treatment_sentence(m) and not self._biopsy_attached(m):
+                    used = True
+                    for lv in m.levels:
+                        support.setdefault(lv, []).append(m)
+                    if sec.name == "PROCEDURE":
+                        heading.update(m.levels)
+            self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
+        return support, removed, heading, candidates
+
+    def _negates_treatment(self, m: LevelMention, flags: list) -> bool:  # type: ignore[type-arg]
+        for f in flags:
+            if f.category != "negated":
+                continue
+            if any(c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
+                return True
+            if f.cue_end <= m.start_char:  # forward cue: what does it negate first?
+                nxt = [t for t in self.v.terms if t.start_char >= f.cue_end and t.end_char <= m.start_char]
+                if nxt and nxt[0].label in ("CEMENT", "PROC", "INJECT"):
+                    return True
+        return False
+
+    def _treatment_sentence(self, m: LevelMention) -> bool:
+        sec = self.v.section(m.start)
+        sid = self.v.sent(m.start)
+        terms = self.v.sent_terms(sid)
+        live = [t for t in terms if t.label in _TREAT_LABELS
+                and not self.v.has(t.start, t.end, "negated", "historical", "hypothetical")]
+        labels = {t.label for t in live}
+        has_biopsy = any(t.label == "BIOPSY" for t in terms)
+        if sec.name == "PROCEDURE":
+            label = sec.label.lower()
+            if "level" in label or "site" in label:
+                return True
+            return bool(labels & set(_STRONG)) or (bool(labels) and not has_biopsy)
+        if has_biopsy and not labels & set(_STRONG):
+            return False
+        return bool(labels)
+
+    # -- ties ------------------------------------------------------------------------
+    def tie(self, t: Term, treated: set[str], cands: list[LevelMention], after_first: bool) -> list[str] | None:
+        sent_text = self._sent_text(t.start)
+        sid = self.v.sent(t.start)
+        in_sent = [m for m in cands if self.v.sent(m.start) == sid and set(m.levels) & treated]
+        window = self.doc[t.start : min(len(self.doc), t.end + 6)].text
+        if _ALL_LEVELS.search(window) or (_ALL_LEVELS.search(sent_text) and not in_sent):
+            return sorted(treated, key=level_sort_key)
+        before = [m for m in in_sent if m.end <= t.start]
+        after = [m for m in in_sent if m.start >= t.end]
+        if after_first and after and after[0].start - t.end <= 4:
+            return [lv for lv in self.v.group_of(after[0]).levels if lv in treated]
+        if before and (not after_first or t.start - before[-1].end <= 3):
+            return [lv for lv in self.v.group_of(before[-1]).levels if lv in treated]
+        if after and not _THAT_LEVEL.search(sent_text):
+            return [lv for lv in self.v.group_of(after[0]).levels if lv in treated]
+        para = self.v.paragraph(t.start)
+        prior = [m for m in cands if m.end <= t.start and self.v.paragraph(m.start) == para
+                 and set(m.levels) & treated]
+        if prior:
+            return [lv for lv in self.v.group_of(prior[-1]).levels if lv in treated]
+        return None
+
+    # -- everything ------------------------------------------------------------------
+    def run(self) -> ProcedureResult:
+        v = self.v
+        procs = self.proc_terms()
+        names = {t.value for t in procs if t.value}
+        cavities = self.cavity_terms()
+        support, removed, heading, cands = self.level_support()
+        treated_set = {lv for lv in support if lv not in removed or lv in heading}
+        sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
+                        and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
+        is_sacro = SP in names
+        if is_sacro:
+            treated_set = {lv for lv in treated_set if lv.startswith("S")}
+        else:
+            treated_set = {lv for lv in treated_set if not lv.startswith("S")} or treated_set
+        vertebral = sorted(treated_set, key=level_sort_key)
+        aff: set[str] = set()
+        den: set[str] = set()
+        untied_aff = untied_den = False
+        cav_evidence: list[Evidence] = []
+        for t, affirmed in cavities:
+            tied = self.tie(t, treated_set, cands, after_first=False)
+            if tied is None or not tied:
+                if tied is None:
+                    if affirmed:
+                        untied_aff = True
+                    else:
+                        untied_den = True
+                    cav_evidence.append(v.term_evidence(t))
+                continue
+            (aff if affirmed else den).update(tied)
+            cav_evidence.append(v.term_evidence(t))
+        vp_named: set[str] = set()
+        kp_named: set[str] = set()
+        for t in procs:
+            if t.value not in (KP, VP):
+                continue
+            tied = self.tie(t, treated_set, cands, after_first=True)
+            if tied:
+                (kp_named if t.value == KP else vp_named).update(tied)
+        explicit_mix = bool(vp_named) and bool(kp_named | aff)
+
+        def family(lv: str) -> str | None:
+            if lv in aff:
+                return KP
+            if lv in den:
+                return VP
+            if untied_aff:
+                return VP if (explicit_mix and lv in vp_named and lv not in kp_named) else KP
+            if lv in kp_named:
+                return KP
+            if lv in vp_named:
+                return VP
+            if KP in names:
+                return KP
+            if VP in names:
+                return VP
+            return None
+
+        treated: list[TreatedLevel] = []
+        proc_value: str | None
+        if is_sacro:
+            proc_value = SP
+            levels_value = vertebral or (["sacrum"] if sacral_terms or True else [])
+            for lv in levels_value:
+                treated.append(TreatedLevel(level=lv, family="sacroplasty",
+                                            cavity=True if aff or untied_aff else None,
+                                            evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+        else:
+            levels_value = vertebral
+            fams: set[str] = set()
+            for lv in vertebral:
+                fam = family(lv)
+                if fam is None:
+                    continue
+                fams.add(fam)
+                treated.append(TreatedLevel(
+                    level=lv, family=fam,  # type: ignore[arg-type]
+                    cavity=True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None),
+                    evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+            if fams == {KP, VP}:
+                proc_value = "mixed"
+            elif fams:
+                proc_value = fams.pop()
+            elif KP in names or aff or untied_aff:
+                proc_value = KP
+            elif VP in names:
+                proc_value = VP
+            else:
+                proc_value = None
+        any_aff = bool(untied_aff or (aff & treated_set) or (aff and not treated_set))
+        any_den = bool(untied_den or den)
+        cavity_value: bool | None = True if any_aff else (False if any_den else None)
+        if proc_value == VP and cavity_value is True:
+            cavity_value = None if not any_den else False
+        cement_described = self._cement_described()
+        is_procedure_note = proc_value is not None or cement_described
+        # -- elements
+        proc_ev = [v.term_evidence(t) for t in procs]
+        proc_el = Element(value=proc_value, evidence=proc_ev,
+                          status=Status.FOUND if proc_value else Status.MISSING)
+        assistant = self._assistant()
+        if assistant:
+            proc_el.detail["assistant"] = assistant
+        if proc_value in (KP, "mixed"):
+            status = {True: Status.FOUND, None: Status.MISSING, False: Status.CONFLICT}[cavity_value]
+        elif proc_value == VP:
+            status = Status.FOUND if cavity_value is False else Status.NOT_APPLICABLE
+        elif proc_value == SP:
+            status = Status.FOUND if cavity_value is not None else Status.NOT_APPLICABLE
+        else:
+            status = Status.FOUND if cavity_value is not None else Status.MISSING
+        cav_el = Element(value=cavity_value, status=status, evidence=cav_evidence)
+        lev_ev: list[Evidence] = []
+        for lv in levels_value:
+            lev_ev.extend(v.level_evidence(m) for m in support.get(lv, [])[:3])
+        if is_sacro and not vertebral:
+            lev_ev.extend(v.term_evidence(t) for t in sacral_terms[:3])
+        lev_el = Element(value=levels_value, evidence=_dedupe(lev_ev),
+                         status=Status.FOUND if levels_value else Status.MISSING)
+        invalid = sorted({bad for m in v.doc.user_data.get("levels", []) for bad in m.invalid})
+        if invalid:
+            lev_el.detail["transitional_or_invalid"] = invalid
+        return ProcedureResult(proc_el, cav_el, lev_el, treated, is_procedure_note, names)
+
+    def _cement_described(self) -> bool:
+        screw = {self.v.sent(t.start) for t in self.v.terms_of("SCREW")}
+        for t in self.v.terms_of("CEMENT"):
+            if not self.v.session(t.start) or self.v.sent(t.start) in screw:
+                continue
+            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical"):
+                continue
+            sid = self.v.sent(t.start)
+            if self.v.sent_levels(sid) or any(x.label == "VB" for x in self.v.sent_terms(sid)):
+                return True
+        return False
+
+    def _assistant(self) -> str | None:
+        for sec in self.v.sections:
+            if sec.name != "DEMOGRAPHICS" or not sec.label.lower().startswith(("assist", "co-surgeon")):
+                continue
+            line_end = self.v.text.find("\n", sec.body_start)
+            value = self.v.text[sec.body_start : line_end if line_end != -1 else sec.end].strip()
+            if value and not re.fullmatch(r"[\s*_\-?.]*|n/?a|none", value, re.IGNORECASE):
+                return value[:80]
+        return None
+
+
+def _dedupe(evs: list[Evidence]) -> list[Evidence]:
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for e in sorted(evs, key=lambda e: e.start):
+        if (e.start, e.end) not in seen:
+            seen.add((e.start, e.end))
+            out.append(e)
+    return out
+
+
+def resolve_procedure(v: View) -> ProcedureResult:
+    return _Resolver(v).run()

@@ -1,0 +1,171 @@
+"""Duration of failed conservative therapy, in weeks (months x 52/12, years x 52, days / 7; a
+range gives its lower bound; "since <date>" counts days to the date of service), and the
+modalities tried. How long the pain has lasted is not how long therapy was tried."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from scribe.models import Element, Evidence, Status
+from scribe.numbers import parse_date, parse_number, parse_spoken_date
+from scribe.resolvers.view import View
+
+UNIT_WEEKS = {
+    "day": 1 / 7, "days": 1 / 7, "d": 1 / 7,
+    "week": 1.0, "weeks": 1.0, "wk": 1.0, "wks": 1.0, "wk.": 1.0, "wks.": 1.0,
+    "month": 52 / 12, "months": 52 / 12, "mo": 52 / 12, "mos": 52 / 12, "mo.": 52 / 12, "mths": 52 / 12,
+    "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0,
+}
+_GLUED = re.compile(r"^(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")
+_BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
+_RANGE = {"-", "–", "to", "or"}
+WINDOW = 14
+
+
+@dataclass
+class Duration:
+    weeks: float
+    start: int  # token span
+    end: int
+    start_char: int
+    end_char: int
+
+
+def _durations(v: View) -> list[Duration]:
+    doc = v.doc
+    lowers = [t.lower_ for t in doc]
+    out: list[Duration] = []
+    n = len(doc)
+    i = 0
+    while i < n:
+        g = _GLUED.match(lowers[i])
+        if g:
+            w = float(g.group(1)) * UNIT_WEEKS[g.group(2)]
+            out.append(Duration(w, i, i + 1, doc[i].idx, doc[i].idx + len(doc[i].text)))
+            i += 1
+            continue
+        parsed = parse_number(lowers[i : i + 5]) if (lowers[i][:1].isdigit() or lowers[i].isalpha()) else None
+        if parsed is None:
+            i += 1
+            continue
+        value, used = parsed
+        j = i + used
+        if j < n and lowers[j] in _RANGE and j + 1 < n:
+            second = parse_number(lowers[j + 1 : j + 4])
+            if second is not None:
+                j = j + 1 + second[1]
+        if j < n and lowers[j] in UNIT_WEEKS:
+            unit = lowers[j]
+            end = j + 1
+            if end + 2 < n and lowers[end] == "and" and lowers[end + 1] in ("a", "one") and \
+                    lowers[end + 2] == "half":
+                value += 0.5
+                end += 3
+            nxt = lowers[end : end + 2]
+            if unit.startswith(("year", "yr")) and ("old" in nxt or (nxt[:1] == ["-"] and "old" in lowers[end:end + 3])):
+                i = end
+                continue
+            out.append(Duration(value * UNIT_WEEKS[unit], i, end, doc[i].idx,
+                                doc[end - 1].idx + len(doc[end - 1].text)))
+            i = end
+            continue
+        i += 1
+    return out
+
+
+def _since(v: View, dos: date | None) -> list[Duration]:
+    if dos is None:
+        return []
+    out: list[Duration] = []
+    for tok in v.doc:
+        if tok.lower_ != "since":
+            continue
+        tail = v.text[tok.idx + 6 : tok.idx + 60]
+        found = parse_date(tail)
+        when: date | None = None
+        end_char = 0
+        if found is not None and found[1] <= 1:
+            when, end_char = found[0], tok.idx + 6 + found[2]
+        else:
+            spoken = parse_spoken_date(tail, default_year=dos.year)
+            if spoken is not None and spoken[1] <= 1:
+                when, end_char = spoken[0], tok.idx + 6 + spoken[2]
+                if when > dos:
+                    when = when.replace(year=when.year - 1)
+        if when is None or when > dos or dos - when > timedelta(days=3660):
+            continue
+        span = v.doc.char_span(tok.idx, end_char, alignment_mode="expand")
+        if span is None:
+            continue
+        out.append(Duration((dos - when).days / 7, span.start, span.end, tok.idx, end_char))
+    return out
+
+
+def resolve_therapy(v: View, dos: date | None) -> Element:
+    candidates = _durations(v) + _since(v, dos)
+    best: tuple[int, int, Duration] | None = None
+    lowers = [t.lower_ for t in v.doc]
+    therapy_terms = v.terms_of("THERAPY")
+    failed_terms = v.terms_of("FAILED")
+    followups = v.terms_of("FOLLOWUP")
+    pains = v.terms_of("PAIN")
+    for d in candidates:
+        sid = v.sent(d.start)
+        if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
+            continue
+        if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK:
+            continue
+        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
+            continue
+        near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
+        if not near:
+            continue
+        after = lowers[d.end : d.end + 3]
+        if "history" in after or "pain" in after or "symptoms" in after:
+            continue
+        pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 4 and v.sent(p.start) == sid]
+        if pain_before and not any(pain_before[-1].end <= t.start < d.start for t in near):
+            continue
+        score = 1
+        if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW for f in failed_terms):
+            score += 2
+        if d.end < len(lowers) and lowers[d.end] == "of" and any(t.start in (d.end + 1, d.end + 2, d.end + 3)
+                                                               for t in near):
+            score += 2
+        if best is None or (score, -d.start) > (best[0], best[1]):
+            best = (score, -d.start, d)
+    if best is None:
+        modalities, ev = _modalities(v, None)
+        el = Element(value=None, status=Status.MISSING, evidence=ev)
+        el.detail["modalities"] = modalities
+        el.detail["failure_stated"] = any(v.sent(f.start) in {v.sent(t.start) for t in therapy_terms}
+                                          for f in failed_terms)
+        return el
+    d = best[2]
+    for c in candidates:
+        v.record("conservative_therapy", round(c.weeks, 2), c.start_char, c.end_char, c.start, c.end,
+                 c is d)
+    modalities, ev = _modalities(v, d)
+    evidence = [v.evidence(d.start_char, d.end_char, "duration"), *ev]
+    return Element(value={"weeks": round(d.weeks, 2), "modalities": modalities}, status=Status.FOUND,
+                   evidence=evidence)
+
+
+def _modalities(v: View, d: Duration | None) -> tuple[list[str], list[Evidence]]:
+    order = ["analgesics", "opioids", "nsaids", "bracing", "bed_rest", "physical_therapy", "calcitonin",
+             "activity_modification", "other"]
+    found: dict[str, Evidence] = {}
+    failed_sents = {v.sent(f.start) for f in v.terms_of("FAILED")}
+    for t in v.terms_of("THERAPY"):
+        if not t.value or v.section_name(t.start) == "PLAN":
+            continue
+        if d is not None:
+            if v.sent(t.start) != v.sent(d.start) or abs(t.start - d.start) > 2 * WINDOW:
+                continue
+        elif v.sent(t.start) not in failed_sents:
+            continue
+        found.setdefault(t.value, v.term_evidence(t))
+    mods = [m for m in order if m in found]
+    return mods, [found[m] for m in mods]

@@ -1,0 +1,180 @@
+"""A read-only view over an analysed Doc that resolvers share: terms, levels, sections,
+sentences, clauses, paragraphs and ConText flags, with evidence helpers."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from scribe.models import ContextFlag, Evidence, Mention
+from scribe.nlp.context import flags_for
+from scribe.nlp.types import Flag, LevelMention, Section, Term
+
+EXCLUDING = frozenset({"negated", "historical", "hypothetical", "other_level", "diagnostic", "corrected"})
+_BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class LevelGroup:
+    """Consecutive level mentions joined by "and", ",", "&", "/" ("T10 and L2")."""
+
+    mentions: list[LevelMention]
+
+    @property
+    def start(self) -> int:
+        return self.mentions[0].start
+
+    @property
+    def end(self) -> int:
+        return self.mentions[-1].end
+
+    @property
+    def levels(self) -> list[str]:
+        return [lv for m in self.mentions for lv in m.levels]
+
+
+class View:
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.text = doc.text
+        self.sections: list[Section] = doc.user_data.get("sections", [])
+        self.tok_section: list[int] = doc.user_data.get("tok_section", [])
+        self.sent_id: list[int] = doc.user_data.get("sent_id", [])
+        self.clause_id: list[int] = doc.user_data.get("clause_id", [])
+        self.terms: list[Term] = doc.user_data.get("terms", [])
+        self.levels: list[LevelMention] = [m for m in doc.user_data.get("levels", []) if m.levels]
+        self.dictation: bool = doc.user_data.get("dictation", False)
+        self.mentions: list[Mention] = []
+        self._para_starts = self._paragraph_starts()
+        self._by_label: dict[str, list[Term]] = {}
+        for t in self.terms:
+            self._by_label.setdefault(t.label, []).append(t)
+        self._sent_terms: dict[int, list[Term]] = {}
+        for t in self.terms:
+            self._sent_terms.setdefault(self.sent_id[t.start], []).append(t)
+        self._sent_levels: dict[int, list[LevelMention]] = {}
+        for m in self.levels:
+            self._sent_levels.setdefault(self.sent_id[m.start], []).append(m)
+        self.groups = self._level_groups()
+
+    # -- structure ----------------------------------------------------------------------
+    def _paragraph_starts(self) -> list[int]:
+        starts = [0]
+        for m in re.finditer(r"\n[ \t]*\n|new paragraph", self.text, re.IGNORECASE):
+            starts.append(m.end())
+        for s in self.sections:
+            starts.append(s.start)
+        # a line that opens with a level label ("T12:", "at L2:") starts a paragraph too
+        for m in re.finditer(r"(?m)^[ \t]*[CTLS]\d{1,2}(?:\s*(?:and|,|&)\s*[CTLS]\d{1,2})*\s*:", self.text):
+            starts.append(m.start())
+        return sorted(set(starts))
+
+    def paragraph(self, tok: int) -> int:
+        if not len(self.doc):
+            return 0
+        return bisect_right(self._para_starts, self.doc[tok].idx) - 1
+
+    def section(self, tok: int) -> Section:
+        if not self.sections or not self.tok_section:
+            return Section("TITLE", "", 0, 0, len(self.text), True)
+        return self.sections[self.tok_section[tok]]
+
+    def session(self, tok: int) -> bool:
+        return self.section(tok).session
+
+    def section_name(self, tok: int) -> str:
+        return self.section(tok).name
+
+    def sent(self, tok: int) -> int:
+        return self.sent_id[tok]
+
+    def clause(self, tok: int) -> int:
+        return self.clause_id[tok]
+
+    def in_header_label(self, term: Term) -> bool:
+        sec = self.section(term.start)
+        return sec.label != "" and sec.start <= term.start_char < sec.body_start
+
+    def field_value(self, term: Term) -> str | None:
+        """For a term inside a field label ("Biopsy:"), the text of the field's value."""
+        if not self.in_header_label(term):
+            return None
+        sec = self.section(term.start)
+        line_end = self.text.find("\n", sec.body_start)
+        if line_end == -1:
+            line_end = len(self.text)
+        return self.text[sec.body_start : min(line_end, sec.end)]
+
+    def blank_field(self, term: Term) -> bool:
+        value = self.field_value(term)
+        return value is not None and bool(_BLANK_VALUE.match(value))
+
+    # -- lookups ------------------------------------------------------------------------
+    def terms_of(self, label: str) -> list[Term]:
+        return self._by_label.get(label, [])
+
+    def sent_terms(self, sent: int, label: str | None = None) -> list[Term]:
+        ts = self._sent_terms.get(sent, [])
+        return [t for t in ts if label is None or t.label == label]
+
+    def sent_levels(self, sent: int) -> list[LevelMention]:
+        return self._sent_levels.get(sent, [])
+
+    def _level_groups(self) -> list[LevelGroup]:
+        groups: list[LevelGroup] = []
+        joiners = {"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level", "at"}
+        for m in self.levels:
+            if groups:
+                last = groups[-1].mentions[-1]
+                between = [t.lower_ for t in self.doc[last.end : m.start]]
+                if all(w in joiners for w in between) and len(between) <= 3 and \
+                        self.sent_id[last.start] == self.sent_id[m.start]:
+                    groups[-1].mentions.append(m)
+                    continue
+            groups.append(LevelGroup([m]))
+        return groups
+
+    def group_of(self, m: LevelMention) -> LevelGroup:
+        for g in self.groups:
+            if m in g.mentions:
+                return g
+        return LevelGroup([m])
+
+    # -- context ------------------------------------------------------------------------
+    def flags(self, start: int, end: int, categories: frozenset[str] = EXCLUDING) -> list[Flag]:
+        return flags_for(self.doc, start, end, categories)
+
+    def has(self, start: int, end: int, *categories: str) -> bool:
+        return bool(self.flags(start, end, frozenset(categories)))
+
+    # -- evidence -----------------------------------------------------------------------
+    def evidence(self, start_char: int, end_char: int, rule: str | None = None,
+                 fuzzy: bool = False) -> Evidence:
+        section = None
+        if len(self.doc):
+            span = self.doc.char_span(start_char, end_char, alignment_mode="expand")
+            if span is not None and len(span):
+                section = self.section(span.start).name
+        return Evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
+                        section=section, rule=rule, fuzzy=fuzzy)
+
+    def term_evidence(self, t: Term) -> Evidence:
+        return self.evidence(t.start_char, t.end_char, t.rule, t.fuzzy)
+
+    def level_evidence(self, m: LevelMention) -> Evidence:
+        fuzzy = any(tok._.fuzzy for tok in self.doc[m.start : m.end])
+        return self.evidence(m.start_char, m.end_char, "level", fuzzy)
+
+    def record(self, element: str, value: object, start_char: int, end_char: int, start: int,
+               end: int, used: bool, flags: Iterable[Flag] = (), fuzzy: bool = False) -> None:
+        self.mentions.append(Mention(
+            element=element, value=value, start=start_char, end=end_char,
+            text=self.text[start_char:end_char], section=self.section(start).name if len(self.doc) else None,
+            flags=[ContextFlag(category=f.category, cue=f.cue, cue_start=f.cue_start,  # type: ignore[arg-type]
+                               cue_end=f.cue_end) for f in flags],
+            used=used, fuzzy=fuzzy,
+        ))
