@@ -125,7 +125,10 @@ def flags_for(doc: Doc, start: int, end: int, categories: frozenset[str] | None 
         if categories is not None and cue.category not in categories:
             continue
         if cue.start < end and cue.end > start:
-            continue  # overlapping the target itself
+            if start <= cue.start and cue.end <= end:
+                continue  # the cue is part of the target itself
+            out.append(Flag(cue.category, cue.text, cue.start_char, cue.end_char))
+            continue  # a cue that contains the target ("on CT") applies to it
         if cue.end <= start:
             if cue.direction not in ("forward", "bidirectional"):
                 continue

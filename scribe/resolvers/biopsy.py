@@ -9,6 +9,7 @@ from scribe.nlp.types import Term, level_sort_key
 from scribe.resolvers.view import View
 
 _SKIP = frozenset({"historical", "hypothetical"})
+_NEG_HIST = frozenset({"negated", "historical"})
 
 
 def _site_kind(v: View, t: Term) -> str:
@@ -30,7 +31,7 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
     for g in v.groups:
         if v.sent(g.start) != sid:
             continue
-        ms = [m for m in g.mentions if not v.has(m.start, m.end, "negated", "historical")]
+        ms = [m for m in g.mentions if not v.level_flags(m, _NEG_HIST)]
         if ms:
             cands.append((g.start, g.end, [lv for m in ms for lv in m.levels],
                           v.level_evidence(ms[0])))
@@ -45,7 +46,7 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
         return before[0][2], [before[0][3]]
     para = v.paragraph(t.start)
     prior = [m for m in v.levels if m.end <= t.start and v.paragraph(m.start) == para
-             and v.session(m.start) and not v.has(m.start, m.end, "negated", "historical")]
+             and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
     if prior:
         return list(prior[-1].levels), [v.level_evidence(prior[-1])]
     if len(treated) == 1:

@@ -131,7 +131,7 @@ class _Resolver:
         candidates: list[LevelMention] = []
         for m in self.v.levels:
             sec = self.v.section(m.start)
-            flags = self.v.flags(m.start, m.end)
+            flags = self.v.level_flags(m)
             cats = {f.category for f in flags}
             used = False
             if "negated" in cats and self._negates_treatment(m, flags):
@@ -333,7 +333,7 @@ class _Resolver:
         for t in self.v.terms_of("CEMENT"):
             if not self.v.session(t.start) or self.v.sent(t.start) in screw:
                 continue
-            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical"):
+            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
                 continue
             sid = self.v.sent(t.start)
             if self.v.sent_levels(sid) or any(x.label == "VB" for x in self.v.sent_terms(sid)):

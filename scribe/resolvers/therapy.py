@@ -22,6 +22,9 @@ _GLUED = re.compile(r"^(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|yea
 _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
 WINDOW = 14
+_PAIN_AFTER = {"history", "pain", "symptoms", "back", "neck", "hx", "ache", "discomfort"}
+_PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
+              "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now"}
 
 
 @dataclass
@@ -64,7 +67,8 @@ def _durations(v: View) -> list[Duration]:
                 value += 0.5
                 end += 3
             nxt = lowers[end : end + 2]
-            if unit.startswith(("year", "yr")) and ("old" in nxt or (nxt[:1] == ["-"] and "old" in lowers[end:end + 3])):
+            aged = "old" in nxt or (nxt[:1] == ["-"] and "old" in lowers[end : end + 3])
+            if unit.startswith(("year", "yr")) and aged:
                 i = end
                 continue
             out.append(Duration(value * UNIT_WEEKS[unit], i, end, doc[i].idx,
@@ -123,11 +127,12 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if not near:
             continue
         after = lowers[d.end : d.end + 3]
-        if "history" in after or "pain" in after or "symptoms" in after:
-            continue
-        pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 4 and v.sent(p.start) == sid]
-        if pain_before and not any(pain_before[-1].end <= t.start < d.start for t in near):
-            continue
+        if after[:1] and (after[0] in _PAIN_AFTER or (after[0] in ("of", "-") and after[1:2]
+                                                       and after[1] in _PAIN_AFTER)):
+            continue  # "a 5-month history of pain
+        pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
+        if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
+            continue  # "pain for more than 2 years" is how long the pain lasted
         score = 1
         if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW for f in failed_terms):
             score += 2

@@ -14,6 +14,7 @@ from scribe.models import ContextFlag, Evidence, Mention
 from scribe.nlp.context import flags_for
 from scribe.nlp.types import Flag, LevelMention, Section, Term
 
+_NEG_ELSEWHERE = frozenset({"CAVITY", "BIOPSY", "GUIDE", "SIDE", "DIAG_IMAGING", "SCREW"})
 EXCLUDING = frozenset({"negated", "historical", "hypothetical", "other_level", "diagnostic", "corrected"})
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
@@ -126,7 +127,7 @@ class View:
 
     def _level_groups(self) -> list[LevelGroup]:
         groups: list[LevelGroup] = []
-        joiners = {"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level", "at"}
+        joiners = {"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level"}
         for m in self.levels:
             if groups:
                 last = groups[-1].mentions[-1]
@@ -150,6 +151,18 @@ class View:
 
     def has(self, start: int, end: int, *categories: str) -> bool:
         return bool(self.flags(start, end, frozenset(categories)))
+
+    def level_flags(self, m: LevelMention, categories: frozenset[str] = EXCLUDING) -> list[Flag]:
+        """Flags for a level mention, without negations aimed at something else: in "no balloon
+        at that level at T12" the cue negates the balloon, not the level."""
+        out = []
+        for f in self.flags(m.start, m.end, categories):
+            if f.category == "negated" and f.cue_end <= m.start_char:
+                between = [t for t in self.terms if f.cue_end <= t.start_char and t.end_char <= m.start_char]
+                if between and between[0].label in _NEG_ELSEWHERE:
+                    continue
+            out.append(f)
+        return out
 
     # -- evidence -----------------------------------------------------------------------
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
