@@ -1,0 +1,269 @@
+"""Per-element behaviour of `scribe.extract` on small notes written for these tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scribe.api import extract
+from scribe.models import Extraction
+
+
+def values(text: str, **kw: Any) -> dict[str, Any]:
+    ex = extract(text, note_id="t", with_codes=False, **kw)
+    return {k: v["value"] for k, v in ex.to_contract()["elements"].items()}
+
+
+def ex_of(text: str) -> Extraction:
+    return extract(text, note_id="t", with_codes=False)
+
+
+# -- procedure type and cavity creation (rule C1) ----------------------------------------
+def test_balloon_named_vertebroplasty_is_kyphoplasty() -> None:
+    v = values("PROCEDURE: L3 vertebroplasty.\nTECHNIQUE: Under fluoroscopy an inflatable bone tamp was "
+               "inflated in L3, creating a cavity, then PMMA was injected.")
+    assert v["procedure_type"] == "kyphoplasty"
+    assert v["cavity_creation"] is True
+
+
+def test_kyphoplasty_without_cavity_step_keeps_name_and_asks() -> None:
+    ex = ex_of("PROCEDURE: Kyphoplasty, T9.\nDESCRIPTION: Under fluoroscopy a trocar was placed into T9 and "
+               "3 mL of PMMA was injected through the trocar.")
+    assert ex.elements.procedure_type.value == "kyphoplasty"
+    assert ex.elements.cavity_creation.value is None
+    assert "cavity_creation" in ex.missing
+
+
+def test_denied_balloon_is_false_for_vertebroplasty() -> None:
+    v = values("Procedure: percutaneous vertebroplasty L2. No balloon was used. Cement injected under fluoro.")
+    assert v["procedure_type"] == "vertebroplasty"
+    assert v["cavity_creation"] is False
+
+
+def test_osteotome_cavity_counts_although_balloon_denied() -> None:
+    v = values("PROCEDURE: T6 vertebral augmentation.\nDETAILS: Balloon tamps were not used. An articulating "
+               "osteotome was used to create a cavity in T6 and cement was injected under fluoroscopy.")
+    assert (v["procedure_type"], v["cavity_creation"]) == ("kyphoplasty", True)
+
+
+@pytest.mark.parametrize("device", ["SpineJack implant was expanded", "Kiva coil was deployed",
+                                    "curette was used to create a cavity"])
+def test_non_balloon_devices(device: str) -> None:
+    v = values(f"PROCEDURE: Vertebral augmentation L1.\nTECHNIQUE: Under fluoroscopy a {device} in L1, then "
+               "cement was injected.")
+    assert v["procedure_type"] == "kyphoplasty" and v["cavity_creation"] is True
+
+
+def test_lytic_cavity_filling_is_not_cavity_creation() -> None:
+    v = values("PROCEDURE: CT-guided vertebroplasty of C2.\nTECHNIQUE: Cement was injected with filling of "
+               "the lytic cavity in C2.")
+    assert v["procedure_type"] == "vertebroplasty" and v["cavity_creation"] is None
+
+
+def test_mixed_session_per_level() -> None:
+    ex = ex_of("PROCEDURES: 1. Vertebroplasty, T10. 2. Balloon kyphoplasty, T11.\n"
+               "T10: needle placed, cement injected directly; no cavity was created at this level.\n"
+               "T11: balloon tamps inflated creating a cavity, then cement placed. Fluoroscopy throughout.")
+    assert ex.elements.procedure_type.value == "mixed"
+    assert {t.level: t.family for t in ex.treated} == {"T10": "vertebroplasty", "T11": "kyphoplasty"}
+
+
+def test_historical_kyphoplasty_does_not_make_a_procedure() -> None:
+    ex = ex_of("CLINIC NOTE\nHISTORY: Status post L2 kyphoplasty in 2021.\nPLAN: Recommend T12 kyphoplasty "
+               "next week. No procedure was performed today.", )
+    assert ex.is_procedure_note is False
+    assert ex.missing == []
+    assert ex.elements.procedure_type.status == "not_applicable"
+
+
+def test_negated_procedure_is_not_a_procedure() -> None:
+    ex = ex_of("PROCEDURE: Posterior fusion T11-L2 with cement-augmented pedicle screws.\n"
+               "No vertebroplasty or kyphoplasty was performed.")
+    assert ex.elements.procedure_type.value is None
+    assert ex.elements.levels.value == []
+
+
+def test_split_word_and_fuzzy_spelling() -> None:
+    ex = ex_of("procedure kypho plasty at el one the baloons were inflated and cement went in under flouro")
+    assert ex.elements.procedure_type.value == "kyphoplasty"
+    assert ex.elements.levels.value == ["L1"]
+    assert ex.elements.guidance.value == ["fluoroscopy"]
+
+
+# -- levels -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("T11-L1", ["T11", "T12", "L1"]),
+    ("t twelve through l two", ["T12", "L1", "L2"]),
+    ("T5 to T7", ["T5", "T6", "T7"]),
+    ("L4-5", ["L4", "L5"]),
+    ("lumbar four", ["L4"]),
+    ("the twelfth thoracic vertebral body", ["T12"]),
+    ("L2 and T12", ["T12", "L2"]),
+])
+def test_level_forms(phrase: str, expected: list[str]) -> None:
+    v = values(f"PROCEDURE: Balloon kyphoplasty {phrase}.\nTECHNIQUE: Balloons inflated creating cavities; "
+               "cement injected under fluoroscopy.")
+    assert v["levels"] == expected
+
+
+def test_old_imaging_and_untreated_levels_are_excluded() -> None:
+    v = values("HISTORY: Old healed T7 deformity. MRI shows edema at L1 and a chronic L3 fracture.\n"
+               "PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: Needle into L1, cement injected under fluoroscopy. "
+               "Levels not treated: L3.")
+    assert v["levels"] == ["L1"]
+
+
+def test_self_correction_drops_the_corrected_level() -> None:
+    v = values("procedure vertebroplasty at l two sorry l three\n\ndescription needle into l three and cement "
+               "injected under fluoro")
+    assert v["levels"] == ["L3"]
+
+
+def test_cement_withheld_level_is_not_treated() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12 and L1 with biopsy of L2.\nTECHNIQUE: Balloons inflated at T12 and "
+               "L1 creating cavities and cement placed. A core biopsy of L2 was obtained; no cement was injected "
+               "at L2.")
+    assert v["levels"] == ["T12", "L1"]
+    assert v["biopsy"] == {"performed": True, "sites": ["L2"]}
+
+
+def test_no_level_documented_is_missing() -> None:
+    ex = ex_of("PROCEDURE: Balloon kyphoplasty at the thoracolumbar junction.\nLevel: ***\nBalloon inflated, "
+               "cavity created, cement placed under fluoroscopy.")
+    assert ex.elements.levels.value == []
+    assert "levels" in ex.missing
+
+
+def test_sacrum_without_segment() -> None:
+    v = values("PROCEDURE: Right sacroplasty.\nTECHNIQUE: Under C-arm fluoroscopy a needle was advanced into "
+               "the right sacral ala and cement injected.")
+    assert (v["procedure_type"], v["levels"], v["laterality"]) == ("sacroplasty", ["sacrum"], "unilateral")
+
+
+def test_bilateral_sacroplasty_with_segments() -> None:
+    v = values("PROCEDURE: Sacroplasty.\nTECHNIQUE: Under CT guidance needles were placed in the left and "
+               "right S1 alae and cement injected.")
+    assert v["laterality"] == "bilateral" and v["levels"] == ["S1"]
+
+
+# -- guidance -------------------------------------------------------------------------------
+def test_diagnostic_ct_is_not_guidance() -> None:
+    v = values("INDICATION: CT of 01/02/2026 showed an L1 fracture.\nPROCEDURE: Vertebroplasty L1.\n"
+               "TECHNIQUE: Needle into L1 and cement injected.", date_of_service=None)
+    assert v["guidance"] == []
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("under C-arm guidance", ["fluoroscopy"]),
+    ("with biplanar imaging", ["fluoroscopy"]),
+    ("using cone-beam CT and fluoroscopy", ["ct", "fluoroscopy"]),
+    ("after an O-arm spin", ["ct"]),
+])
+def test_guidance_forms(phrase: str, expected: list[str]) -> None:
+    v = values(f"PROCEDURE: Vertebroplasty T10.\nTECHNIQUE: The needle was placed into T10 {phrase} and cement "
+               "was injected.")
+    assert v["guidance"] == expected
+
+
+def test_planned_fluoroscopy_is_not_guidance() -> None:
+    ex = ex_of("PROCEDURE: Vertebroplasty T10, needle placed and cement injected.\nPLAN: repeat procedure under "
+               "fluoroscopy if needed.")
+    assert ex.elements.guidance.value == []
+    assert "guidance" in ex.missing
+
+
+# -- biopsy -----------------------------------------------------------------------------------
+def test_biopsy_silent_denied_and_same_level() -> None:
+    base = "PROCEDURE: Vertebroplasty L4.\nTECHNIQUE: Needle into L4 under fluoroscopy, cement injected."
+    assert values(base)["biopsy"] == {"performed": None, "sites": []}
+    assert values(base + "\nBiopsy: not performed.")["biopsy"] == {"performed": False, "sites": []}
+    assert values(base + " A core biopsy was taken through the needle.")["biopsy"] == {
+        "performed": True, "sites": ["L4"]}
+
+
+def test_iliac_crest_marrow_biopsy_site_and_kind() -> None:
+    ex = ex_of("PROCEDURE: Kyphoplasty T9 and bone marrow aspirate and biopsy from the left posterior iliac "
+               "crest.\nTECHNIQUE: Balloons inflated at T9 creating a cavity, cement placed under fluoroscopy.")
+    assert ex.elements.biopsy.value == {"performed": True, "sites": ["iliac crest"]}
+    assert ex.elements.biopsy.detail["site_kinds"]["iliac crest"] == "marrow_both"
+
+
+def test_template_blank_biopsy_is_not_documented() -> None:
+    v = values("Procedure: vertebroplasty\nLevel(s): T8\nImaging guidance: fluoroscopy\nBx: ***\n")
+    assert v["biopsy"] == {"performed": None, "sites": []}
+
+
+# -- conservative therapy -------------------------------------------------------------------------
+@pytest.mark.parametrize(("phrase", "weeks"), [
+    ("failed 6 weeks of bracing", 6.0),
+    ("failed 2 months of bracing", 8.67),
+    ("failed 6-8 weeks of bracing", 6.0),
+    ("tried a month and a half of bracing and tylenol", 6.5),
+    ("failed twenty one days of a brace", 3.0),
+    ("TLSO x 10 wks - failed", 10.0),
+    ("failed at least 1 year of physical therapy", 52.0),
+])
+def test_duration_forms(phrase: str, weeks: float) -> None:
+    v = values(f"INDICATION: Osteoporotic L1 fracture; she {phrase}.\nPROCEDURE: Vertebroplasty L1, cement "
+               "injected under fluoroscopy.")
+    assert v["conservative_therapy"]["weeks"] == pytest.approx(weeks, abs=0.01)
+
+
+def test_since_date_counts_to_date_of_service() -> None:
+    v = values("Date of Service: 03/04/2026\nHISTORY: Bracing and tramadol since 01/14/2026 without relief.\n"
+               "PROCEDURE: Vertebroplasty L2, cement injected under fluoroscopy.")
+    assert v["conservative_therapy"]["weeks"] == pytest.approx(7.0)
+    assert v["conservative_therapy"]["modalities"] == ["opioids", "bracing"]
+
+
+def test_pain_duration_and_follow_up_are_not_therapy() -> None:
+    ex = ex_of("HISTORY: 5-month history of back pain. Failed conservative therapy with a brace.\n"
+               "PROCEDURE: Vertebroplasty L2, cement injected under fluoroscopy.\nPLAN: Follow up in 2 weeks.")
+    assert ex.elements.conservative_therapy.value is None
+    assert "conservative_therapy" in ex.missing
+    assert ex.elements.conservative_therapy.detail["modalities"] == ["bracing"]
+
+
+# -- indication ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("osteoporosis", "osteoporosis"),
+    ("steroid-induced osteoporosis", "osteoporosis"),
+    ("multiple myeloma", "neoplasm"),
+    ("metastatic lung carcinoma", "neoplasm"),
+    ("an aggressive vertebral hemangioma", "hemangioma"),
+    ("a high-energy motor vehicle collision, no history of osteoporosis or malignancy", "trauma"),
+    ("Kummell disease; there is no osteoporosis", "other"),
+])
+def test_indications(phrase: str, expected: str) -> None:
+    v = values(f"INDICATION: Painful L1 fracture due to {phrase}.\nPROCEDURE: Vertebroplasty L1, cement "
+               "injected under fluoroscopy.")
+    assert v["indication"] == expected
+
+
+def test_low_energy_fall_with_osteoporosis_is_osteoporosis_and_ruled_out_tumour_ignored() -> None:
+    v = values("INDICATION: Osteoporosis, fell from standing. Biopsy planned to exclude malignancy.\n"
+               "PROCEDURE: Vertebroplasty L1, cement injected under fluoroscopy.")
+    assert v["indication"] == "osteoporosis"
+
+
+def test_no_etiology_is_missing() -> None:
+    ex = ex_of("INDICATION: Painful L1 compression fracture.\nPROCEDURE: Vertebroplasty L1, cement injected "
+               "under fluoroscopy.")
+    assert ex.elements.indication.value is None and "indication" in ex.missing
+
+
+# -- contract shape ---------------------------------------------------------------------------------
+def test_missing_order_and_statuses() -> None:
+    ex = ex_of("PROCEDURE: Kyphoplasty.\nTECHNIQUE: cement injected into the vertebral body.")
+    assert ex.missing == ["cavity_creation", "levels", "guidance", "conservative_therapy", "indication"]
+    assert ex.elements.laterality.status == "not_applicable"
+
+
+def test_evidence_offsets_point_into_the_text() -> None:
+    text = "procedure kypho plasty at t twelve under c arm\nballoon inflated creating a cavity, cement in"
+    ex = ex_of(text)
+    for name in ("procedure_type", "levels", "guidance", "cavity_creation"):
+        for ev in ex.elements.get(name).evidence:
+            assert text[ev.start : ev.end] == ev.text
+    assert ex.elements.levels.evidence[0].text == "t twelve"
