@@ -22,7 +22,7 @@ def test_spoken_levels_and_joined_words_keep_the_dictated_text() -> None:
 
 def test_fuzzy_correction_is_marked() -> None:
     doc = analyse("the vertebroplsty was done")
-    tok = [t for t in doc if t.text == "vertebroplsty"][0]
+    tok = next(t for t in doc if t.text == "vertebroplsty")
     assert tok.norm_ == "vertebroplasty" and tok._.fuzzy
     assert not [t for t in analyse("the kyphosis was noted") if t._.fuzzy]
 
