@@ -44,6 +44,7 @@ def analyse(text: str, date_of_service: date | None = None) -> Doc:
     nlp = get_nlp()
     doc = nlp.make_doc(text)
     doc.user_data["dos"] = date_of_service
+    doc.user_data["text"] = text
     for _, proc in nlp.pipeline:
         doc = proc(doc)
     return doc

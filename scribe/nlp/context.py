@@ -18,6 +18,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from scribe.lexicon import ContextRule, Lexicon, default_lexicon
+from scribe.nlp.table import table
 from scribe.nlp.types import Cue, Flag
 
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b|\b(\d{1,2})/(\d{4})\b|\b((?:19|20)\d\d)\b")
@@ -35,20 +36,22 @@ class ContextTagger:
             self.rules[key] = rule
             self.matcher.add(key, [nlp.make_doc(rule.literal)])
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
+        self.correction_first = {c[0] for c in self.correction_cues}
 
     def __call__(self, doc: Doc) -> Doc:
+        tab = table(doc)
         found: list[Cue] = []
         pseudo: list[tuple[int, int]] = []
         for match_id, start, end in self.matcher(doc):
             rule = self.rules[doc.vocab.strings[match_id]]
-            span = doc[start:end]
             if rule.direction == "pseudo":
                 pseudo.append((start, end))
                 continue
             if rule.direction == "terminate":
                 continue
-            found.append(Cue(rule.category, rule.direction, start, end, span.start_char,
-                             span.end_char, span.text, rule.max_scope or DEFAULT_SCOPE))
+            s_char, e_char = tab.idx[start], tab.ends[end - 1]
+            found.append(Cue(rule.category, rule.direction, start, end, s_char, e_char,
+                             tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
         if pseudo:
             found = [c for c in found if not any(ps <= c.start < pe for ps, pe in pseudo)]
         # prefer the longest cue where cues of one category overlap ("not", "was not performed")
@@ -70,7 +73,8 @@ class ContextTagger:
         if dos is None:
             return []
         out: list[Cue] = []
-        for m in _DATE.finditer(doc.text):
+        tab = table(doc)
+        for m in _DATE.finditer(tab.text):
             year: int
             when: date | None = None
             if m.group(1):
@@ -87,23 +91,24 @@ class ContextTagger:
             past = when < dos if when is not None else year < dos.year
             if not past:
                 continue
-            span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-            if span is None:
-                continue
-            out.append(Cue("historical", "bidirectional", span.start, span.end, m.start(), m.end(),
+            first = tab.token_at(m.start())
+            last = tab.token_at(m.end() - 1)
+            out.append(Cue("historical", "bidirectional", first, last + 1, m.start(), m.end(),
                            m.group(0), 10))
         return out
 
     def _correction_cues(self, doc: Doc) -> list[Cue]:
-        lowers = [t.lower_ for t in doc]
+        tab = table(doc)
+        lowers = tab.lowers
         out: list[Cue] = []
-        for i in range(len(doc)):
+        for i, low in enumerate(lowers):
+            if low not in self.correction_first:
+                continue
             for cue in self.correction_cues:
                 k = len(cue)
                 if tuple(lowers[i : i + k]) == cue:
-                    span = doc[i : i + k]
-                    out.append(Cue("corrected", "backward", i, i + k, span.start_char,
-                                   span.end_char, span.text, 4))
+                    s, e = tab.idx[i], tab.ends[i + k - 1]
+                    out.append(Cue("corrected", "backward", i, i + k, s, e, tab.text[s:e], 4))
         return out
 
 

@@ -10,6 +10,7 @@ import re
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from scribe.nlp.table import TokenTable, table
 from scribe.nlp.types import LEVEL_INDEX, LEVEL_ORDER, TRANSITIONAL, LevelMention
 
 _ONE = re.compile(r"^([ctls])(\d{1,2})$")
@@ -40,16 +41,17 @@ def expand(a: str, b: str) -> list[str]:
 class LevelFinder:
     """Pipeline component ``scribe_levels``."""
 
-    def _single(self, doc: Doc, i: int) -> tuple[str | None, list[str]] | None:
-        tok = doc[i]
-        m = _ONE.match(tok.norm_)
+    @staticmethod
+    def _single(tab: TokenTable, i: int) -> tuple[str | None, list[str]] | None:
+        m = _ONE.match(tab.norms[i])
         if not m:
             return None
         letter, num = m.group(1), int(m.group(2))
-        nxt = doc[i + 1] if i + 1 < len(doc) else None
-        if letter == "t" and num <= 2 and nxt is not None:
-            after = doc[i + 2].lower_ if i + 2 < len(doc) else ""
-            if nxt.lower_ in _MRI_FOLLOW or (nxt.text == "-" and after in _MRI_FOLLOW):
+        n = len(tab)
+        if letter == "t" and num <= 2 and i + 1 < n:
+            nxt = tab.lowers[i + 1]
+            after = tab.lowers[i + 2] if i + 2 < n else ""
+            if nxt in _MRI_FOLLOW or (nxt == "-" and after in _MRI_FOLLOW):
                 return None
         name = _level(letter, num)
         if name is None:
@@ -57,22 +59,27 @@ class LevelFinder:
         return (name, [])
 
     def __call__(self, doc: Doc) -> Doc:
+        tab = table(doc)
         out: list[LevelMention] = []
-        n = len(doc)
+        norms, lowers = tab.norms, tab.lowers
+        n = len(tab)
         i = 0
         while i < n:
-            tok = doc[i]
-            rm = _RANGE_TOKEN.match(tok.norm_ if tok.norm_ != tok.lower_ else tok.lower_)
-            if rm and not _ONE.match(tok.norm_):
+            norm = norms[i]
+            if norm[:1] not in "ctls" or len(norm) > 12:
+                i += 1
+                continue
+            rm = _RANGE_TOKEN.match(norm)
+            if rm and not _ONE.match(norm):
                 l1, n1 = rm.group(1), int(rm.group(2))
                 l2, n2 = (rm.group(3) or l1), int(rm.group(4))
                 a, b = _level(l1, n1), _level(l2, n2)
                 if a and b:
-                    out.append(LevelMention(expand(a, b), i, i + 1, tok.idx, tok.idx + len(tok.text),
-                                            tok.text, is_range=True))
+                    out.append(LevelMention(expand(a, b), i, i + 1, tab.idx[i], tab.ends[i], tab.words[i],
+                                            is_range=True))
                 i += 1
                 continue
-            single = self._single(doc, i)
+            single = self._single(tab, i)
             if single is None:
                 i += 1
                 continue
@@ -81,20 +88,19 @@ class LevelFinder:
             levels = [name] if name else []
             is_range = False
             # a range: X - Y, X to Y, X through Y (Y may be a bare number of the same region)
-            if name and i + 2 < n and doc[i + 1].lower_ in _RANGE_WORDS:
-                nxt = doc[i + 2]
-                m2 = _ONE.match(nxt.norm_)
+            if name and i + 2 < n and lowers[i + 1] in _RANGE_WORDS:
+                m2 = _ONE.match(norms[i + 2])
                 other = None
                 if m2:
                     other = _level(m2.group(1), int(m2.group(2)))
-                elif nxt.text.isdigit() and doc[i + 1].lower_ in {"-", "–"}:
-                    other = _level(name[0].lower(), int(nxt.text))
+                elif tab.words[i + 2].isdigit() and lowers[i + 1] in {"-", "–"}:
+                    other = _level(name[0].lower(), int(tab.words[i + 2]))
                 if other:
                     levels = expand(name, other)
                     end = i + 3
                     is_range = True
-            span = doc[i:end]
-            out.append(LevelMention(levels, i, end, span.start_char, span.end_char, span.text,
+            s_char, e_char = tab.idx[i], tab.ends[end - 1]
+            out.append(LevelMention(levels, i, end, s_char, e_char, tab.text[s_char:e_char],
                                     is_range=is_range, invalid=invalid))
             i = end
         doc.user_data["levels"] = out

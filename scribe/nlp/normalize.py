@@ -16,6 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Token
 
 from scribe.lexicon import Lexicon, Normalization, default_lexicon
+from scribe.nlp.table import TokenTable
 from scribe.numbers import ORDINALS, UNITS
 
 if not Token.has_extension("fuzzy"):
@@ -27,6 +28,9 @@ _NUM_WORDS = {k: v for k, v in UNITS.items() if 1 <= v <= 13}
 _ORD_WORDS = {k: v for k, v in ORDINALS.items() if 1 <= v <= 12}
 _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years", "year", "cc", "ml",
                        "percent", "%", "gauge", "minutes", "hours", "mg", "times", "x"}
+
+
+_REGION_FOLLOW_BLOCK = _LEVEL_FOLLOW_BLOCK | {"levels", "level", "vertebrae", "fractures", "bodies"}
 
 
 class Normalizer:
@@ -41,6 +45,10 @@ class Normalizer:
         }
         self.vocabulary = vocabulary | set(norm.fuzzy_targets)
         self.targets = list(norm.fuzzy_targets)
+        self.starters: set[str] = {k[0] for k in self.joined} | _LEVEL_LETTERS | set(norm.letter_words) | \
+            set(norm.region_words) | set(_ORD_WORDS)
+        for target in self.concat_targets:
+            self.starters.update(target[:k] for k in range(1, len(target)))
         self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
 
     # -- fuzzy ---------------------------------------------------------------------------
@@ -60,93 +68,101 @@ class Normalizer:
         return target
 
     # -- merging -------------------------------------------------------------------------
-    def _merges(self, doc: Doc) -> list[tuple[int, int, str]]:
+    def _merges(self, lowers: list[str], gaps: list[str]) -> list[tuple[int, int, str]]:
         """Spans to merge into one token, with the norm they get. Non-overlapping, in order."""
         out: list[tuple[int, int, str]] = []
-        lowers = [t.lower_ for t in doc]
-        n = len(doc)
+        n = len(lowers)
+        starters = self.starters
         i = 0
         while i < n:
-            merged = self._match_at(doc, lowers, i)
-            if merged is not None:
-                end, norm = merged
-                out.append((i, end, norm))
-                i = end
-            else:
-                i += 1
+            if lowers[i] in starters:
+                merged = self._match_at(lowers, gaps, i)
+                if merged is not None:
+                    end, norm = merged
+                    out.append((i, end, norm))
+                    i = end
+                    continue
+            i += 1
         return out
 
-    def _adjacent(self, doc: Doc, i: int, j: int) -> bool:
+    @staticmethod
+    def _adjacent(gaps: list[str], i: int, j: int) -> bool:
         """Tokens i..j-1 are separated by at most one space (no line breaks)."""
-        for k in range(i, j - 1):
-            ws = doc[k].whitespace_
-            if len(ws) > 1 or "\n" in ws:
-                return False
-        return True
+        return all(len(gaps[k]) <= 1 and "\n" not in gaps[k] for k in range(i, j - 1))
 
-    def _match_at(self, doc: Doc, lowers: list[str], i: int) -> tuple[int, str] | None:
-        n = len(doc)
+    def _match_at(self, lowers: list[str], gaps: list[str], i: int) -> tuple[int, str] | None:
+        n = len(lowers)
         w = lowers[i]
         # 1. explicit joined phrases ("vertebral plasty")
         for size in range(min(self.join_max, n - i), 1, -1):
             key = tuple(lowers[i : i + size])
-            if key in self.joined and self._adjacent(doc, i, i + size):
+            if key in self.joined and self._adjacent(gaps, i, i + size):
                 return i + size, self.joined[key]
+        nxt = lowers[i + 1] if i + 1 < n else ""
         # 2. spoken levels: letter + number ("t twelve", "l 1", "el one")
         letter = self.norm.letter_words.get(w, w if w in _LEVEL_LETTERS else None)
-        if letter is not None and i + 1 < n and self._adjacent(doc, i, i + 2):
-            nxt = lowers[i + 1]
+        if letter is not None and nxt and self._adjacent(gaps, i, i + 2):
             num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdigit() and 0 < int(nxt) < 14 else None)
             if num is not None and not (i + 2 < n and lowers[i + 2] in _LEVEL_FOLLOW_BLOCK):
-                if w in _LEVEL_LETTERS or letter:
-                    return i + 2, f"{letter}{num}"
+                return i + 2, f"{letter}{num}"
         # 3. region word + number ("lumbar four", "thoracic 12")
         region = self.norm.region_words.get(w)
-        if region is not None and i + 1 < n and self._adjacent(doc, i, i + 2):
-            nxt = lowers[i + 1]
+        if region is not None and nxt and self._adjacent(gaps, i, i + 2):
             num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdigit() and 0 < int(nxt) < 14 else None)
-            if num is not None and not (i + 2 < n and lowers[i + 2] in _LEVEL_FOLLOW_BLOCK | {
-                    "levels", "level", "vertebrae", "fractures", "bodies"}):
+            if num is not None and not (i + 2 < n and lowers[i + 2] in _REGION_FOLLOW_BLOCK):
                 return i + 2, f"{region}{num}"
         # 4. ordinal + region ("twelfth thoracic", "first lumbar")
-        if w in _ORD_WORDS and i + 1 < n and lowers[i + 1] in self.norm.region_words:
-            if self._adjacent(doc, i, i + 2):
-                return i + 2, f"{self.norm.region_words[lowers[i + 1]]}{_ORD_WORDS[w]}"
+        if w in _ORD_WORDS and nxt in self.norm.region_words and self._adjacent(gaps, i, i + 2):
+            return i + 2, f"{self.norm.region_words[nxt]}{_ORD_WORDS[w]}"
         # 5. split words whose concatenation is a domain word ("spine jack", "c arm")
         for size in (4, 3, 2):
             if i + size > n:
                 continue
             parts = lowers[i : i + size]
-            if not all(p.isalpha() for p in parts):
-                continue
             cat = "".join(parts)
-            if cat in self.concat_targets and self._adjacent(doc, i, i + size):
+            if cat in self.concat_targets and all(p.isalpha() for p in parts) and \
+                    self._adjacent(gaps, i, i + size):
                 return i + size, cat
         return None
 
     def __call__(self, doc: Doc) -> Doc:
-        merges = self._merges(doc)
+        tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
+        lowers = tab.lowers
+        gaps = [tab.gap(i) for i in range(len(tab))]
+        merges = self._merges(lowers, gaps)
+        merged_at: set[int] = set()
         if merges:
             with doc.retokenize() as retok:
                 for start, end, norm in merges:
                     retok.merge(doc[start:end], attrs={"NORM": norm})
-        for tok in doc:
-            low = tok.lower_
-            if tok.norm_ != low and " " in tok.text:
-                continue  # merged above
-            m = _LEVEL_TOKEN.match(low)
-            if m:
-                tok.norm_ = f"{m.group(1).lower()}{int(m.group(2))}"
+            tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
+            lowers = tab.lowers
+            merged_at = {i for i, w in enumerate(tab.words) if " " in w}
+        fuzzy_idx: set[int] = set()
+        vocabulary = self.vocabulary
+        misspellings = self.norm.misspellings
+        min_len = self.norm.fuzzy_min_length
+        for i, low in enumerate(lowers):
+            if i in merged_at:
                 continue
-            fix = self.norm.misspellings.get(low)
+            if low[:1] in "ctls" and len(low) <= 4:
+                m = _LEVEL_TOKEN.match(low)
+                if m:
+                    doc[i].norm_ = f"{m.group(1)}{int(m.group(2))}"
+                    continue
+            fix = misspellings.get(low)
             if fix is not None:
-                tok.norm_ = fix
+                doc[i].norm_ = fix
                 continue
-            if len(low) >= self.norm.fuzzy_min_length and low.isalpha():
+            if len(low) >= min_len and low not in vocabulary and low.isalpha():
                 target = self._fuzzy(low)
                 if target is not None:
+                    tok = doc[i]
                     tok.norm_ = target
                     tok._.fuzzy = True
+                    fuzzy_idx.add(i)
+        doc.user_data["fuzzy"] = fuzzy_idx
+        doc.user_data["table"] = None  # norms changed: rebuilt on first use
         return doc
 
 

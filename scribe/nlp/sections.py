@@ -14,6 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from scribe.lexicon import Sections, default_lexicon
+from scribe.nlp.table import table
 from scribe.nlp.types import Section
 
 _FORMAL = re.compile(
@@ -101,12 +102,10 @@ class SectionDetector:
         return out
 
     def __call__(self, doc: Doc) -> Doc:
-        sections = self.find(doc.text)
+        tab = table(doc)
+        sections = self.find(tab.text)
         starts = [s.start for s in sections]
-        tok_section: list[int] = []
-        for tok in doc:
-            idx = bisect_right(starts, tok.idx) - 1
-            tok_section.append(max(idx, 0))
+        tok_section = [max(bisect_right(starts, i) - 1, 0) for i in tab.idx]
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc

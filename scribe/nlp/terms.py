@@ -52,13 +52,15 @@ class TermMatcher:
             span.label_ = key
             spans_by_label.setdefault(key.split("|", 1)[0], []).append(span)
         terms: list[Term] = []
+        fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
         for label, spans in spans_by_label.items():
             for span in filter_spans(spans):
                 entry = self.entries[span.label_]
                 terms.append(Term(
                     label=label, value=entry.value, start=span.start, end=span.end,
                     start_char=span.start_char, end_char=span.end_char, text=span.text,
-                    fuzzy=any(t._.fuzzy for t in span), rule=f"{label}:{entry.pattern}",
+                    fuzzy=any(i in fuzzy_idx for i in range(span.start, span.end)),
+                    rule=f"{label}:{entry.pattern}",
                 ))
         terms.sort(key=lambda t: (t.start, -t.end))
         doc.user_data["terms"] = terms

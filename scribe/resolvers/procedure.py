@@ -84,13 +84,7 @@ class _Resolver:
         return out
 
     def _sent_text(self, tok: int) -> str:
-        sid = self.v.sent(tok)
-        lo = hi = tok
-        while lo > 0 and self.v.sent_id[lo - 1] == sid:
-            lo -= 1
-        while hi + 1 < len(self.doc) and self.v.sent_id[hi + 1] == sid:
-            hi += 1
-        return self.doc[lo : hi + 1].text
+        return self.v.sent_text(tok)
 
     # -- levels ----------------------------------------------------------------------
     def _biopsy_attached(self, m: LevelMention) -> bool:
@@ -101,12 +95,12 @@ class _Resolver:
             if self.v.clause(t.start) != clause:
                 continue
             if t.end <= group.start and group.start - t.end <= 4:
-                between = [tok.lower_ for tok in self.doc[t.end : group.start]]
+                between = self.v.lowers(t.end, group.start)
                 if all(w in {"of", "at", "from", "the", ",", "-", ":", "(", "bone", "vertebral", "body",
                              "level", "site", "y", "yes", "in"} for w in between):
                     return True
             if t.start >= group.end and t.start - group.end <= 3:
-                between = [tok.lower_ for tok in self.doc[group.end : t.start]]
+                between = self.v.lowers(group.end, t.start)
                 if all(w in {"vertebral", "body", "bone", "core", "needle", ",", "(", "lesion"} for w in between):
                     return True
         return False
@@ -185,7 +179,7 @@ class _Resolver:
         sent_text = self._sent_text(t.start)
         sid = self.v.sent(t.start)
         in_sent = [m for m in cands if self.v.sent(m.start) == sid and set(m.levels) & treated]
-        window = self.doc[t.start : min(len(self.doc), t.end + 6)].text
+        window = self.v.span_text(t.start, t.end + 6)
         if _ALL_LEVELS.search(window) or (_ALL_LEVELS.search(sent_text) and not in_sent):
             return sorted(treated, key=level_sort_key)
         before = [m for m in in_sent if m.end <= t.start]

@@ -37,16 +37,26 @@ class Duration:
 
 
 def _durations(v: View) -> list[Duration]:
-    doc = v.doc
-    lowers = [t.lower_ for t in doc]
+    tab = v.tab
+    lowers = tab.lowers
     out: list[Duration] = []
-    n = len(doc)
+    n = len(tab)
+    # only the few tokens just before a unit word can start a duration
+    wanted: set[int] = set()
+    for k, w in enumerate(lowers):
+        if w in UNIT_WEEKS:
+            wanted.update(range(max(0, k - 7), k))
+        elif w[:1].isdigit() and _GLUED.match(w):
+            wanted.add(k)
     i = 0
     while i < n:
+        if i not in wanted:
+            i += 1
+            continue
         g = _GLUED.match(lowers[i])
         if g:
             w = float(g.group(1)) * UNIT_WEEKS[g.group(2)]
-            out.append(Duration(w, i, i + 1, doc[i].idx, doc[i].idx + len(doc[i].text)))
+            out.append(Duration(w, i, i + 1, tab.idx[i], tab.ends[i]))
             i += 1
             continue
         parsed = parse_number(lowers[i : i + 5]) if (lowers[i][:1].isdigit() or lowers[i].isalpha()) else None
@@ -71,8 +81,7 @@ def _durations(v: View) -> list[Duration]:
             if unit.startswith(("year", "yr")) and aged:
                 i = end
                 continue
-            out.append(Duration(value * UNIT_WEEKS[unit], i, end, doc[i].idx,
-                                doc[end - 1].idx + len(doc[end - 1].text)))
+            out.append(Duration(value * UNIT_WEEKS[unit], i, end, tab.idx[i], tab.ends[end - 1]))
             i = end
             continue
         i += 1
@@ -83,34 +92,33 @@ def _since(v: View, dos: date | None) -> list[Duration]:
     if dos is None:
         return []
     out: list[Duration] = []
-    for tok in v.doc:
-        if tok.lower_ != "since":
+    tab = v.tab
+    for k, low in enumerate(tab.lowers):
+        if low != "since":
             continue
-        tail = v.text[tok.idx + 6 : tok.idx + 60]
+        start_char = tab.idx[k]
+        tail = v.text[start_char + 6 : start_char + 60]
         found = parse_date(tail)
         when: date | None = None
         end_char = 0
         if found is not None and found[1] <= 1:
-            when, end_char = found[0], tok.idx + 6 + found[2]
+            when, end_char = found[0], start_char + 6 + found[2]
         else:
             spoken = parse_spoken_date(tail, default_year=dos.year)
             if spoken is not None and spoken[1] <= 1:
-                when, end_char = spoken[0], tok.idx + 6 + spoken[2]
+                when, end_char = spoken[0], start_char + 6 + spoken[2]
                 if when > dos:
                     when = when.replace(year=when.year - 1)
         if when is None or when > dos or dos - when > timedelta(days=3660):
             continue
-        span = v.doc.char_span(tok.idx, end_char, alignment_mode="expand")
-        if span is None:
-            continue
-        out.append(Duration((dos - when).days / 7, span.start, span.end, tok.idx, end_char))
+        out.append(Duration((dos - when).days / 7, k, tab.token_at(end_char - 1) + 1, start_char, end_char))
     return out
 
 
 def resolve_therapy(v: View, dos: date | None) -> Element:
     candidates = _durations(v) + _since(v, dos)
     best: tuple[int, int, Duration] | None = None
-    lowers = [t.lower_ for t in v.doc]
+    lowers = v.tab.lowers
     therapy_terms = v.terms_of("THERAPY")
     failed_terms = v.terms_of("FAILED")
     followups = v.terms_of("FOLLOWUP")

@@ -12,6 +12,7 @@ from spacy.tokens import Doc
 
 from scribe.models import ContextFlag, Evidence, Mention
 from scribe.nlp.context import flags_for
+from scribe.nlp.table import table
 from scribe.nlp.types import Flag, LevelMention, Section, Term
 
 _NEG_ELSEWHERE = frozenset({"CAVITY", "BIOPSY", "GUIDE", "SIDE", "DIAG_IMAGING", "SCREW"})
@@ -41,7 +42,9 @@ class LevelGroup:
 class View:
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
-        self.text = doc.text
+        self.tab = table(doc)
+        self.text = self.tab.text
+        self.fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
         self.sections: list[Section] = doc.user_data.get("sections", [])
         self.tok_section: list[int] = doc.user_data.get("tok_section", [])
         self.sent_id: list[int] = doc.user_data.get("sent_id", [])
@@ -61,6 +64,10 @@ class View:
         for m in self.levels:
             self._sent_levels.setdefault(self.sent_id[m.start], []).append(m)
         self.groups = self._level_groups()
+        self._sent_bounds: dict[int, tuple[int, int]] = {}
+        for i, sid in enumerate(self.sent_id):
+            lo, _ = self._sent_bounds.get(sid, (i, i))
+            self._sent_bounds[sid] = (lo, i + 1)
 
     # -- structure ----------------------------------------------------------------------
     def _paragraph_starts(self) -> list[int]:
@@ -75,9 +82,22 @@ class View:
         return sorted(set(starts))
 
     def paragraph(self, tok: int) -> int:
-        if not len(self.doc):
+        if not len(self.tab):
             return 0
-        return bisect_right(self._para_starts, self.doc[tok].idx) - 1
+        return bisect_right(self._para_starts, self.tab.idx[tok]) - 1
+
+    def sent_text(self, tok: int) -> str:
+        lo, hi = self._sent_bounds.get(self.sent_id[tok], (tok, tok + 1))
+        return self.text[self.tab.idx[lo] : self.tab.ends[hi - 1]]
+
+    def span_text(self, start: int, end: int) -> str:
+        end = min(end, len(self.tab))
+        if start >= end:
+            return ""
+        return self.text[self.tab.idx[start] : self.tab.ends[end - 1]]
+
+    def lowers(self, start: int, end: int) -> list[str]:
+        return self.tab.lowers[start:end]
 
     def section(self, tok: int) -> Section:
         if not self.sections or not self.tok_section:
@@ -131,7 +151,7 @@ class View:
         for m in self.levels:
             if groups:
                 last = groups[-1].mentions[-1]
-                between = [t.lower_ for t in self.doc[last.end : m.start]]
+                between = self.tab.lowers[last.end : m.start]
                 if all(w in joiners for w in between) and len(between) <= 3 and \
                         self.sent_id[last.start] == self.sent_id[m.start]:
                     groups[-1].mentions.append(m)
@@ -167,11 +187,7 @@ class View:
     # -- evidence -----------------------------------------------------------------------
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
                  fuzzy: bool = False) -> Evidence:
-        section = None
-        if len(self.doc):
-            span = self.doc.char_span(start_char, end_char, alignment_mode="expand")
-            if span is not None and len(span):
-                section = self.section(span.start).name
+        section = self.section(self.tab.token_at(start_char)).name if len(self.tab) else None
         return Evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
                         section=section, rule=rule, fuzzy=fuzzy)
 
@@ -179,15 +195,15 @@ class View:
         return self.evidence(t.start_char, t.end_char, t.rule, t.fuzzy)
 
     def level_evidence(self, m: LevelMention) -> Evidence:
-        fuzzy = any(tok._.fuzzy for tok in self.doc[m.start : m.end])
+        fuzzy = any(i in self.fuzzy_idx for i in range(m.start, m.end))
         return self.evidence(m.start_char, m.end_char, "level", fuzzy)
 
     def record(self, element: str, value: object, start_char: int, end_char: int, start: int,
                end: int, used: bool, flags: Iterable[Flag] = (), fuzzy: bool = False) -> None:
-        self.mentions.append(Mention(
+        self.mentions.append(Mention.model_construct(
             element=element, value=value, start=start_char, end=end_char,
             text=self.text[start_char:end_char], section=self.section(start).name if len(self.doc) else None,
-            flags=[ContextFlag(category=f.category, cue=f.cue, cue_start=f.cue_start,  # type: ignore[arg-type]
-                               cue_end=f.cue_end) for f in flags],
+            flags=[ContextFlag.model_construct(category=f.category, cue=f.cue, cue_start=f.cue_start,
+                                               cue_end=f.cue_end) for f in flags],
             used=used, fuzzy=fuzzy,
         ))

@@ -1,0 +1,52 @@
+"""A per-Doc table of token attributes as plain Python lists, filled with one ``to_array``
+call: components and resolvers read it instead of creating Token objects over and over."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from spacy.attrs import IDX, LENGTH, NORM
+from spacy.tokens import Doc
+
+
+@dataclass
+class TokenTable:
+    text: str
+    idx: list[int]
+    ends: list[int]
+    words: list[str]
+    lowers: list[str]
+    norms: list[str]
+
+    @classmethod
+    def from_doc(cls, doc: Doc, text: str | None = None) -> TokenTable:
+        text = doc.text if text is None else text
+        if not len(doc):
+            return cls(text, [], [], [], [], [])
+        rows = doc.to_array([IDX, LENGTH, NORM]).tolist()
+        strings = doc.vocab.strings
+        idx = [r[0] for r in rows]
+        ends = [r[0] + r[1] for r in rows]
+        words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
+        return cls(text, idx, ends, words, [w.lower() for w in words], [strings[r[2]] for r in rows])
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def gap(self, i: int) -> str:
+        """The whitespace after token i (up to the next token)."""
+        nxt = self.idx[i + 1] if i + 1 < len(self.idx) else len(self.text)
+        return self.text[self.ends[i] : nxt]
+
+    def token_at(self, char: int) -> int:
+        """Index of the token containing (or nearest before) character offset ``char``."""
+        return max(bisect_right(self.idx, char) - 1, 0)
+
+
+def table(doc: Doc) -> TokenTable:
+    t = doc.user_data.get("table")
+    if t is None:
+        t = TokenTable.from_doc(doc, doc.user_data.get("text"))
+        doc.user_data["table"] = t
+    return t
