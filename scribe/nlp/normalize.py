@@ -30,6 +30,7 @@ _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years
                        "percent", "%", "gauge", "minutes", "hours", "mg", "times", "x"}
 
 
+_UNSEEN = object()
 _REGION_FOLLOW_BLOCK = _LEVEL_FOLLOW_BLOCK | {"levels", "level", "vertebrae", "fractures", "bodies"}
 
 
@@ -50,6 +51,7 @@ class Normalizer:
         for target in self.concat_targets:
             self.starters.update(target[:k] for k in range(1, len(target)))
         self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
+        self._word_norms: dict[str, tuple[str, bool] | None] = {}
 
     # -- fuzzy ---------------------------------------------------------------------------
     def _fuzzy_uncached(self, word: str) -> str | None:
@@ -68,7 +70,7 @@ class Normalizer:
         return target
 
     # -- merging -------------------------------------------------------------------------
-    def _merges(self, lowers: list[str], gaps: list[str]) -> list[tuple[int, int, str]]:
+    def _merges(self, lowers: list[str], gaps: TokenTable) -> list[tuple[int, int, str]]:
         """Spans to merge into one token, with the norm they get. Non-overlapping, in order."""
         out: list[tuple[int, int, str]] = []
         n = len(lowers)
@@ -86,11 +88,11 @@ class Normalizer:
         return out
 
     @staticmethod
-    def _adjacent(gaps: list[str], i: int, j: int) -> bool:
+    def _adjacent(tab: TokenTable, i: int, j: int) -> bool:
         """Tokens i..j-1 are separated by at most one space (no line breaks)."""
-        return all(len(gaps[k]) <= 1 and "\n" not in gaps[k] for k in range(i, j - 1))
+        return all(tab.idx[k + 1] - tab.ends[k] <= 1 and tab.gap(k) in ("", " ") for k in range(i, j - 1))
 
-    def _match_at(self, lowers: list[str], gaps: list[str], i: int) -> tuple[int, str] | None:
+    def _match_at(self, lowers: list[str], gaps: TokenTable, i: int) -> tuple[int, str] | None:
         n = len(lowers)
         w = lowers[i]
         # 1. explicit joined phrases ("vertebral plasty")
@@ -128,8 +130,7 @@ class Normalizer:
     def __call__(self, doc: Doc) -> Doc:
         tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
         lowers = tab.lowers
-        gaps = [tab.gap(i) for i in range(len(tab))]
-        merges = self._merges(lowers, gaps)
+        merges = self._merges(lowers, tab)
         merged_at: set[int] = set()
         if merges:
             with doc.retokenize() as retok:
@@ -139,31 +140,39 @@ class Normalizer:
             lowers = tab.lowers
             merged_at = {i for i, w in enumerate(tab.words) if " " in w}
         fuzzy_idx: set[int] = set()
-        vocabulary = self.vocabulary
-        misspellings = self.norm.misspellings
-        min_len = self.norm.fuzzy_min_length
+        cache = self._word_norms
+        norms = tab.norms
         for i, low in enumerate(lowers):
-            if i in merged_at:
+            fix = cache.get(low, _UNSEEN)
+            if fix is _UNSEEN:
+                fix = cache[low] = self._word_norm(low)
+            if fix is None or i in merged_at:
                 continue
-            if low[:1] in "ctls" and len(low) <= 4:
-                m = _LEVEL_TOKEN.match(low)
-                if m:
-                    doc[i].norm_ = f"{m.group(1)}{int(m.group(2))}"
-                    continue
-            fix = misspellings.get(low)
-            if fix is not None:
-                doc[i].norm_ = fix
-                continue
-            if len(low) >= min_len and low not in vocabulary and low.isalpha():
-                target = self._fuzzy(low)
-                if target is not None:
-                    tok = doc[i]
-                    tok.norm_ = target
-                    tok._.fuzzy = True
-                    fuzzy_idx.add(i)
+            target, fuzzy = fix
+            tok = doc[i]
+            tok.norm_ = target
+            norms[i] = target
+            if fuzzy:
+                tok._.fuzzy = True
+                fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
-        doc.user_data["table"] = None  # norms changed: rebuilt on first use
+        doc.user_data["table"] = tab
         return doc
+
+    def _word_norm(self, low: str) -> tuple[str, bool] | None:
+        """The corrected norm of one word (and whether it is a fuzzy hit), or None."""
+        if low[:1] in "ctls" and len(low) <= 4:
+            m = _LEVEL_TOKEN.match(low)
+            if m:
+                return f"{m.group(1)}{int(m.group(2))}", False
+        fix = self.norm.misspellings.get(low)
+        if fix is not None:
+            return fix, False
+        if len(low) >= self.norm.fuzzy_min_length and low not in self.vocabulary and low.isalpha():
+            target = self._fuzzy(low)
+            if target is not None:
+                return target, True
+        return None
 
 
 def vocabulary_of(lexicon: Lexicon) -> set[str]:

@@ -8,8 +8,8 @@ index of the section of each token). Text before the first heading is the TITLE 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
+import numpy
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -105,7 +105,7 @@ class SectionDetector:
         tab = table(doc)
         sections = self.find(tab.text)
         starts = [s.start for s in sections]
-        tok_section = [max(bisect_right(starts, i) - 1, 0) for i in tab.idx]
+        tok_section = numpy.maximum(numpy.searchsorted(starts, tab.idx, side="right") - 1, 0).tolist()
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc

@@ -9,6 +9,10 @@ dictated without punctuation. Clauses further split sentences at terminators ("b
 
 from __future__ import annotations
 
+from itertools import accumulate
+
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -47,46 +51,52 @@ class Splitter:
             doc.user_data.update(sent_id=[], clause_id=[], dictation=False)
             return doc
         dictation = is_dictation(tab)
-        tok_section = doc.user_data.get("tok_section") or [0] * n
-        words, lowers, text = tab.words, tab.lowers, tab.text
-        starts = [False] * n
-        starts[0] = True
-        for i in range(1, n):
-            prev = words[i - 1]
-            if tok_section[i] != tok_section[i - 1] or prev in _FINAL or (prev == ";" and dictation):
-                starts[i] = True
-                continue
-            gap = tab.gap(i - 1)
-            if prev.isspace():
-                gap = prev + gap
-            if "\n" in gap:
-                if gap.count("\n") >= 2 or self._line_break_is_boundary(text, tab, i - 1, i):
-                    starts[i] = True
-            elif words[i].isspace() and "\n" in words[i]:
-                starts[i] = True
-            elif dictation and lowers[i - 1] in self.spoken_breaks:
-                starts[i] = True
+        words, lowers, text, idx = tab.words, tab.lowers, tab.text, tab.idx
+        starts = bytearray(n)
+        starts[0] = 1
+        # section starts
+        tok_section = doc.user_data.get("tok_section")
+        if tok_section:
+            for i in range(1, n):
+                if tok_section[i] != tok_section[i - 1]:
+                    starts[i] = 1
+        # sentence-final punctuation (and spoken punctuation in dictation)
+        breakers = _FINAL | ({";"} | self.spoken_breaks if dictation else set())
+        for i, w in enumerate(lowers[:-1]):
+            if w in breakers:
+                starts[i + 1] = 1
+        # line breaks
+        pos = text.find("\n")
+        while pos != -1:
+            nxt = tab.token_at(pos)
+            if idx[nxt] <= pos:
+                nxt += 1  # the token at or before the break; the sentence starts after it
+            while nxt < n and words[nxt].isspace():
+                nxt += 1
+            if 0 < nxt < n and not starts[nxt]:
+                prev = nxt - 1
+                while prev > 0 and words[prev].isspace():
+                    prev -= 1
+                between = text[tab.ends[prev] : idx[nxt]]
+                if between.count("\n") >= 2 or self._line_break_is_boundary(text, tab, prev, nxt):
+                    starts[nxt] = 1
+            end = text.find("\n", idx[nxt]) if nxt < n else -1
+            pos = end
         if dictation:
             for i in range(n):
                 for multi in self.spoken_multi:
                     k = len(multi)
                     if lowers[i] == multi[0] and tuple(lowers[i : i + k]) == multi and i + k < n:
-                        starts[i + k] = True
-        sent_id: list[int] = []
-        clause_id: list[int] = []
-        s = c = -1
+                        starts[i + k] = 1
+        clause_marks = bytearray(starts)
         terminators, multi_first = self.terminators, self.multi_first
-        for i in range(n):
-            if starts[i]:
-                s += 1
-                c += 1
-            elif lowers[i] in terminators or (lowers[i] in multi_first and self._multi_terminator(lowers, i)):
-                c += 1
-            sent_id.append(s)
-            clause_id.append(c)
-        for i in range(n):
-            if starts[i]:
-                doc[i].is_sent_start = True
+        for i, w in enumerate(lowers):
+            if w in terminators or (w in multi_first and self._multi_terminator(lowers, i)):
+                clause_marks[i] = 1
+        sent_id = [x - 1 for x in accumulate(starts)]
+        clause_id = [x - 1 for x in accumulate(clause_marks)]
+        marks = numpy.frombuffer(bytes(starts), dtype=numpy.uint8).astype(numpy.uint64).reshape(-1, 1)
+        doc.from_array([SENT_START], marks)
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc
 

@@ -24,12 +24,12 @@ class TokenTable:
         text = doc.text if text is None else text
         if not len(doc):
             return cls(text, [], [], [], [], [])
-        rows = doc.to_array([IDX, LENGTH, NORM]).tolist()
+        rows = doc.to_array([IDX, LENGTH, NORM])
         strings = doc.vocab.strings
-        idx = [r[0] for r in rows]
-        ends = [r[0] + r[1] for r in rows]
+        idx = rows[:, 0].tolist()
+        ends = (rows[:, 0] + rows[:, 1]).tolist()
         words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
-        return cls(text, idx, ends, words, [w.lower() for w in words], [strings[r[2]] for r in rows])
+        return cls(text, idx, ends, words, [w.lower() for w in words], [strings[h] for h in rows[:, 2].tolist()])
 
     def __len__(self) -> int:
         return len(self.idx)

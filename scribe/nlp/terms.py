@@ -7,9 +7,9 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
-from spacy.util import filter_spans
 
 from scribe.lexicon import Lexicon, TermPattern, default_lexicon
+from scribe.nlp.table import table
 from scribe.nlp.types import Term
 
 
@@ -43,24 +43,33 @@ class TermMatcher:
                 by_key.setdefault(key, []).append(d)
         for key, docs in by_key.items():
             self.matcher.add(key, docs)
+        self.labels = {key: entry.label for key, entry in self.entries.items()}
+        self.rules = {key: f"{entry.label}:{entry.pattern}" for key, entry in self.entries.items()}
 
     def __call__(self, doc: Doc) -> Doc:
-        spans_by_label: dict[str, list] = {}
+        tab = table(doc)
+        strings = doc.vocab.strings
+        by_label: dict[str, list[tuple[int, int, str]]] = {}
         for match_id, start, end in self.matcher(doc):
-            key = doc.vocab.strings[match_id]
-            span = doc[start:end]
-            span.label_ = key
-            spans_by_label.setdefault(key.split("|", 1)[0], []).append(span)
+            key = strings[match_id]
+            by_label.setdefault(self.labels[key], []).append((start, end, key))
         terms: list[Term] = []
         fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
-        for label, spans in spans_by_label.items():
-            for span in filter_spans(spans):
-                entry = self.entries[span.label_]
+        text, idx, ends = tab.text, tab.idx, tab.ends
+        for label, spans in by_label.items():
+            # longest first, then leftmost; keep spans that overlap nothing kept (as filter_spans)
+            spans.sort(key=lambda x: (x[0] - x[1], x[0]))
+            taken: set[int] = set()
+            for start, end, key in spans:
+                if any(i in taken for i in range(start, end)):
+                    continue
+                taken.update(range(start, end))
+                entry = self.entries[key]
+                s_char, e_char = idx[start], ends[end - 1]
                 terms.append(Term(
-                    label=label, value=entry.value, start=span.start, end=span.end,
-                    start_char=span.start_char, end_char=span.end_char, text=span.text,
-                    fuzzy=any(i in fuzzy_idx for i in range(span.start, span.end)),
-                    rule=f"{label}:{entry.pattern}",
+                    label=label, value=entry.value, start=start, end=end, start_char=s_char, end_char=e_char,
+                    text=text[s_char:e_char], fuzzy=bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(start, end)),
+                    rule=self.rules[key],
                 ))
         terms.sort(key=lambda t: (t.start, -t.end))
         doc.user_data["terms"] = terms

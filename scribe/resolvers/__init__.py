@@ -61,5 +61,5 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
         note_id=note_id, source=source, elements=elements,
         missing=compute_missing(elements, proc.is_procedure_note),
         date_of_service=date_of_service, is_procedure_note=proc.is_procedure_note,
-        treated=proc.treated, mentions=v.mentions, text_length=len(doc.text),
+        treated=proc.treated, mentions=v.mentions, text_length=len(v.text),
     )
