@@ -23,8 +23,13 @@ def extract(
     *,
     payer: str = "medicare",
     with_codes: bool = True,
+    mentions: bool = True,
 ) -> Extraction:
-    """Extract every element of the contract from ``text`` (never raises on odd text)."""
+    """Extract every element of the contract from ``text`` (never raises on odd text).
+
+    ``mentions=False`` skips recording every candidate mention (``Extraction.mentions``), which
+    only the TUI and the audit show; batch output does not need it.
+    """
     from scribe.nlp import analyse
     from scribe.resolvers import resolve
 
@@ -32,7 +37,7 @@ def extract(
         text = text[:MAX_CHARS]
     dos = date_of_service or find_date_of_service(text)
     doc = analyse(text, dos)
-    extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos)
+    extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
     if with_codes:
         extraction = apply_coding(extraction, payer=payer)
     return extraction
@@ -50,12 +55,15 @@ def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:
     })
 
 
-def extract_note(note: Note, *, payer: str = "medicare", with_codes: bool = True) -> Extraction:
+def extract_note(note: Note, *, payer: str = "medicare", with_codes: bool = True,
+                 mentions: bool = True) -> Extraction:
     return extract(note.text, note_id=note.note_id, source=note.source,
-                   date_of_service=note.date_of_service, payer=payer, with_codes=with_codes)
+                   date_of_service=note.date_of_service, payer=payer, with_codes=with_codes,
+                   mentions=mentions)
 
 
 def extract_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 payer: str = "medicare", with_codes: bool = True) -> Extraction:
+                 payer: str = "medicare", with_codes: bool = True, mentions: bool = True) -> Extraction:
     """Read and extract one note file. Raises ``NoteError`` (one line) if unreadable."""
-    return extract_note(read_note(path, max_bytes=max_bytes), payer=payer, with_codes=with_codes)
+    return extract_note(read_note(path, max_bytes=max_bytes), payer=payer, with_codes=with_codes,
+                        mentions=mentions)

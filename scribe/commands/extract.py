@@ -30,7 +30,7 @@ def extract_command(
     failed = 0
     for path in iter_note_paths(inputs, recursive=recursive):
         try:
-            ex = extract_file(path, max_bytes=max_bytes, payer=payer)
+            ex = extract_file(path, max_bytes=max_bytes, payer=payer, mentions=mentions)
         except NoteError as err:
             typer.echo(f"scribe extract: {err}", err=True)
             failed += 1

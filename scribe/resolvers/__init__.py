@@ -33,8 +33,11 @@ def compute_missing(elements: Elements, is_procedure_note: bool = True) -> list[
     return out
 
 
-def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | None = None) -> Extraction:
-    v = View(doc)
+def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | None = None,
+            keep_mentions: bool = True) -> Extraction:
+    """Resolve every element. ``keep_mentions`` records every candidate mention (for the TUI and
+    the audit); batch output does not print them, so it can skip the work."""
+    v = View(doc, keep_mentions=keep_mentions)
     proc = resolve_procedure(v)
     sacro = proc.procedure_type.value == SP
     treated_levels = list(proc.levels.value or [])

@@ -43,11 +43,9 @@ def _durations(v: View) -> list[Duration]:
     n = len(tab)
     # only the few tokens just before a unit word can start a duration
     wanted: set[int] = set()
-    for k, w in enumerate(lowers):
-        if w in UNIT_WEEKS:
-            wanted.update(range(max(0, k - 7), k))
-        elif w[:1].isdigit() and _GLUED.match(w):
-            wanted.add(k)
+    for k in [k for k, w in enumerate(lowers) if w in UNIT_WEEKS]:
+        wanted.update(range(max(0, k - 7), k))
+    wanted.update(k for k, w in enumerate(lowers) if w[:1].isdigit() and _GLUED.match(w))
     i = 0
     while i < n:
         if i not in wanted:

@@ -40,7 +40,8 @@ class LevelGroup:
 
 
 class View:
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, keep_mentions: bool = True) -> None:
+        self.keep_mentions = keep_mentions
         self.doc = doc
         self.tab = table(doc)
         self.text = self.tab.text
@@ -200,6 +201,8 @@ class View:
 
     def record(self, element: str, value: object, start_char: int, end_char: int, start: int,
                end: int, used: bool, flags: Iterable[Flag] = (), fuzzy: bool = False) -> None:
+        if not self.keep_mentions:
+            return
         self.mentions.append(Mention.model_construct(
             element=element, value=value, start=start_char, end=end_char,
             text=self.text[start_char:end_char], section=self.section(start).name if len(self.doc) else None,
