@@ -267,3 +267,25 @@ def test_evidence_offsets_point_into_the_text() -> None:
         for ev in ex.elements.get(name).evidence:
             assert text[ev.start : ev.end] == ev.text
     assert ex.elements.levels.evidence[0].text == "t twelve"
+
+
+# -- forms seen in public dictations ----------------------------------------------------------------
+def test_level_list_with_bare_numbers() -> None:
+    v = values("Procedure: Vertebroplasty L2, 3 and 4.\nTechnique: fluoroscopic guidance, PMMA injected at each "
+               "level.")
+    assert v["levels"] == ["L2", "L3", "L4"]
+
+
+def test_pain_onset_is_not_therapy_duration() -> None:
+    v = values("INDICATIONS: Senile osteoporosis. Pain started about 2 months ago and bracing for the past 4 weeks "
+               "did not help.\nOPERATION PERFORMED: T12 kyphoplasty.\nDESCRIPTION: Under fluoroscopy the bone "
+               "tamp was inflated in T12 and methylmethacrylate injected.")
+    assert v["conservative_therapy"]["weeks"] == 4.0
+    assert (v["procedure_type"], v["cavity_creation"], v["levels"]) == ("kyphoplasty", True, ["T12"])
+
+
+@pytest.mark.parametrize(("phrase", "weeks"), [("a six-week course of bracing", 6.0), ("tramadol x6 wks", 6.0)])
+def test_hyphenated_and_times_durations(phrase: str, weeks: float) -> None:
+    v = values(f"INDICATION: Osteoporotic fracture; failed {phrase}.\nPROCEDURE: Vertebroplasty L1, cement "
+               "injected under fluoroscopy.")
+    assert v["conservative_therapy"]["weeks"] == weeks

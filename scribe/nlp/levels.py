@@ -18,7 +18,9 @@ _RANGE_TOKEN = re.compile(r"^([ctls])-?(\d{1,2})[-–/]([ctls])?-?(\d{1,2})$")
 _RANGE_WORDS = {"-", "–", "to", "through", "thru"}
 _MRI_FOLLOW = {"weighted", "hypointense", "hyperintense", "signal", "images", "image", "sequence",
                "sequences", "hypointensity", "hyperintensity", "score", "scores", "bright", "dark"}
-_LIMITS = {"c": 7, "t": 12, "l": 5, "s": 5}
+_LIST_JOIN = {",", "and", "&"}
+_UNIT_AFTER = {"cc", "ml", "mm", "cm", "%", "percent", "weeks", "week", "months", "month", "days", "years",
+               "mg", "g", "gauge", "minutes", "min", "hours", "levels", "level", "times", "x", "-", "/"}
 
 
 def _level(letter: str, num: int) -> str | None:
@@ -103,6 +105,15 @@ class LevelFinder:
             out.append(LevelMention(levels, i, end, s_char, e_char, tab.text[s_char:e_char],
                                     is_range=is_range, invalid=invalid))
             i = end
+            # a list continued with bare numbers of the same region: "L2, 3 and 4"
+            while name and i + 1 < n and lowers[i] in _LIST_JOIN and tab.words[i + 1].isdigit() and \
+                    (i + 2 >= n or lowers[i + 2] not in _UNIT_AFTER):
+                more = _level(name[0].lower(), int(tab.words[i + 1]))
+                if more is None:
+                    break
+                k = i + 1
+                out.append(LevelMention([more], k, k + 1, tab.idx[k], tab.ends[k], tab.words[k]))
+                i = k + 1
         doc.user_data["levels"] = out
         return doc
 

@@ -24,7 +24,9 @@ _RANGE = {"-", "–", "to", "or"}
 WINDOW = 14
 _PAIN_AFTER = {"history", "pain", "symptoms", "back", "neck", "hx", "ache", "discomfort"}
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
-              "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now"}
+              "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
+              "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
+_X_NUM = re.compile(r"^x(\d+(?:\.\d+)?)$")
 
 
 @dataclass
@@ -44,7 +46,7 @@ def _durations(v: View) -> list[Duration]:
     # only the few tokens just before a unit word can start a duration
     wanted: set[int] = set()
     for k in [k for k, w in enumerate(lowers) if w in UNIT_WEEKS]:
-        wanted.update(range(max(0, k - 7), k))
+        wanted.update(range(max(0, k - 8), k))
     wanted.update(k for k, w in enumerate(lowers) if w[:1].isdigit() and _GLUED.match(w))
     i = 0
     while i < n:
@@ -57,7 +59,13 @@ def _durations(v: View) -> list[Duration]:
             out.append(Duration(w, i, i + 1, tab.idx[i], tab.ends[i]))
             i += 1
             continue
-        parsed = parse_number(lowers[i : i + 5]) if (lowers[i][:1].isdigit() or lowers[i].isalpha()) else None
+        xm = _X_NUM.match(lowers[i])
+        if xm:
+            parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
+        elif lowers[i][:1].isdigit() or lowers[i].isalpha():
+            parsed = parse_number(lowers[i : i + 5])
+        else:
+            parsed = None
         if parsed is None:
             i += 1
             continue
@@ -67,6 +75,8 @@ def _durations(v: View) -> list[Duration]:
             second = parse_number(lowers[j + 1 : j + 4])
             if second is not None:
                 j = j + 1 + second[1]
+        if j + 1 < n and lowers[j] == "-" and lowers[j + 1] in UNIT_WEEKS:
+            j += 1  # "a six-week course"
         if j < n and lowers[j] in UNIT_WEEKS:
             unit = lowers[j]
             end = j + 1
@@ -145,6 +155,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if d.end < len(lowers) and lowers[d.end] == "of" and any(t.start in (d.end + 1, d.end + 2, d.end + 3)
                                                                for t in near):
             score += 2
+        if any(abs(t.start - d.end) <= 3 or abs(d.start - t.end) <= 3 for t in near):
+            score += 1
         if best is None or (score, -d.start) > (best[0], best[1]):
             best = (score, -d.start, d)
     if best is None:
