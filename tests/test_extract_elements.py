@@ -289,3 +289,15 @@ def test_hyphenated_and_times_durations(phrase: str, weeks: float) -> None:
     v = values(f"INDICATION: Osteoporotic fracture; failed {phrase}.\nPROCEDURE: Vertebroplasty L1, cement "
                "injected under fluoroscopy.")
     assert v["conservative_therapy"]["weeks"] == weeks
+
+
+def test_biopsy_needle_used_for_access_is_not_a_biopsy() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2.\nTECHNIQUE: Under C-arm an 11-gauge bone biopsy needle was advanced "
+               "into L2 and cement injected.")
+    assert v["biopsy"] == {"performed": None, "sites": []}
+
+
+def test_slash_lists_two_levels() -> None:
+    v = values("PROCEDURE: T10/L2 kyphoplasty.\nTECHNIQUE: balloons inflated creating cavities, cement placed "
+               "under fluoroscopy.")
+    assert v["levels"] == ["T10", "L2"]

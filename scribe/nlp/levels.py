@@ -77,8 +77,9 @@ class LevelFinder:
                 l2, n2 = (rm.group(3) or l1), int(rm.group(4))
                 a, b = _level(l1, n1), _level(l2, n2)
                 if a and b:
-                    out.append(LevelMention(expand(a, b), i, i + 1, tab.idx[i], tab.ends[i], tab.words[i],
-                                            is_range=True))
+                    slash = "/" in norm  # "T10/L2" lists two levels; "T11-L1" is a range
+                    out.append(LevelMention([a, b] if slash else expand(a, b), i, i + 1, tab.idx[i], tab.ends[i],
+                                            tab.words[i], is_range=not slash))
                 i += 1
                 continue
             single = self._single(tab, i)

@@ -4,12 +4,19 @@ that paragraph ("through the left cannula")."""
 
 from __future__ import annotations
 
+import re
+
 from scribe.models import Element, Evidence, Status
 from scribe.nlp.types import Term, level_sort_key
 from scribe.resolvers.view import View
 
 _SKIP = frozenset({"historical", "hypothetical"})
 _NEG_HIST = frozenset({"negated", "historical"})
+_INSTRUMENT = frozenset({"needle", "needles", "trocar", "trocars", "cannula", "cannulas", "system", "kit", "device",
+                         "forceps", "tool", "set"})
+_WEAK = frozenset({"core", "specimen", "aspirate", "aspiration"})
+_SAMPLING = re.compile(r"obtain|\btook\b|\btaken\b|\bsent\b|patholog|formalin|harvest|collect|biops|hematopath|"
+                       r"cultur|cytogenetic|histolog|handed off|submitted", re.IGNORECASE)
 
 
 def _site_kind(v: View, t: Term) -> str:
@@ -54,10 +61,24 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
     return [], []
 
 
+def _instrument_or_weak(v: View, t: Term) -> bool:
+    """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
+    "specimen" and "aspirate" count only beside an act of sampling."""
+    nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
+    if nxt in _INSTRUMENT:
+        return True
+    if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
+        return not _SAMPLING.search(v.sent_text(t.start))
+    return False
+
+
 def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     affirmed: list[Term] = []
     denied: list[Term] = []
     for t in v.terms_of("BIOPSY"):
+        if _instrument_or_weak(v, t):
+            v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
+            continue
         if v.blank_field(t):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue
