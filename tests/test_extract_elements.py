@@ -301,3 +301,14 @@ def test_slash_lists_two_levels() -> None:
     v = values("PROCEDURE: T10/L2 kyphoplasty.\nTECHNIQUE: balloons inflated creating cavities, cement placed "
                "under fluoroscopy.")
     assert v["levels"] == ["T10", "L2"]
+
+
+def test_headings_run_into_one_line() -> None:
+    text = ("PREOPERATIVE DIAGNOSIS:, Compression fracture, L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,INDICATIONS:, "
+            "Osteoporosis; failed 3 months of bracing. Prior T8 vertebroplasty.,DESCRIPTION OF PROCEDURE:, Under "
+            "fluoroscopic guidance the L1 pedicles were cannulated. Inflatable bone tamps were inflated creating a "
+            "cavity and cement was injected. No biopsy was obtained.,PLAN:, Follow up in 2 weeks.")
+    v = values(text)
+    assert (v["procedure_type"], v["cavity_creation"], v["levels"], v["guidance"]) == (
+        "kyphoplasty", True, ["L1"], ["fluoroscopy"])
+    assert v["biopsy"]["performed"] is False and v["conservative_therapy"]["weeks"] == 13.0

@@ -23,6 +23,7 @@ _FORMAL = re.compile(
 _CAPS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$", re.MULTILINE)
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
+_INLINE = re.compile(r"(?:(?<=[.,;:)])|(?<=[.,;:)] )|(?<=  ))([A-Z][A-Z /&()'\-]{1,60}?)[ \t]*:")
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -67,6 +68,18 @@ class SectionDetector:
                 continue
             heads.append((m.start(1), m.end(), name, label))
             taken.add(line_start)
+        # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
+        # only known headings, written in capitals, after a sentence end or a comma
+        starts_known = {h[0] for h in heads}
+        for m in _INLINE.finditer(text):
+            label = m.group(1).strip()
+            key = _key(label)
+            if key not in self.header_map or m.start(1) in starts_known:
+                continue
+            if any(h[0] <= m.start(1) < h[1] for h in heads):
+                continue
+            heads.append((m.start(1), m.end(), self.header_map[key][0], label))
+            starts_known.add(m.start(1))
         for m in _CAPS_LINE.finditer(text):
             label = m.group(1).strip()
             key = _key(label)
