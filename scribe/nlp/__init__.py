@@ -1,6 +1,7 @@
 """The spaCy pipeline: ``build()`` assembles it on ``spacy.blank("en")``; ``get_nlp()`` caches it.
 
-Components (each a class plus a registered factory):
+The tokenizer is ``NoteTokenizer`` (scribe/nlp/tokenizer.py). Components (each a class plus a
+registered factory):
 scribe_normalize → scribe_sections → scribe_sentences → scribe_terms → scribe_levels →
 scribe_context. Resolvers (``scribe.resolvers``) read what they leave in ``doc.user_data``.
 """
@@ -16,6 +17,7 @@ from spacy.tokens import Doc
 
 # importing the modules registers the factories
 from scribe.nlp import context, levels, normalize, sections, sentences, terms  # noqa: F401
+from scribe.nlp.tokenizer import NoteTokenizer
 
 PIPELINE: tuple[str, ...] = (
     "scribe_normalize",
@@ -29,6 +31,7 @@ PIPELINE: tuple[str, ...] = (
 
 def build() -> Language:
     nlp = spacy.blank("en")
+    nlp.tokenizer = NoteTokenizer(nlp.vocab)
     for name in PIPELINE:
         nlp.add_pipe(name)
     return nlp

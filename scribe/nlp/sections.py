@@ -23,7 +23,7 @@ _FORMAL = re.compile(
 _CAPS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$", re.MULTILINE)
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
-_INLINE = re.compile(r"(?:(?<=[.,;:)])|(?<=[.,;:)] )|(?<=  ))([A-Z][A-Z /&()'\-]{1,60}?)[ \t]*:")
+_INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -72,6 +72,9 @@ class SectionDetector:
         # only known headings, written in capitals, after a sentence end or a comma
         starts_known = {h[0] for h in heads}
         for m in _INLINE.finditer(text):
+            before = text[max(0, m.start(1) - 2) : m.start(1)]
+            if m.start(1) > 0 and not (before[-1:] in ".,;:)" or before in (". ", ", ", "; ", ": ", ") ", "  ")):
+                continue
             label = m.group(1).strip()
             key = _key(label)
             if key not in self.header_map or m.start(1) in starts_known:

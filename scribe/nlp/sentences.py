@@ -20,6 +20,7 @@ from scribe.lexicon import Lexicon, default_lexicon
 from scribe.nlp.table import TokenTable, table
 
 _FINAL = {".", "!", "?"}
+_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
 def is_dictation(tab: TokenTable) -> bool:
@@ -64,6 +65,9 @@ class Splitter:
         breakers = _FINAL | ({";"} | self.spoken_breaks if dictation else set())
         for i, w in enumerate(lowers[:-1]):
             if w in breakers:
+                if w == "." and i > 0 and (lowers[i - 1] in _ABBREVIATIONS or
+                                           (len(lowers[i - 1]) == 1 and lowers[i - 1].isalpha())):
+                    continue  # "e.g.", "Dr.", "approx."
                 starts[i + 1] = 1
         # line breaks
         pos = text.find("\n")
