@@ -44,6 +44,7 @@ class _Resolver:
     def __init__(self, v: View) -> None:
         self.v = v
         self.doc = v.doc
+        self._cues: dict[int, tuple[set[str], bool]] = {}
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -157,14 +158,19 @@ class _Resolver:
                     return True
         return False
 
+    def _sentence_cues(self, sid: int) -> tuple[set[str], bool]:
+        """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
+        cached = self._cues.get(sid)
+        if cached is None:
+            terms = self.v.sent_terms(sid)
+            labels = {t.label for t in terms if t.label in _TREAT_LABELS
+                      and not self.v.has(t.start, t.end, "negated", "historical", "hypothetical")}
+            cached = self._cues[sid] = (labels, any(t.label == "BIOPSY" for t in terms))
+        return cached
+
     def _treatment_sentence(self, m: LevelMention) -> bool:
         sec = self.v.section(m.start)
-        sid = self.v.sent(m.start)
-        terms = self.v.sent_terms(sid)
-        live = [t for t in terms if t.label in _TREAT_LABELS
-                and not self.v.has(t.start, t.end, "negated", "historical", "hypothetical")]
-        labels = {t.label for t in live}
-        has_biopsy = any(t.label == "BIOPSY" for t in terms)
+        labels, has_biopsy = self._sentence_cues(self.v.sent(m.start))
         if sec.name == "PROCEDURE":
             label = sec.label.lower()
             if "level" in label or "site" in label:

@@ -45,19 +45,17 @@ def _durations(v: View) -> list[Duration]:
     n = len(tab)
     # only the few tokens just before a unit word can start a duration
     wanted: set[int] = set()
-    for k in [k for k, w in enumerate(lowers) if w in UNIT_WEEKS]:
-        wanted.update(range(max(0, k - 8), k))
-    wanted.update(k for k, w in enumerate(lowers) if w[:1].isdigit() and _GLUED.match(w))
-    i = 0
-    while i < n:
-        if i not in wanted:
-            i += 1
+    for k in [k for k, w in enumerate(lowers) if w in UNIT_WEEKS or (w[-1:] in "sdko" and _GLUED.match(w))]:
+        wanted.update(range(max(0, k - 8), k + 1))
+    skip_to = 0
+    for i in sorted(wanted):
+        if i < skip_to:
             continue
         g = _GLUED.match(lowers[i])
         if g:
             w = float(g.group(1)) * UNIT_WEEKS[g.group(2)]
             out.append(Duration(w, i, i + 1, tab.idx[i], tab.ends[i]))
-            i += 1
+            skip_to = i + 1
             continue
         xm = _X_NUM.match(lowers[i])
         if xm:
@@ -67,7 +65,6 @@ def _durations(v: View) -> list[Duration]:
         else:
             parsed = None
         if parsed is None:
-            i += 1
             continue
         value, used = parsed
         j = i + used
@@ -87,12 +84,10 @@ def _durations(v: View) -> list[Duration]:
             nxt = lowers[end : end + 2]
             aged = "old" in nxt or (nxt[:1] == ["-"] and "old" in lowers[end : end + 3])
             if unit.startswith(("year", "yr")) and aged:
-                i = end
+                skip_to = end
                 continue
             out.append(Duration(value * UNIT_WEEKS[unit], i, end, tab.idx[i], tab.ends[end - 1]))
-            i = end
-            continue
-        i += 1
+            skip_to = end
     return out
 
 

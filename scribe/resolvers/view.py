@@ -4,7 +4,7 @@ sentences, clauses, paragraphs and ConText flags, with evidence helpers."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -65,10 +65,7 @@ class View:
         for m in self.levels:
             self._sent_levels.setdefault(self.sent_id[m.start], []).append(m)
         self.groups = self._level_groups()
-        self._sent_bounds: dict[int, tuple[int, int]] = {}
-        for i, sid in enumerate(self.sent_id):
-            lo, _ = self._sent_bounds.get(sid, (i, i))
-            self._sent_bounds[sid] = (lo, i + 1)
+
 
     # -- structure ----------------------------------------------------------------------
     def _paragraph_starts(self) -> list[int]:
@@ -88,7 +85,9 @@ class View:
         return bisect_right(self._para_starts, self.tab.idx[tok]) - 1
 
     def sent_text(self, tok: int) -> str:
-        lo, hi = self._sent_bounds.get(self.sent_id[tok], (tok, tok + 1))
+        sid = self.sent_id[tok]
+        lo = bisect_left(self.sent_id, sid, 0, tok + 1)
+        hi = bisect_right(self.sent_id, sid, tok)
         return self.text[self.tab.idx[lo] : self.tab.ends[hi - 1]]
 
     def span_text(self, start: int, end: int) -> str:
@@ -189,8 +188,8 @@ class View:
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
                  fuzzy: bool = False) -> Evidence:
         section = self.section(self.tab.token_at(start_char)).name if len(self.tab) else None
-        return Evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
-                        section=section, rule=rule, fuzzy=fuzzy)
+        return Evidence.model_construct(start=start_char, end=end_char, text=self.text[start_char:end_char],
+                                        section=section, rule=rule, fuzzy=fuzzy)
 
     def term_evidence(self, t: Term) -> Evidence:
         return self.evidence(t.start_char, t.end_char, t.rule, t.fuzzy)
