@@ -245,6 +245,7 @@ class Extraction(BaseModel):
     treated: list[TreatedLevel] = Field(default_factory=list)
     mentions: list[Mention] = Field(default_factory=list)
     billed: list[BilledLine] = Field(default_factory=list)
+    coverage: dict[str, list[Evidence]] = Field(default_factory=dict)  # V1 documentation items found
     text_length: int = 0
 
     def to_contract(self, *, mentions: bool = False) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from spacy.tokens import Doc
 
 from scribe.models import MISSING_ORDER, Element, Elements, Extraction, Status
 from scribe.resolvers.biopsy import resolve_biopsy
+from scribe.resolvers.coverage import find_coverage
 from scribe.resolvers.guidance import resolve_guidance
 from scribe.resolvers.indication import resolve_indication
 from scribe.resolvers.laterality import resolve_laterality
@@ -65,4 +66,5 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
         missing=compute_missing(elements, proc.is_procedure_note),
         date_of_service=date_of_service, is_procedure_note=proc.is_procedure_note,
         treated=proc.treated, mentions=v.mentions, text_length=len(v.text),
+        coverage=find_coverage(v.text, [t.level for t in proc.treated]) if proc.is_procedure_note else {},
     )

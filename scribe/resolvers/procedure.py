@@ -340,14 +340,20 @@ class _Resolver:
                 return True
         return False
 
-    def _assistant(self) -> str | None:
+    def _assistant(self) -> dict[str, object] | None:
+        """The assistant-surgeon line's value, as evidence (offsets into the note)."""
         for sec in self.v.sections:
             if sec.name != "DEMOGRAPHICS" or not sec.label.lower().startswith(("assist", "co-surgeon")):
                 continue
             line_end = self.v.text.find("\n", sec.body_start)
-            value = self.v.text[sec.body_start : line_end if line_end != -1 else sec.end].strip()
+            end = line_end if line_end != -1 else sec.end
+            raw = self.v.text[sec.body_start : end]
+            value = raw.strip()
             if value and not re.fullmatch(r"[\s*_\-?.]*|n/?a|none", value, re.IGNORECASE):
-                return value[:80]
+                start = sec.body_start + (len(raw) - len(raw.lstrip()))
+                value = value[:80]
+                return {"start": start, "end": start + len(value), "text": value, "section": sec.name,
+                        "rule": "assistant"}
         return None
 
 

@@ -1,0 +1,439 @@
+"""The rule engine: ``propose(extraction, answers, payer) -> Proposal``.
+
+A pure function of the extraction (with any answers already applied, see ``scribe.prompts``),
+the payer-question answers (``abn_on_file``) and the payer profile. No I/O beyond the cached
+rule data, no spaCy objects. Rule ids in comments and flag messages refer to
+``../shared/domain/coding-rules.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from scribe.coding.rules import CodingRules, PayerProfile, default_rules
+from scribe.models import (
+    Answer,
+    CodeLine,
+    Diagnosis,
+    Element,
+    Evidence,
+    Extraction,
+    Flag,
+    Proposal,
+    Status,
+    TreatedLevel,
+)
+
+SEVERITY_ORDER = {"info": 0, "warning": 1, "hard-stop": 2}
+_LEVEL_ORDER = [*(f"C{i}" for i in range(1, 8)), *(f"T{i}" for i in range(1, 13)),
+                *(f"L{i}" for i in range(1, 6)), *(f"S{i}" for i in range(1, 6)), "sacrum"]
+_LEVEL_INDEX = {lv: i for i, lv in enumerate(_LEVEL_ORDER)}
+UNDETERMINED = "undetermined"
+
+
+def level_key(level: str) -> tuple[int, str]:
+    return (_LEVEL_INDEX.get(level, len(_LEVEL_ORDER)), level)
+
+
+def region_letter(level: str) -> str:
+    return "S" if level == "sacrum" else level[:1]
+
+
+def is_sacral(level: str) -> bool:
+    return level == "sacrum" or (level[:1] == "S" and level[1:].isdigit())
+
+
+def is_vertebral_level(site: str) -> bool:
+    return site[:1] in "CTL" and site[1:].isdigit()
+
+
+def answered(answers: Sequence[Answer], element: str) -> Answer | None:
+    """The latest answer to ``element`` (answers are an append-only log)."""
+    for a in reversed(answers):
+        if a.element == element:
+            return a
+    return None
+
+
+class _Builder:
+    def __init__(self, ex: Extraction, answers: Sequence[Answer], payer: PayerProfile, rules: CodingRules) -> None:
+        self.ex = ex
+        self.answers = answers
+        self.payer = payer
+        self.rules = rules
+        self.table = rules.table
+        self.codes: list[CodeLine] = []
+        self.diagnoses: list[Diagnosis] = []
+        self.flags: list[Flag] = []
+
+    # -- helpers
+    def flag(self, flag_id: str, severity: str, message: str, evidence: Iterable[Evidence] = (),
+             rule: str | None = None) -> None:
+        verified, source = True, None
+        if rule:
+            note = self.rules.payers.rule(rule)
+            if note is not None:
+                verified, source = note.verified, note.source
+                if not verified:
+                    message += f" (rule {rule} is unverified: {note.source})"
+        ev = _dedupe(list(evidence))[:6]
+        self.flags.append(Flag(id=flag_id, severity=severity, message=message, evidence=ev,  # type: ignore[arg-type]
+                               verified=verified, source=source))
+
+    def line(self, code: str, units: int, rationale: str, evidence: Iterable[Evidence],
+             modifiers: Sequence[str] = ()) -> None:
+        assert code not in self.table.never_propose, code  # C7 and the deleted codes: never proposed
+        self.codes.append(CodeLine(code=code, units=units, modifiers=list(modifiers),
+                                   description=self.table.describe(code), rationale=rationale,
+                                   evidence=_dedupe(list(evidence))[:8]))
+
+    def diag(self, code: str, rationale: str, evidence: Iterable[Evidence]) -> None:
+        if any(d.code == code for d in self.diagnoses):
+            return
+        self.diagnoses.append(Diagnosis(code=code, description=self.table.icd10.get(code, ""),
+                                        rationale=rationale, evidence=_dedupe(list(evidence))[:4]))
+
+    def el(self, name: str) -> Element:
+        return self.ex.elements.get(name)
+
+    # -- the rules
+    def run(self) -> Proposal:
+        ex = self.ex
+        if not ex.is_procedure_note:
+            return Proposal()
+        self.procedures()
+        self.biopsy()
+        self.other_flags()
+        self.diagnosis()
+        self.coverage()
+        self.codes.sort(key=lambda c: (c.code, c.modifiers))
+        self.flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
+        return Proposal(codes=self.codes, diagnoses=self.diagnoses, flags=self.flags)
+
+    def procedures(self) -> None:
+        ex = self.ex
+        proc = self.el("procedure_type")
+        levels = self.el("levels")
+        if proc.value is None or proc.status in (Status.MISSING, Status.CONFLICT):
+            self.flag("code_withheld", "warning",
+                      "Procedure codes withheld: the procedure type is not documented "
+                      "(waiting on procedure_type)", proc.evidence)
+            return
+        treated = [t for t in ex.treated if t.level != UNDETERMINED]
+        if not treated or levels.status in (Status.MISSING, Status.CONFLICT):
+            waiting = self._family_codes(proc.value)
+            self.flag("code_withheld", "warning",
+                      f"{'/'.join(waiting)} withheld: treated levels are not documented, so the code and "
+                      "its units cannot be chosen (waiting on levels)", levels.evidence)
+            return
+        invalid = [lv for lv in levels.detail.get("transitional_or_invalid", [])]
+        if invalid:
+            self.flag("transitional_anatomy", "warning",
+                      f"Transitional or unusual level named ({', '.join(invalid)}): coder review of the "
+                      "numbering before coding (rule C2)", levels.evidence)
+        sacral = [t for t in treated if is_sacral(t.level) or t.family == "sacroplasty"]
+        vertebral = [t for t in treated if t not in sacral]
+        if sacral:
+            self.sacroplasty(sacral)
+        vp = [t for t in vertebral if t.family == "vertebroplasty"]
+        kp = [t for t in vertebral if t.family == "kyphoplasty"]
+        if kp:
+            cav = self.el("cavity_creation")
+            cavity_ok = cav.value is True and cav.status in (Status.FOUND, Status.ANSWERED)
+            if not cavity_ok:
+                state = "contradicts itself" if cav.status == Status.CONFLICT else "is not documented"
+                self.flag("code_withheld", "warning",
+                          "22513/22514/22515 withheld: kyphoplasty is named but mechanical cavity creation "
+                          f"{state}; augmentation codes need a documented cavity or reduction step "
+                          "(rule C1, waiting on cavity_creation)", [*proc.evidence, *cav.evidence])
+                kp = []
+        if vp:
+            self.family_lines("vertebroplasty", vp)
+        if kp:
+            self.family_lines("kyphoplasty", kp)
+        if vp and kp:
+            self.flag("ncci_modifier_review", "warning",
+                      "Vertebroplasty and augmentation at different bodies in one session: both families are "
+                      "reported with their own primary; check whether an NCCI edit needs XS/59 on one primary "
+                      "(no modifier added)", [e for t in vp[:1] + kp[:1] for e in t.evidence[:1]], rule="C6")
+
+    def _family_codes(self, proc: str) -> list[str]:
+        fams = ["vertebroplasty", "kyphoplasty"] if proc == "mixed" else [proc]
+        out: list[str] = []
+        for fam in fams:
+            if fam == "sacroplasty":
+                out += list(self.table.sacral_by_laterality.values())
+                continue
+            out += sorted(set(self.table.primary_by_region.get(fam, {}).values()) - {"22899"})
+            if fam in self.table.addon_by_family:
+                out.append(self.table.addon_by_family[fam])
+        return out
+
+    def family_lines(self, family: str, levels: list[TreatedLevel]) -> None:
+        """C2, C3, C4, C5: one primary per family and (levels - 1) add-on units."""
+        levels = sorted(levels, key=lambda t: level_key(t.level))
+        primaries = self.table.primary_by_region[family]
+        if family == "kyphoplasty":
+            cervical = [t for t in levels if region_letter(t.level) == "C"]
+            if cervical:
+                code = primaries["C"]
+                names = ", ".join(t.level for t in cervical)
+                self.line(code, 1, f"Cervical augmentation with cavity creation ({names}) has no specific code: "
+                          "unlisted spine procedure", [e for t in cervical for e in t.evidence[:1]])
+                self.flag("cervical_augmentation_review", "warning",
+                          f"{code} (unlisted) proposed for cervical augmentation: attach the operative note and a "
+                          "comparison code for the payer; coder review", [e for t in cervical for e in t.evidence[:1]])
+                levels = [t for t in levels if t not in cervical]
+                if not levels:
+                    return
+        regions = {region_letter(t.level) for t in levels}
+        primary_level = self._primary_level(levels)
+        code = primaries[region_letter(primary_level.level)]
+        names = ", ".join(t.level for t in levels)
+        what = "cement only" if family == "vertebroplasty" else "mechanical cavity creation before cement"
+        self.line(code, 1, f"{family.capitalize()} ({what}) at {names}: first body {primary_level.level} gives the "
+                  "primary code", primary_level.evidence[:2] + self._cavity_evidence(family))
+        if len(levels) > 1:
+            addon = self.table.addon_by_family[family]
+            others = [t for t in levels if t is not primary_level]
+            self.line(addon, len(others), f"{len(others)} further bod{'y' if len(others) == 1 else 'ies'} "
+                      f"({', '.join(t.level for t in others)}): one unit each, no 51 or 59 on the add-on",
+                      [e for t in others for e in t.evidence[:1]])
+        if len(regions) > 1:
+            self.flag("primary_region_policy", "info",
+                      f"{family.capitalize()} levels span {' and '.join(sorted(regions))} regions: primary {code} "
+                      f"chosen by the payer policy '{self.payer.primary_region}'",
+                      [e for t in levels for e in t.evidence[:1]], rule="C4")
+
+    def _cavity_evidence(self, family: str) -> list[Evidence]:
+        return self.el("cavity_creation").evidence[:2] if family == "kyphoplasty" else []
+
+    def _primary_level(self, levels: list[TreatedLevel]) -> TreatedLevel:
+        policy = self.payer.primary_region
+        if policy == "first_treated":
+            def first(t: TreatedLevel) -> int:
+                return min((e.start for e in t.evidence), default=1 << 30)
+            return min(levels, key=first)
+        if policy == "thoracic":
+            thoracic = [t for t in levels if region_letter(t.level) == "T"]
+            if thoracic:
+                return thoracic[0]
+        return levels[0]  # cranial (default)
+
+    def sacroplasty(self, sacral: list[TreatedLevel]) -> None:
+        lat = self.el("laterality")
+        ev = [e for t in sacral for e in t.evidence[:1]]
+        code = self.table.sacral_by_laterality.get(str(lat.value)) if lat.status in (
+            Status.FOUND, Status.ANSWERED) else None
+        if code is None:
+            self.flag("code_withheld", "warning",
+                      "0200T/0201T withheld: sacroplasty sides (one or both) are not documented "
+                      "(waiting on laterality)", ev + lat.evidence)
+            return
+        self.line(code, 1, f"Sacral augmentation, {lat.value}: one unit per session however many segments or "
+                  "needles; no 50/RT/LT", ev[:2] + lat.evidence[:2])
+
+    def biopsy(self) -> None:
+        """C8: same level included; another vertebral level 20225; iliac crest 20220/3822x."""
+        b = self.el("biopsy")
+        value = b.value or {}
+        if value.get("performed") is not True:
+            return
+        treated = {t.level for t in self.ex.treated}
+        sacro = any(is_sacral(t.level) or t.family == "sacroplasty" for t in self.ex.treated)
+        sites = [s for s in value.get("sites", []) if s != UNDETERMINED]
+        if not sites:
+            if sacro:
+                return
+            self.flag("code_withheld", "warning",
+                      "Biopsy performed but its site is not documented: a separate biopsy code (20225/20220/"
+                      "3822x) cannot be decided until the site is known (waiting on biopsy)", b.evidence)
+            return
+        kinds: dict[str, str] = b.detail.get("site_kinds", {})
+        included = [s for s in sites if s in treated or (sacro and is_sacral(s))]
+        if included:
+            self.flag("biopsy_included", "info",
+                      f"Biopsy at the treated level ({', '.join(included)}) is included in the augmentation code: "
+                      "no separate biopsy code", _site_evidence(b.evidence, included))
+        mod = self.payer.biopsy_modifier
+        for site in sites:
+            if site in included:
+                continue
+            if is_vertebral_level(site) or is_sacral(site):
+                code = self.table.biopsy_by_kind["vertebral"]
+                what = f"{site} vertebral body"
+            else:
+                kind = kinds.get(site, "bone")
+                code = self.table.biopsy_by_kind.get(kind, self.table.biopsy_by_kind["bone"])
+                what = f"{site} ({kind.replace('_', ' ')})"
+            self.line(code, 1, f"Biopsy at a site not augmented: {what}, distinct site modifier {mod}. "
+                      f"Claim item 19: 'needle biopsy {what}, separate site from augmented levels'",
+                      _site_evidence(b.evidence, [site]) or b.evidence[:2], modifiers=[mod])
+
+    def other_flags(self) -> None:
+        proc = self.el("procedure_type")
+        assistant = proc.detail.get("assistant")
+        if assistant:
+            self.flag("assistant_not_payable", "warning",
+                      "An assistant surgeon is named: assistant-at-surgery is not payable for these codes; do not "
+                      "bill modifier 80/81/82 or AS (rule C9)", _as_evidence(assistant))
+
+    def diagnosis(self) -> None:
+        """D1-D5: ICD-10-CM in claim order."""
+        ind = self.el("indication")
+        t = self.table
+        value = ind.value if ind.status in (Status.FOUND, Status.ANSWERED) else None
+        levels = [x.level for x in self.ex.treated] or list(self.el("levels").value or [])
+        ev = ind.evidence
+        if value == "osteoporosis":
+            if ind.detail.get("subtype") == "steroid_induced":
+                self.diag("M80.88XA", "Other (glucocorticoid-induced) osteoporosis with current vertebral fracture "
+                          "(D1); the fracture is contained in M80", ev)
+                self.diag("T38.0X5A", "Adverse effect of the glucocorticoid that caused the osteoporosis (D1)", ev)
+            else:
+                self.diag("M80.08XA", "Age-related osteoporosis with current vertebral fracture (D1): one code, "
+                          "no M48.5- or S-code beside it", ev)
+        elif value == "neoplasm":
+            kind = ind.detail.get("neoplasm_kind", "other")
+            self.diag("M84.58XA", "Pathological fracture in neoplastic disease, vertebra (D2), listed first", ev)
+            code = t.neoplasm_codes.get(kind)
+            if code:
+                self.diag(code, f"The neoplasm ({kind}) documented as the cause (D2)", ev)
+            if kind == "metastasis" and not ind.detail.get("primary_site_stated", True):
+                self.flag("neoplasm_primary_query", "warning",
+                          "Metastatic disease without a stated primary site: query the clinician for the primary "
+                          "so its code can follow C79.51 (D2)", ev)
+            elif kind == "other":
+                self.flag("neoplasm_primary_query", "warning",
+                          "Neoplasm type not specific enough to code: query the clinician for the neoplasm and "
+                          "its primary site (D2)", ev)
+        elif value == "hemangioma":
+            self.diag("D18.09", "Vertebral hemangioma (D3); when a pathological fracture is documented, M84.58XA "
+                      "goes first", ev)
+        elif value == "trauma":
+            for lv in sorted(levels, key=level_key):
+                letter = region_letter(lv)
+                code = t.trauma_by_level.get(lv) or t.trauma_by_level.get(letter)
+                if code:
+                    self.diag(code, f"Traumatic fracture of {lv}, closed, initial encounter (D4); fracture type "
+                              "unspecified unless documented", ev)
+        else:
+            regions: list[str] = []
+            for lv in sorted(levels, key=level_key):
+                r = t.icd_region_by_level.get(lv)
+                if r and r not in regions:
+                    regions.append(r)
+            for r in regions:
+                self.diag(t.collapsed_by_region[r], f"Collapsed vertebra, {r} region, no etiology documented (D5)", ev)
+            if self.ex.treated or levels:
+                self.flag("etiology_query", "warning",
+                          "No fracture etiology documented (osteoporosis, neoplasm, trauma…): collapsed-vertebra "
+                          "code proposed; query the clinician for the cause (D5)", ev)
+
+    def coverage(self) -> None:
+        """V1-V5 and the ABN mechanics (V4)."""
+        ex = self.ex
+        ind = self.el("indication")
+        value = ind.value if ind.status in (Status.FOUND, Status.ANSWERED) else None
+        treated = ex.treated
+        proc_codes = [c for c in self.codes if self.table.codes.get(c.code) is not None
+                      and self.table.codes[c.code].family in ("vertebroplasty", "kyphoplasty", "sacroplasty")]
+        # V5: level count
+        vertebral = [x for x in treated if not is_sacral(x.level)]
+        if len(vertebral) > 3 and ind.detail.get("neoplasm_kind") != "myeloma":
+            self.flag("level_count_review", "warning",
+                      f"{len(vertebral)} levels treated in one session: more than 3 needs documented medical "
+                      "necessity for each level (V5)", [e for x in vertebral for e in x.evidence[:1]], rule="V5")
+        # V2: conservative therapy against the payer minimum
+        ct = self.el("conservative_therapy")
+        weeks = (ct.value or {}).get("weeks") if isinstance(ct.value, dict) else None
+        minimum = self.payer.conservative_min_weeks
+        if value in (None, "osteoporosis", "trauma", "other"):
+            if weeks is None:
+                self.flag("coverage_documentation", "warning",
+                          "Conservative therapy: the non-surgical management tried (and for how long) is not "
+                          "documented (V2)", ct.evidence)
+            elif minimum is not None and weeks < minimum:
+                self.flag("coverage_documentation", "warning",
+                          f"Conservative therapy documented for {weeks:g} weeks; this payer requires at least "
+                          f"{minimum:g} weeks of failed non-surgical management (V2)", ct.evidence)
+        # V1: Medicare osteoporotic VCF documentation items
+        if value == "osteoporosis" and self.payer.abn:
+            self._v1()
+        # V4: ABN
+        reasons: list[str] = []
+        if value == "hemangioma":
+            reasons.append("hemangioma")
+        if value == "trauma":
+            reasons.append("traumatic fracture in normal bone")
+        if ex.coverage.get("chronic"):
+            reasons.append("chronic fracture")
+        if any(region_letter(x.level) == "C" for x in treated):
+            reasons.append("cervical level")
+        if any(is_sacral(x.level) or x.family == "sacroplasty" for x in treated):
+            reasons.append("sacral augmentation (0200T/0201T)")
+        if reasons and self.payer.abn:
+            abn = answered(self.answers, "abn_on_file")
+            ev = ind.evidence[:2] + ex.coverage.get("chronic", [])[:1]
+            if abn is not None and abn.value in (True, False):
+                mod = "GA" if abn.value is True else "GZ"
+                for c in proc_codes:
+                    if mod not in c.modifiers:
+                        c.modifiers.append(mod)
+                self.flag("abn_required", "info",
+                          f"Outside the covered indications ({'; '.join(reasons)}): ABN "
+                          f"{'on file, GA appended' if abn.value else 'not on file, GZ appended'} (V4)", ev)
+            else:
+                self.flag("abn_required", "warning",
+                          f"Outside the covered indications ({'; '.join(reasons)}): the patient must have signed an "
+                          "Advance Beneficiary Notice before the procedure. Is an ABN on file? (GA with it, GZ "
+                          "without) (V4)", ev)
+
+    def _v1(self) -> None:
+        cov = self.ex.coverage
+        lacking: list[str] = []
+        if not (cov.get("mri_edema") or cov.get("bone_scan")):
+            lacking.append("acute/subacute fracture confirmed by MRI edema or bone-scan uptake")
+        if not cov.get("pain_score"):
+            lacking.append("pain score (NRS >= 8 hospitalised, or >= 5 despite optimal non-surgical care)")
+        if not (cov.get("worsening") or cov.get("height_loss") or cov.get("kyphosis") or cov.get("roland_morris")
+                or cov.get("hospitalised")):
+            lacking.append("worsening pain or >= 2 of: height loss > 25%, kyphosis, Roland-Morris > 17")
+        if not cov.get("bone_density"):
+            lacking.append("referral for bone-density evaluation or osteoporosis treatment")
+        if lacking:
+            self.flag("coverage_documentation", "warning",
+                      "Medicare LCD documentation not found in the note: " + "; ".join(lacking) + " (V1)",
+                      rule="V1")
+
+
+def _dedupe(evs: list[Evidence]) -> list[Evidence]:
+    seen: set[tuple[int, int]] = set()
+    out: list[Evidence] = []
+    for e in evs:
+        if (e.start, e.end) not in seen:
+            seen.add((e.start, e.end))
+            out.append(e)
+    return out
+
+
+def _site_evidence(evs: list[Evidence], sites: list[str]) -> list[Evidence]:
+    wanted = {s.lower().replace(" ", "") for s in sites}
+    out = [e for e in evs if e.text.lower().replace(" ", "").replace("-", "") in wanted
+           or any(w in e.text.lower().replace(" ", "") for w in wanted if not w[:1].isdigit() and len(w) > 3)]
+    return out or evs[:2]
+
+
+def _as_evidence(value: object) -> list[Evidence]:
+    if isinstance(value, dict) and {"start", "end", "text"} <= set(value):
+        return [Evidence.model_validate(value)]
+    if isinstance(value, list):
+        return [Evidence.model_validate(v) for v in value if isinstance(v, dict) and {"start", "end", "text"} <= set(v)]
+    return []
+
+
+def propose(extraction: Extraction, answers: Sequence[Answer] = (), payer: str = "medicare",
+            rules: CodingRules | None = None) -> Proposal:
+    """CPT lines, ICD-10-CM diagnoses and flags for one extraction (rules in coding-rules.md)."""
+    rules = rules or default_rules()
+    return _Builder(extraction, answers, rules.payer(payer), rules).run()

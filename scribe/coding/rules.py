@@ -1,0 +1,122 @@
+"""The coding rule data in ``lexicons/coding/`` as validated pydantic models.
+
+Codes, region maps, ICD-10-CM choices and payer profiles are data: a coder edits JSON, not
+Python. Low-confidence rules (``confidence: "L"``) carry ``verified: false`` and a source; the
+flags they raise copy both, so a coder sees which advice is unsettled.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scribe.lexicon import LexiconError, lexicon_dir
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CodeDef(_Strict):
+    family: Literal["vertebroplasty", "kyphoplasty", "sacroplasty", "biopsy", "imaging", "sedation"]
+    role: Literal["primary", "addon", "separate", "unlisted", "bundled"]
+    region: str
+    description: str  # scribe's own short wording (CPT descriptors are AMA-copyrighted)
+
+
+class CodeTable(_Strict):
+    source_note: str = ""
+    codes: dict[str, CodeDef]
+    deleted: dict[str, str]  # deleted code -> its replacement (crosswalk)
+    icd10: dict[str, str]  # ICD-10-CM code -> own-words description
+    trauma_by_level: dict[str, str]  # level (or region letter C/S) -> S-code
+    collapsed_by_region: dict[str, str]  # ICD spinal region -> M48.5-XA
+    neoplasm_codes: dict[str, str]  # neoplasm kind -> code
+    never_propose: list[str]
+    forbidden_modifiers: list[str]
+    primary_by_region: dict[str, dict[str, str]]  # family -> region letter -> primary code
+    addon_by_family: dict[str, str]
+    sacral_by_laterality: dict[str, str]
+    biopsy_by_kind: dict[str, str]
+    icd_region_by_level: dict[str, str]
+
+    def describe(self, code: str) -> str:
+        if code in self.codes:
+            return self.codes[code].description
+        return self.icd10.get(code, "")
+
+
+class PayerProfile(_Strict):
+    description: str = ""
+    primary_region: Literal["cranial", "first_treated", "thoracic"] = "cranial"
+    biopsy_modifier: Literal["XS", "59"] = "XS"
+    conservative_min_weeks: float | None = None
+    abn: bool = False  # Advance Beneficiary Notice mechanics apply (Medicare)
+
+
+class RuleNote(_Strict):
+    id: str
+    text: str
+    confidence: Literal["H", "M", "L"]
+    verified: bool
+    source: str
+
+
+class PayerTable(_Strict):
+    payers: dict[str, PayerProfile]
+    rules: list[RuleNote] = Field(default_factory=list)
+
+    def rule(self, rule_id: str) -> RuleNote | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+
+class CodingRules(_Strict):
+    table: CodeTable
+    payers: PayerTable
+
+    def payer(self, name: str) -> PayerProfile:
+        try:
+            return self.payers.payers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.payers.payers))
+            raise UnknownPayerError(f"unknown payer {name!r} (known: {known})") from None
+
+
+class UnknownPayerError(ValueError):
+    """A payer name not in ``lexicons/coding/payers.json``."""
+
+
+def _load(path: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LexiconError(f"{path}: rule file not found") from None
+    except json.JSONDecodeError as exc:
+        raise LexiconError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise LexiconError(f"{path}: invalid rule entry ({loc}: {first['msg']})") from None
+
+
+def load_rules(directory: Path | None = None) -> CodingRules:
+    d = (directory or lexicon_dir()) / "coding"
+    table = _load(d / "codes.json", CodeTable)
+    payers = _load(d / "payers.json", PayerTable)
+    assert isinstance(table, CodeTable) and isinstance(payers, PayerTable)
+    return CodingRules(table=table, payers=payers)
+
+
+@cache
+def default_rules() -> CodingRules:
+    return load_rules()
+
+
+def payer_names() -> list[str]:
+    return sorted(default_rules().payers.payers)

@@ -1,0 +1,66 @@
+"""Coverage documentation items (rule V1, V4): what a Medicare LCD reviewer looks for.
+
+Each item maps to the evidence spans that document it; an item absent from the mapping was not
+found. Patterns are data in ``lexicons/coverage.json``; a cue word shortly before a match
+(``no``, ``without``, ``denies``) discards it. The chronic-fracture item only counts when the
+sentence names a treated level and no other level, so an old fracture beside the treated one
+does not make the treated fracture chronic.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+from scribe.lexicon import _load_json, lexicon_dir
+from scribe.models import Evidence
+
+_LEVEL = re.compile(r"\b([CTLS])[\s-]?(1[0-2]|[1-9])\b")
+
+
+class CoverageLexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: dict[str, list[str]]  # item -> regular expressions (case-insensitive)
+    negation: str  # regex of negation cues looked for just before a match
+    min_pain_score: int = 5
+    level_scoped: list[str] = []  # items that must concern a treated level
+
+
+@cache
+def _lexicon() -> tuple[CoverageLexicon, dict[str, re.Pattern[str]], re.Pattern[str]]:
+    lex = CoverageLexicon.model_validate(_load_json(lexicon_dir() / "coverage.json"))
+    compiled = {k: re.compile("|".join(f"(?:{p})" for p in v), re.IGNORECASE) for k, v in lex.items.items()}
+    return lex, compiled, re.compile(rf"(?:{lex.negation})\W+(?:\w+\W+){{0,3}}$", re.IGNORECASE)
+
+
+def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
+    start = max(text.rfind(".", 0, pos), text.rfind("\n", 0, pos)) + 1
+    ends = [i for i in (text.find(".", pos), text.find("\n", pos)) if i != -1]
+    return start, min(ends) if ends else len(text)
+
+
+def find_coverage(text: str, treated: list[str]) -> dict[str, list[Evidence]]:
+    lex, compiled, negation = _lexicon()
+    treated_set = set(treated)
+    out: dict[str, list[Evidence]] = {}
+    for item, rx in compiled.items():
+        for m in rx.finditer(text):
+            if negation.search(text[max(0, m.start() - 40) : m.start()]):
+                continue
+            if item == "pain_score":
+                nums = [int(n) for n in re.findall(r"\d+", m.group(0))]
+                if not nums or max(n for n in nums if n <= 10) < lex.min_pain_score:
+                    continue
+            if item in lex.level_scoped:
+                s, e = _sentence_bounds(text, m.start())
+                named = {f"{a.upper()}{b}" for a, b in _LEVEL.findall(text[s:e])}
+                if not named or not named <= treated_set:
+                    continue
+            out.setdefault(item, []).append(Evidence(start=m.start(), end=m.end(), text=m.group(0),
+                                                     rule=f"coverage:{item}"))
+            if len(out[item]) >= 3:
+                break
+    return out
