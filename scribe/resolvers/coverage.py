@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from scribe.lexicon import _load_json, lexicon_dir
 from scribe.models import Evidence
 
+_OUT_OF_TEN = re.compile(r"(?:/|out of) ?10\b")
 _LEVEL = re.compile(r"\b([CTLS])[\s-]?(1[0-2]|[1-9])\b")
 
 
@@ -51,8 +52,9 @@ def find_coverage(text: str, treated: list[str]) -> dict[str, list[Evidence]]:
             if negation.search(text[max(0, m.start() - 40) : m.start()]):
                 continue
             if item == "pain_score":
-                nums = [int(n) for n in re.findall(r"\d+", m.group(0))]
-                if not nums or max(n for n in nums if n <= 10) < lex.min_pain_score:
+                scores = _OUT_OF_TEN.sub(" ", m.group(0))
+                nums = [int(n) for n in re.findall(r"\d+", scores) if int(n) <= 10]
+                if not nums or max(nums) < lex.min_pain_score:
                     continue
             if item in lex.level_scoped:
                 s, e = _sentence_bounds(text, m.start())
