@@ -38,6 +38,10 @@ def extract(
     dos = date_of_service or find_date_of_service(text)
     doc = analyse(text, dos)
     extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
+    if extraction.is_procedure_note:
+        from scribe.coding.billing import find_billed
+
+        extraction.billed = find_billed(text)
     if with_codes:
         extraction = apply_coding(extraction, payer=payer)
     return extraction
@@ -45,13 +49,14 @@ def extract(
 
 def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:
     """Fill ``codes``, ``diagnoses`` and ``flags`` from the coding engine."""
-    try:
-        from scribe.coding import propose
-    except ImportError:  # coding engine not installed in this build
-        return extraction
+    from scribe.coding import SEVERITY_ORDER, propose
+    from scribe.coding.billing import compare
+
     proposal = propose(extraction, [], payer)
+    flags = list(proposal.flags) + compare(extraction, extraction.billed, proposal.codes)
+    flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
     return extraction.model_copy(update={
-        "codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": proposal.flags,
+        "codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": flags,
     })
 
 

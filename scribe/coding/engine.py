@@ -200,8 +200,9 @@ class _Builder:
                       f"({', '.join(t.level for t in others)}): one unit each, no 51 or 59 on the add-on",
                       [e for t in others for e in t.evidence[:1]])
         if len(regions) > 1:
+            spans = " and ".join(sorted(regions, key="CTLS".index))
             self.flag("primary_region_policy", "info",
-                      f"{family.capitalize()} levels span {' and '.join(sorted(regions))} regions: primary {code} "
+                      f"{family.capitalize()} levels span {spans} regions: primary {code} "
                       f"chosen by the payer policy '{self.payer.primary_region}'",
                       [e for t in levels for e in t.evidence[:1]], rule="C4")
 
