@@ -28,6 +28,7 @@ class CoverageLexicon(BaseModel):
     negation: str  # regex of negation cues looked for just before a match
     min_pain_score: int = 5
     level_scoped: list[str] = []  # items that must concern a treated level
+    keywords: dict[str, list[str]] = {}  # item -> lower-case words one of which must occur (a cheap pre-filter)
 
 
 @cache
@@ -46,23 +47,32 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
 def find_coverage(text: str, treated: list[str]) -> dict[str, list[Evidence]]:
     lex, compiled, negation = _lexicon()
     treated_set = set(treated)
+    lower = text.lower()
     out: dict[str, list[Evidence]] = {}
     for item, rx in compiled.items():
+        keywords = lex.keywords.get(item)
+        if keywords and not any(k in lower for k in keywords):
+            continue
         for m in rx.finditer(text):
-            if negation.search(text[max(0, m.start() - 40) : m.start()]):
-                continue
-            if item == "pain_score":
-                scores = _OUT_OF_TEN.sub(" ", m.group(0))
-                nums = [int(n) for n in re.findall(r"\d+", scores) if int(n) <= 10]
-                if not nums or max(nums) < lex.min_pain_score:
-                    continue
-            if item in lex.level_scoped:
-                s, e = _sentence_bounds(text, m.start())
-                named = {f"{a.upper()}{b}" for a, b in _LEVEL.findall(text[s:e])}
-                if not named or not named <= treated_set:
-                    continue
-            out.setdefault(item, []).append(Evidence(start=m.start(), end=m.end(), text=m.group(0),
-                                                     rule=f"coverage:{item}"))
-            if len(out[item]) >= 3:
+            if len(out.get(item, ())) >= 3:
                 break
+            _take(text, m, item, lex, negation, treated_set, out)
     return out
+
+
+def _take(text: str, m: re.Match[str], item: str, lex: CoverageLexicon, negation: re.Pattern[str],
+          treated_set: set[str], out: dict[str, list[Evidence]]) -> None:
+    if negation.search(text[max(0, m.start() - 40) : m.start()]):
+        return
+    if item == "pain_score":
+        scores = _OUT_OF_TEN.sub(" ", m.group(0))
+        nums = [int(n) for n in re.findall(r"\d+", scores) if int(n) <= 10]
+        if not nums or max(nums) < lex.min_pain_score:
+            return
+    if item in lex.level_scoped:
+        s, e = _sentence_bounds(text, m.start())
+        named = {f"{a.upper()}{b}" for a, b in _LEVEL.findall(text[s:e])}
+        if not named or not named <= treated_set:
+            return
+    out.setdefault(item, []).append(Evidence.model_construct(
+        start=m.start(), end=m.end(), text=m.group(0), section=None, rule=f"coverage:{item}", fuzzy=False))
