@@ -44,7 +44,8 @@ class SectionDetector:
         self.default_field = sections.default_field_section
         spoken.sort(key=lambda x: -len(x[0]))
         self.spoken_rx = re.compile(
-            r"(?:" + "|".join(re.escape(s) for s, _ in spoken) + r")(?=[\s,:])", re.IGNORECASE
+            r"(?:(?:the|and|now|for)\s+)?(" + "|".join(re.escape(s) for s, _ in spoken) + r")(?=[\s,:])",
+            re.IGNORECASE
         )
         self.spoken_map = {s: n for s, n in spoken}
         self.session.setdefault("TITLE", True)
@@ -104,7 +105,7 @@ class SectionDetector:
             after = text[sm.end() : sm.end() + 2]
             if after.startswith(":"):
                 continue
-            name = self.spoken_map[sm.group(0).lower()]
+            name = self.spoken_map[sm.group(1).lower()]
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(line_start)
         heads.sort()

@@ -31,7 +31,9 @@ def _site_kind(v: View, t: Term) -> str:
     return "bone"
 
 
-def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Evidence]]:
+def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Evidence], bool]:
+    """Sites of one biopsy mention, and whether they are named with it ("biopsy of L3") rather than
+    inferred from the paragraph ("kyphoplasty of T12 and L1 with biopsy")."""
     clause = v.clause(t.start)
     sid = v.sent(t.start)
     cands: list[tuple[int, int, list[str], Evidence]] = []  # (start, end, sites, evidence)
@@ -47,18 +49,19 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
     after = sorted((c for c in cands if c[0] >= t.end and v.clause(c[0]) == clause
                     and c[0] - t.end <= 8), key=lambda c: c[0])
     if after:
-        return after[0][2], [after[0][3]]
+        return after[0][2], [after[0][3]], True
     before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4), key=lambda c: -c[1])
     if before:
-        return before[0][2], [before[0][3]]
+        direct = "with" not in v.lowers(before[0][1], t.start)
+        return before[0][2], [before[0][3]], direct
     para = v.paragraph(t.start)
     prior = [m for m in v.levels if m.end <= t.start and v.paragraph(m.start) == para
              and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
     if prior:
-        return list(prior[-1].levels), [v.level_evidence(prior[-1])]
+        return list(prior[-1].levels), [v.level_evidence(prior[-1])], False
     if len(treated) == 1:
-        return list(treated), []
-    return [], []
+        return list(treated), [], False
+    return [], [], False
 
 
 def _instrument_or_weak(v: View, t: Term) -> bool:
@@ -96,9 +99,12 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
         sites: list[str] = []
         kinds: dict[str, str] = {}
         evidence: list[Evidence] = []
-        for t in affirmed:
+        per_term = [(t, *_sites_for(v, t, treated)) for t in affirmed]
+        any_direct = any(direct and found for _, found, _, direct in per_term)
+        for t, found, ev, direct in per_term:
             evidence.append(v.term_evidence(t))
-            found, ev = _sites_for(v, t, treated)
+            if any_direct and not direct:
+                continue
             evidence.extend(ev)
             for s in found:
                 if s not in sites:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from scribe.models import Element, Evidence, Status, TreatedLevel
-from scribe.nlp.types import LevelMention, Term, level_sort_key
+from scribe.nlp.types import LevelMention, Section, Term, level_sort_key
 from scribe.resolvers.view import View
 
 KP, VP, SP = "kyphoplasty", "vertebroplasty", "sacroplasty"
@@ -24,7 +24,7 @@ _ALL_LEVELS = re.compile(
 _THAT_LEVEL = re.compile(r"\b(?:that|this|the same)\s+level\b", re.IGNORECASE)
 _CREATE = re.compile(r"\b(?:creat\w*|make|made|making|form\w*|cavitation|carv\w*|drill\w*)\b", re.IGNORECASE)
 _PLAIN_CAVITY = {"cavity", "cavities"}
-_GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "did not touch", "not addressed",
+_GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
                     "not cemented", "not a treated level", "were not treated", "was not treated")
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
@@ -141,10 +141,16 @@ class _Resolver:
                     used = True
                     for lv in m.levels:
                         support.setdefault(lv, []).append(m)
-                    if sec.name == "PROCEDURE":
+                    if sec.name == "PROCEDURE" and self._in_heading_line(sec, m):
                         heading.update(m.levels)
             self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
         return support, removed, heading, candidates
+
+    def _in_heading_line(self, sec: Section, m: LevelMention) -> bool:
+        """On the procedure heading's own line (not in a dictated narrative under it)."""
+        line_end = self.v.text.find("\n", sec.body_start)
+        line_end = sec.end if line_end == -1 else min(line_end, sec.end)
+        return m.start_char < line_end and m.start_char - sec.body_start < 160
 
     def _negates_treatment(self, m: LevelMention, flags: list) -> bool:  # type: ignore[type-arg]
         for f in flags:
