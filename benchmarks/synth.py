@@ -18,6 +18,7 @@ import argparse
 import random
 import re
 import statistics
+import textwrap
 
 LEVELS = [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
 TREATABLE = [lv for lv in LEVELS if lv[0] in "TL" and lv not in ("T1", "T2", "T3")]
@@ -240,7 +241,8 @@ def one_note(rng: random.Random) -> str:
         head = [f"{rng.choice(['INTERVENTIONAL RADIOLOGY', 'SPINE SURGERY', 'PAIN MANAGEMENT'])} PROCEDURE NOTE",
                 f"Patient: {rng.choice(PATIENTS)}", "MRN: 000000", f"Date of Service: {date}",
                 f"Operator: {rng.choice(PROVIDERS)}", ""]
-        return "\n".join(head + [f"{h}: {t}\n" for h, t in sections])
+        width = rng.choice([72, 76, 80, 88])  # transcription systems wrap lines, as real notes show
+        return "\n".join(head + [textwrap.fill(f"{h}: {t}", width) + "\n" for h, t in sections])
     spoken_date = f"{rng.choice(MONTHS)} {rng.choice(ORDINALS)} twenty twenty {number_words(rng.randint(2, 5))}"
     intro = (f"this is {rng.choice(PROVIDERS).split(',')[0].lower()} dictating a procedure note for "
              f"{rng.choice(PATIENTS).lower()} medical record number zero zero zero zero zero zero date of service "
@@ -250,6 +252,9 @@ def one_note(rng: random.Random) -> str:
     if spoken:
         text = re.sub(r"(\d)\.(\d)", r"\1 point \2", text)
         text = text.replace(".", "").replace(",", "").replace(":", "").lower()
+    if rng.random() < 0.5:  # half of the unheaded dictations come back line-wrapped
+        width = rng.choice([72, 80, 96])
+        text = "\n\n".join(textwrap.fill(p, width) for p in text.split("\n\n"))
     return text
 
 
