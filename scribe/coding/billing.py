@@ -23,6 +23,7 @@ _BILLED = re.compile(
     r"(?:\s*(?:x|×|\*)\s*(?P<units>\d{1,2})\b|\s*\((?P<units2>\d{1,2})\s*units?\)|\s+units?:?\s*(?P<units3>\d{1,2})\b)?",
     re.IGNORECASE,
 )
+_ANY_CODE = re.compile(_CODE, re.IGNORECASE)
 _BILLING_LINE = re.compile(r"\b(?:cpt|hcpcs|codes?|bill(?:ed|ing)?|charges?|claim|coding)\b", re.IGNORECASE)
 _PRIMARY_OF = {"22512": ("22510", "22511"), "22515": ("22513", "22514")}
 
@@ -34,6 +35,8 @@ class ClaimsError(ValueError):
 def find_billed(text: str) -> list[BilledLine]:
     """Codes of this family written on billing lines of the note."""
     out: list[BilledLine] = []
+    if _ANY_CODE.search(text) is None:  # most notes carry no billing line
+        return out
     pos = 0
     for line in text.splitlines(keepends=True):
         billing = bool(_BILLING_LINE.search(line))

@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from scribe.lexicon import _load_json, lexicon_dir
 from scribe.models import Evidence
 
-_OUT_OF_TEN = re.compile(r"(?:/|out of) ?10\b")
+_BEFORE, _AFTER = 60, 60  # characters searched around a keyword
+_OUT_OF_TEN = re.compile(r"(?:/|out of) ?(?:10|ten)\b")
+_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+_NUMBER = re.compile(r"\b(\d+|" + "|".join(_WORDS) + r")\b")
 _LEVEL = re.compile(r"\b([CTLS])[\s-]?(1[0-2]|[1-9])\b")
 
 
@@ -51,22 +54,45 @@ def find_coverage(text: str, treated: list[str]) -> dict[str, list[Evidence]]:
     out: dict[str, list[Evidence]] = {}
     for item, rx in compiled.items():
         keywords = lex.keywords.get(item)
-        if keywords and not any(k in lower for k in keywords):
-            continue
-        for m in rx.finditer(text):
+        if not keywords:
+            matches: list[re.Match[str]] = list(rx.finditer(text))
+        else:
+            matches = _windowed(rx, text, lower, keywords)
+        for m in matches:
             if len(out.get(item, ())) >= 3:
                 break
             _take(text, m, item, lex, negation, treated_set, out)
     return out
 
 
+def _windowed(rx: re.Pattern[str], text: str, lower: str, keywords: list[str]) -> list[re.Match[str]]:
+    """Matches of ``rx`` found only in windows around the keywords (a regex over the whole note is
+    the slow part; keywords are plain substring searches)."""
+    if len(lower) != len(text):  # lower-casing changed offsets (rare Unicode): scan the whole text
+        return list(rx.finditer(text))
+    seen: dict[int, re.Match[str]] = {}
+    for kw in keywords:
+        i = lower.find(kw)
+        hits = 0
+        while i != -1 and hits < 50:
+            hits += 1
+            for m in rx.finditer(text, max(0, i - _BEFORE), min(len(text), i + len(kw) + _AFTER)):
+                if m.start() <= i < m.end() or m.start() <= i + len(kw) - 1 < m.end():
+                    seen.setdefault(m.start(), m)
+            i = lower.find(kw, i + 1)
+    return [seen[k] for k in sorted(seen)]
+
+
 def _take(text: str, m: re.Match[str], item: str, lex: CoverageLexicon, negation: re.Pattern[str],
           treated_set: set[str], out: dict[str, list[Evidence]]) -> None:
-    if negation.search(text[max(0, m.start() - 40) : m.start()]):
+    before = text[max(0, m.start() - 40) : m.start()]
+    cut = max(before.rfind("."), before.rfind("\n"), before.rfind(";"))
+    if negation.search(before[cut + 1 :]):  # a cue in the same sentence only
         return
     if item == "pain_score":
-        scores = _OUT_OF_TEN.sub(" ", m.group(0))
-        nums = [int(n) for n in re.findall(r"\d+", scores) if int(n) <= 10]
+        scores = _OUT_OF_TEN.sub(" ", m.group(0).lower())
+        nums = [int(n) if n.isdigit() else _WORDS[n] for n in _NUMBER.findall(scores)]
+        nums = [n for n in nums if n <= 10]
         if not nums or max(nums) < lex.min_pain_score:
             return
     if item in lex.level_scoped:
