@@ -391,3 +391,27 @@ def test_unknown_payer_is_a_clear_error():
 
     with pytest.raises(UnknownPayerError, match="unknown payer"):
         propose(make(), [], "nosuch")
+
+
+# ------------------------------------------------------------------ coverage items read from the text (V1, V4)
+@pytest.mark.parametrize(("sentence", "item", "found"), [
+    ("MRI shows marrow edema at L1.", "mri_edema", True),
+    ("MRI shows no edema at L1.", "mri_edema", False),
+    ("Pain remains 8/10 despite bracing.", "pain_score", True),
+    ("Her pain is rated seven out of ten.", "pain_score", True),
+    ("Pain 3/10 today.", "pain_score", False),
+    ("There is no edema. NRS 9 at rest.", "pain_score", True),
+    ("DEXA ordered and alendronate started.", "bone_density", True),
+    ("30% loss of height at L1.", "height_loss", True),
+    ("Chronic L1 fracture.", "chronic", True),
+    ("Old healed T8 fracture.", "chronic", False),  # an untreated level beside the treated one
+    ("She is an 80 year old woman.", "chronic", False),
+])
+def test_coverage_items_from_text(sentence, item, found):  # type: ignore[no-untyped-def]
+    from scribe.api import extract
+
+    text = sentence + "\nPROCEDURE: Kyphoplasty at L1; balloon tamp inflated, cement injected under fluoroscopy.\n"
+    ex = extract(text)
+    assert (item in ex.coverage) is found
+    for e in ex.coverage.get(item, []):
+        assert text[e.start:e.end] == e.text
