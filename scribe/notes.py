@@ -16,7 +16,7 @@ from pathlib import Path
 from scribe.numbers import parse_date
 
 DEFAULT_MAX_BYTES = 1_000_000
-NOTE_SUFFIXES = (".txt", ".note", ".md")
+NOTE_SUFFIXES = (".txt", ".note", ".text")  # a README.md beside the notes is not a note
 
 
 class NoteError(Exception):
@@ -137,7 +137,7 @@ def find_date_of_service(text: str) -> date | None:
 def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False) -> Iterator[Path]:
     """Expand files and directories into note paths, in the order given (directories sorted).
 
-    A directory contributes its files ending in .txt/.note/.md (gold files and hidden files are
+    A directory contributes its files ending in .txt/.note/.text (gold files and hidden files are
     skipped); a file named explicitly is always included, whatever its suffix.
     """
     for item in inputs:

@@ -38,7 +38,7 @@ _ORD_SUFFIX = re.compile(r"^(\d+)(st|nd|rd|th)$")
 def word_value(word: str) -> int | None:
     """Value of a single number word or digit string ("twelve", "12", "12th", "twelfth")."""
     w = word.lower()
-    if w.isdigit():
+    if w.isdecimal():
         return int(w)
     m = _ORD_SUFFIX.match(w)
     if m:
@@ -207,7 +207,7 @@ def _parse_day(words: list[str]) -> tuple[int, int] | None:
     m = _ORD_SUFFIX.match(w0)
     if m:
         return int(m.group(1)), 1
-    if w0.isdigit() and 1 <= int(w0) <= 31:
+    if w0.isdecimal() and 1 <= int(w0) <= 31:
         return int(w0), 1
     if w0 in ("twenty", "thirty") and len(words) > 1 and words[1] in ORDINALS and \
             ORDINALS[words[1]] < 10:

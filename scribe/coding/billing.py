@@ -193,7 +193,16 @@ def compare(ex: Extraction, billed: Sequence[BilledLine], proposed: Sequence[Cod
 
 
 def audit_billing(ex: Extraction, claims: Sequence[BilledLine] = ()) -> Extraction:
-    """Add the billed lines of the claims file to the note's own, and the comparison flags."""
-    billed = list(ex.billed) + list(claims)
-    flags = compare(ex, billed)
-    return ex.model_copy(update={"billed": billed, "flags": list(ex.flags) + flags})
+    """Add the claims-file lines to the note's own billing lines and flag the mismatches.
+
+    The note's billing lines and the claims file are compared with the documentation separately
+    (each is a claim on its own; adding their units together would invent a units mismatch).
+    """
+    flags: list[Flag] = []
+    seen: set[tuple[str, str]] = set()
+    for source in (list(ex.billed), list(claims)):
+        for f in compare(ex, source):
+            if (f.id, f.message) not in seen:
+                seen.add((f.id, f.message))
+                flags.append(f)
+    return ex.model_copy(update={"billed": list(ex.billed) + list(claims), "flags": list(ex.flags) + flags})

@@ -40,11 +40,11 @@ def region_letter(level: str) -> str:
 
 
 def is_sacral(level: str) -> bool:
-    return level == "sacrum" or (level[:1] == "S" and level[1:].isdigit())
+    return level == "sacrum" or (level[:1] == "S" and level[1:].isdecimal())
 
 
 def is_vertebral_level(site: str) -> bool:
-    return site[:1] in "CTL" and site[1:].isdigit()
+    return site[:1] in "CTL" and site[1:].isdecimal()
 
 
 def answered(answers: Sequence[Answer], element: str) -> Answer | None:
@@ -421,7 +421,7 @@ def _dedupe(evs: list[Evidence]) -> list[Evidence]:
 def _site_evidence(evs: list[Evidence], sites: list[str]) -> list[Evidence]:
     wanted = {s.lower().replace(" ", "") for s in sites}
     out = [e for e in evs if e.text.lower().replace(" ", "").replace("-", "") in wanted
-           or any(w in e.text.lower().replace(" ", "") for w in wanted if not w[:1].isdigit() and len(w) > 3)]
+           or any(w in e.text.lower().replace(" ", "") for w in wanted if not w[:1].isdecimal() and len(w) > 3)]
     return out or evs[:2]
 
 

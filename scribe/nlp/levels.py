@@ -96,7 +96,7 @@ class LevelFinder:
                 other = None
                 if m2:
                     other = _level(m2.group(1), int(m2.group(2)))
-                elif tab.words[i + 2].isdigit() and lowers[i + 1] in {"-", "–"}:
+                elif tab.words[i + 2].isdecimal() and lowers[i + 1] in {"-", "–"}:
                     other = _level(name[0].lower(), int(tab.words[i + 2]))
                 if other:
                     levels = expand(name, other)
@@ -107,7 +107,7 @@ class LevelFinder:
                                     is_range=is_range, invalid=invalid))
             i = end
             # a list continued with bare numbers of the same region: "L2, 3 and 4"
-            while name and i + 1 < n and lowers[i] in _LIST_JOIN and tab.words[i + 1].isdigit() and \
+            while name and i + 1 < n and lowers[i] in _LIST_JOIN and tab.words[i + 1].isdecimal() and \
                     (i + 2 >= n or lowers[i + 2] not in _UNIT_AFTER):
                 more = _level(name[0].lower(), int(tab.words[i + 1]))
                 if more is None:

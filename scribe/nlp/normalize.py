@@ -104,17 +104,17 @@ class Normalizer:
         # 2. spoken levels: letter + number ("t twelve", "l 1", "el one")
         letter = self.norm.letter_words.get(w, w if w in _LEVEL_LETTERS else None)
         if letter is not None and nxt and self._adjacent(gaps, i, i + 2):
-            num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdigit() and 0 < int(nxt) < 14 else None)
+            num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdecimal() and 0 < int(nxt) < 14 else None)
             if num is not None and not (i + 2 < n and lowers[i + 2] in _LEVEL_FOLLOW_BLOCK):
                 return i + 2, f"{letter}{num}"
         # 2b. hyphenated level written without spaces ("T-12", "L-1")
-        if w in _LEVEL_LETTERS and nxt == "-" and i + 2 < n and lowers[i + 2].isdigit() and \
+        if w in _LEVEL_LETTERS and nxt == "-" and i + 2 < n and lowers[i + 2].isdecimal() and \
                 0 < int(lowers[i + 2]) < 14 and gaps.idx[i + 1] == gaps.ends[i] and gaps.idx[i + 2] == gaps.ends[i + 1]:
             return i + 3, f"{w}{int(lowers[i + 2])}"
         # 3. region word + number ("lumbar four", "thoracic 12")
         region = self.norm.region_words.get(w)
         if region is not None and nxt and self._adjacent(gaps, i, i + 2):
-            num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdigit() and 0 < int(nxt) < 14 else None)
+            num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdecimal() and 0 < int(nxt) < 14 else None)
             if num is not None and not (i + 2 < n and lowers[i + 2] in _REGION_FOLLOW_BLOCK):
                 return i + 2, f"{region}{num}"
         # 4. ordinal + region ("twelfth thoracic", "first lumbar")

@@ -113,7 +113,7 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
                     kinds[s] = _site_kind(v, t)
         if sacroplasty and not sites:
             sites = ["sacrum"]
-        levels = sorted((s for s in sites if s[:1] in "CTLS" and s[1:].isdigit()), key=level_sort_key)
+        levels = sorted((s for s in sites if s[:1] in "CTLS" and s[1:].isdecimal()), key=level_sort_key)
         others = [s for s in sites if s not in levels]
         value = {"performed": True, "sites": levels + others}
         el = Element(value=value, evidence=_unique(evidence),

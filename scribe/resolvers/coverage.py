@@ -91,7 +91,7 @@ def _take(text: str, m: re.Match[str], item: str, lex: CoverageLexicon, negation
         return
     if item == "pain_score":
         scores = _OUT_OF_TEN.sub(" ", m.group(0).lower())
-        nums = [int(n) if n.isdigit() else _WORDS[n] for n in _NUMBER.findall(scores)]
+        nums = [int(n) if n.isdecimal() else _WORDS[n] for n in _NUMBER.findall(scores)]
         nums = [n for n in nums if n <= 10]
         if not nums or max(nums) < lex.min_pain_score:
             return

@@ -60,7 +60,7 @@ def _durations(v: View) -> list[Duration]:
         xm = _X_NUM.match(lowers[i])
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
-        elif lowers[i][:1].isdigit() or lowers[i].isalpha():
+        elif lowers[i][:1].isdecimal() or lowers[i].isalpha():
             parsed = parse_number(lowers[i : i + 5])
         else:
             parsed = None
