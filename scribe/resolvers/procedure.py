@@ -169,10 +169,19 @@ class _Resolver:
         cached = self._cues.get(sid)
         if cached is None:
             terms = self.v.sent_terms(sid)
-            labels = {t.label for t in terms if t.label in _TREAT_LABELS
-                      and not self.v.has(t.start, t.end, "negated", "historical", "hypothetical")}
+            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)}
             cached = self._cues[sid] = (labels, any(t.label == "BIOPSY" for t in terms))
         return cached
+
+    def _term_negated(self, t: Term) -> bool:
+        """Negated, historical or hypothetical; a level-only cue ("L2 was not treated") does not
+        negate the procedure named beside it ("Kyphoplasty L1 and L3, L2 was not treated")."""
+        for f in self.v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"})):
+            if f.category == "negated" and f.cue_start > t.end_char and any(
+                    c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
+                continue
+            return True
+        return False
 
     def _treatment_sentence(self, m: LevelMention) -> bool:
         sec = self.v.section(m.start)

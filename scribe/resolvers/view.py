@@ -181,8 +181,33 @@ class View:
                 between = [t for t in self.terms if f.cue_end <= t.start_char and t.end_char <= m.start_char]
                 if between and between[0].label in _NEG_ELSEWHERE:
                     continue
+            if f.cue_start >= m.end_char and self._nearer_subject(m, f):
+                continue
             out.append(f)
         return out
+
+    def _nearer_subject(self, m: LevelMention, f: Flag) -> bool:
+        """A cue after the level ("L2 was not treated") is about the nearest level before it: not
+        about L1 in "L1 and L3, L2 was not treated". A list joined by "and"/"or" ("L2 and L3 were not
+        treated") shares the cue; a singular verb ("was", "is") takes only the nearest level."""
+        later = [x for x in self.levels if m.end_char <= x.start_char and x.end_char <= f.cue_start]
+        if not later:
+            return False
+        singular = f.cue.lower().split()[0] in ("was", "is", "has")
+        if singular:
+            return True
+        group = self.group_of(m)
+        if not all(x in group.mentions for x in later):
+            return True
+        # "L1 and L3, L2 not treated": the comma after a finished list starts a new subject
+        nearest = later[-1]
+        before = [x for x in group.mentions if x.end_char <= nearest.start_char]
+        if len(before) >= 2:
+            last_gap = self.text[before[-1].end_char : nearest.start_char].lower()
+            earlier = self.text[before[0].end_char : before[-1].start_char].lower()
+            if "," in last_gap and re.search(r"\b(?:and|or)\b|&", earlier):
+                return True
+        return False
 
     # -- evidence -----------------------------------------------------------------------
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
