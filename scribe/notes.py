@@ -17,6 +17,7 @@ from scribe.numbers import parse_date
 
 DEFAULT_MAX_BYTES = 1_000_000
 NOTE_SUFFIXES = (".txt", ".note", ".text")  # a README.md beside the notes is not a note
+SKIP_ENDINGS = (".gold.json", ".addendum.txt")  # annotations and review addenda written beside notes
 
 
 class NoteError(Exception):
@@ -137,7 +138,7 @@ def find_date_of_service(text: str) -> date | None:
 def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False) -> Iterator[Path]:
     """Expand files and directories into note paths, in the order given (directories sorted).
 
-    A directory contributes its files ending in .txt/.note/.text (gold files and hidden files are
+    A directory contributes its files ending in .txt/.note/.text (gold files, addenda and hidden files are
     skipped); a file named explicitly is always included, whatever its suffix.
     """
     for item in inputs:
@@ -147,7 +148,7 @@ def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = 
             for child in sorted(p.glob(pattern)):
                 if child.name.startswith(".") or (not child.is_file() and not child.is_symlink()):
                     continue
-                if child.suffix.lower() in NOTE_SUFFIXES and not child.name.endswith(".gold.json"):
+                if child.suffix.lower() in NOTE_SUFFIXES and not child.name.endswith(SKIP_ENDINGS):
                     yield child
         else:
             yield p

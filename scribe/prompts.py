@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
@@ -23,6 +23,7 @@ from scribe.models import (
     Element,
     Evidence,
     Extraction,
+    Modality,
     Option,
     Prompt,
     Proposal,
@@ -42,8 +43,8 @@ _LEVEL_INDEX = {lv: i for i, lv in enumerate(LEVEL_ORDER)}
 _LEVEL_TOKEN = re.compile(r"\b([CTLS])\s*-?\s*(\d{1,2})\b|\b(sacrum)\b", re.IGNORECASE)
 _RANGE = re.compile(r"\b([CTLS])\s*-?\s*(\d{1,2})\s*(?:-|–|to|through|thru)\s*([CTLS])?\s*-?\s*(\d{1,2})\b",
                     re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|days?|w|wks?|weeks?|mo|mos|months?|y|yrs?|years?)?\s*$",
-                       re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|days?|w|wks?|weeks?|mo|mos|months?|y|yrs?|years?)?\b\s*(.*)$",
+                       re.IGNORECASE | re.DOTALL)
 _UNIT_WEEKS = {"d": 1 / 7, "w": 1.0, "m": 52 / 12, "y": 52.0}
 
 # Choices offered for each element (value, label). Labels are neutral clinical wording.
@@ -217,8 +218,40 @@ def parse_levels(raw: str) -> list[str]:
 def parse_weeks(raw: str) -> float:
     """'6 weeks' / '3 months' / '10 days' / '6' (weeks) -> weeks."""
     m = _DURATION.match(raw)
-    if not m:
+    if not m or m.group(3).strip():
         raise AnswerError("a duration looks like '6 weeks', '3 months' or '10 days'")
+    return _weeks_of(m)
+
+
+def parse_therapy(raw: str) -> dict[str, Any]:
+    """'8 weeks of bracing and analgesics' -> {"weeks": 8.0, "modalities": ["analgesics", "bracing"]}."""
+    m = _DURATION.match(raw)
+    if not m:
+        raise AnswerError("a duration looks like '6 weeks', '3 months' or '10 days' (treatments may follow: "
+                          "'8 weeks of bracing and analgesics')")
+    rest = m.group(3).strip().lower()
+    if rest and m.group(2) is None:  # "8 weaks": no unit before the words
+        raise AnswerError("a duration looks like '6 weeks', '3 months' or '10 days'")
+    modalities: list[str] = []
+    if rest:
+        for pattern, value in _therapy_terms():
+            if re.search(rf"\b{re.escape(pattern)}s?\b", rest) and value not in modalities:
+                modalities.append(value)
+        leftover = re.sub(r"\b(of|with|and|or|plus|then|failed|trial|tried)\b|[,;&/+.]", " ", rest)
+        if not modalities and leftover.strip():
+            modalities.append("other")
+    order = list(get_args(Modality))
+    return {"weeks": _weeks_of(m), "modalities": sorted(modalities, key=order.index)}
+
+
+def _therapy_terms() -> list[tuple[str, str]]:
+    from scribe.lexicon import default_lexicon
+
+    terms = [(t.pattern.lower(), t.value) for t in default_lexicon().terms if t.label == "THERAPY" and t.value]
+    return sorted(terms, key=lambda x: -len(x[0]))  # type: ignore[return-value]
+
+
+def _weeks_of(m: re.Match[str]) -> float:
     n = float(m.group(1))
     unit = (m.group(2) or "w").lower()[0]
     weeks = round(n * _UNIT_WEEKS[unit], 2)
@@ -241,7 +274,8 @@ def parse_choice(element: str, raw: Any) -> Any:
             return True
         if text in ("n", "no", "false"):
             return False
-    raise AnswerError(f"{element}: choose one of {', '.join(str(v) for v in options)}")
+    labels = "; ".join(f"{i}. {o.label}" for i, o in enumerate(_options(element), 1))
+    raise AnswerError(f"choose one of: {labels}")
 
 
 def parse_answer(element: str, raw: Any) -> Any:
@@ -256,7 +290,7 @@ def parse_answer(element: str, raw: Any) -> Any:
                 return ConservativeTherapyValue.model_validate(raw).model_dump()
             if isinstance(raw, int | float):
                 return {"weeks": float(raw), "modalities": []}
-            return {"weeks": parse_weeks(str(raw)), "modalities": []}
+            return parse_therapy(str(raw))
         if element == "biopsy":
             if isinstance(raw, dict):
                 return BiopsyValue.model_validate(raw).model_dump()
@@ -339,10 +373,12 @@ def complete(
     ex: Extraction, answers: Sequence[Answer] = (), payer: str = "medicare"
 ) -> tuple[Extraction, list[Prompt]]:
     """Apply answers, re-run the coding engine and list what is still to ask."""
-    from scribe.coding import propose
+    from scribe.coding import SEVERITY_ORDER, propose
+    from scribe.coding.billing import compare
 
     done = apply_answers(ex, answers)
     proposal = propose(done, answers, payer)
-    done = done.model_copy(update={"codes": proposal.codes, "diagnoses": proposal.diagnoses,
-                                   "flags": proposal.flags})
+    flags = list(proposal.flags) + compare(done, done.billed, proposal.codes)
+    flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
+    done = done.model_copy(update={"codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": flags})
     return done, build_prompts(done, proposal, answers)

@@ -211,3 +211,25 @@ def test_codes_command(tmp_path):
     bad.write_text("[{]")
     r = subprocess.run([*cmd, "--answers", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and str(bad) in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    ("8 weeks of bracing and analgesics", {"weeks": 8.0, "modalities": ["analgesics", "bracing"]}),
+    ("6 weeks PT and tylenol", {"weeks": 6.0, "modalities": ["analgesics", "physical_therapy"]}),
+    ("2 weeks of acupuncture", {"weeks": 2.0, "modalities": ["other"]}),
+])
+def test_therapy_answer_with_treatments(raw, value):  # type: ignore[no-untyped-def]
+    assert parse_answer("conservative_therapy", raw) == value
+
+
+def test_choice_error_names_the_choices_in_words():
+    with pytest.raises(AnswerError, match="Fluoroscopy"):
+        parse_answer("guidance", "ultrasound")
+
+
+def test_complete_keeps_billing_flags():
+    ex = extract(KP_NO_CAVITY + "CPT: 22514\n", note_id="kp")
+    done, _ = complete(ex)
+    assert "wrong_family" in ids(done.flags)
+    done, _ = complete(ex, [Answer(element="cavity_creation", value=True)])
+    assert "wrong_family" not in ids(done.flags)

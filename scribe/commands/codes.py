@@ -51,7 +51,7 @@ def codes_command(
     """
     from scribe.api import extract_file
     from scribe.coding import UnknownPayerError, payer_names
-    from scribe.coding.billing import ClaimsError, audit_billing, read_claims
+    from scribe.coding.billing import ClaimsError, compare, read_claims
     from scribe.notes import NoteError
     from scribe.prompts import complete
 
@@ -73,7 +73,9 @@ def codes_command(
     except UnknownPayerError as err:
         typer.echo(f"scribe codes: {err}", err=True)
         raise typer.Exit(64) from None
-    done = audit_billing(done, claim_lines)
+    if claim_lines:  # the note's own billing lines were compared by complete()
+        done = done.model_copy(update={"billed": list(done.billed) + claim_lines,
+                                       "flags": list(done.flags) + compare(done, claim_lines)})
     if fmt == "json":
         out = done.to_contract()
         out["prompts"] = [p.model_dump(mode="json") for p in prompts]

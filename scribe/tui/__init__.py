@@ -1,0 +1,1 @@
+"""The clinician review TUI (Textual). Imported only by ``scribe review``; the core never imports it."""

@@ -1,0 +1,1 @@
+"""Screens of the review app: the review layout, the prompt modal, help and confirmation."""
