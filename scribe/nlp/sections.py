@@ -24,6 +24,12 @@ _CAPS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$", re.MUL
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
 _INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")
+_NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")
+_ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloons?|tamps?)\b[^.\n]{0,80}?"
+                  r"\b(?:was|were) (?:then )?(?:placed|advanced|inserted|injected|inflated|introduced|deployed)\b"
+                  r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoroscop\w*)\b", re.IGNORECASE)
+_PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
+                         r"recommend\w*|will|plan\w*|consider\w*)\b", re.IGNORECASE)
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -108,6 +114,7 @@ class SectionDetector:
             name = self.spoken_map[sm.group(1).lower()]
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(line_start)
+        heads.extend(self._narrative_starts(text, heads))
         heads.sort()
         out: list[Section] = []
         first = heads[0][0] if heads else len(text)
@@ -116,6 +123,25 @@ class SectionDetector:
         for i, (start, body, name, label) in enumerate(heads):
             end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
             out.append(Section(name, label, start, body, end, self.session.get(name, True)))
+        return out
+
+    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """A procedure narrative dictated on its own line under a one-line field of another section
+        ("History: …\nUnder CT guidance an 11-gauge needle was placed …"): it starts an unlabelled
+        DESCRIPTION section. Only after a line ending a sentence, for a line that opens with a capital
+        and describes the act in the past tense, with no history words."""
+        out: list[tuple[int, int, str, str]] = []
+        ordered = sorted(heads)
+        for i, (start, _body, name, _label) in enumerate(ordered):
+            if self.session.get(name, True):
+                continue
+            end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
+            for m in _NEWLINE_CAP.finditer(text, start, end):
+                line_end = text.find("\n", m.end())
+                line = text[m.end() - 1 : line_end if line_end != -1 else end]
+                if _ACT.search(line) and not _PAST_WORDS.search(line):
+                    out.append((m.end() - 1, m.end() - 1, "DESCRIPTION", ""))
+                    break
         return out
 
     def __call__(self, doc: Doc) -> Doc:
