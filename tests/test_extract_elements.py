@@ -312,3 +312,29 @@ def test_headings_run_into_one_line() -> None:
     assert (v["procedure_type"], v["cavity_creation"], v["levels"], v["guidance"]) == (
         "kyphoplasty", True, ["L1"], ["fluoroscopy"])
     assert v["biopsy"]["performed"] is False and v["conservative_therapy"]["weeks"] == 13.0
+
+
+@pytest.mark.parametrize(("text", "levels"), [
+    ("Kyphoplasty L1 and L3, L2 was not treated. Balloons inflated, cement injected.", ["L1", "L3"]),
+    ("Kyphoplasty at T11, T12 and L1. L2 and L3 were not treated. Balloons inflated, cement injected.",
+     ["T11", "T12", "L1"]),
+    ("Kyphoplasty L1 and L2. L3 was not treated. Balloons inflated, cement injected.", ["L1", "L2"]),
+])
+def test_level_negated_after_a_list(text: str, levels: list[str]) -> None:
+    assert values(text)["levels"] == levels
+
+
+def test_narrative_line_under_a_history_field_is_the_procedure() -> None:
+    text = ("Procedure: vertebral plasty el four\n"
+            "History: 72 year old man with metastatic prostate cancer, lytic L4 lesion with pathologic fracture.\n"
+            "Under C T guidance an eleven gauge needle was placed into the L4 vertebral body. Biopsy was taken "
+            "through the working cannula. Then four cc of PMMA was injected.\n")
+    v = values(text)
+    assert v["guidance"] == ["ct"]
+    assert v["biopsy"] == {"performed": True, "sites": ["L4"]}
+
+
+def test_history_line_with_prior_procedure_stays_history() -> None:
+    text = ("PROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected.\n"
+            "HISTORY: Osteoporosis.\nPrior kyphoplasty at T8 in 2019, cement was injected under fluoroscopy.\n")
+    assert values(text)["levels"] == ["L1"]
