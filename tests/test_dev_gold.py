@@ -26,3 +26,17 @@ def test_every_note_scored(report) -> None:  # type: ignore[no-untyped-def]
 def test_element_accuracy_floor(report, element: str) -> None:  # type: ignore[no-untyped-def]
     errors = [d for d in report.disagreements if d.field == element]
     assert report.accuracy[element] >= FLOOR, errors
+
+
+def test_cpt_reproduced_exactly(report) -> None:  # type: ignore[no-untyped-def]
+    errors = [d for d in report.disagreements if d.field == "cpt"]
+    assert report.accuracy["cpt"] == 1.0, errors
+
+
+def test_bundled_sample_notes_match_their_gold() -> None:
+    """The project's own annotated sample notes (always present, even without ../shared)."""
+    sample = Path(__file__).resolve().parent.parent / "sample_notes"
+    rep = evaluate_dir(sample)
+    assert rep.notes >= 12
+    for element in (*ELEMENTS, "cpt"):
+        assert rep.accuracy[element] >= FLOOR, [d for d in rep.disagreements if d.field == element]
