@@ -1,0 +1,360 @@
+"""`scribe check NOTE_OR_DIR...`: a worklist of what each note lacks, with exit codes for scripts.
+
+The work is done by ``scribe.batch``; this module only parses options, renders the results
+(table, JSON lines or CSV) and picks the exit code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+from typer.core import TyperCommand
+
+from scribe.models import Extraction, ReadError
+from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES
+
+FORMATS = ("table", "jsonl", "csv")
+FAIL_ON = ("missing", "flags", "never")
+EXIT_OK, EXIT_NEEDS_PROMPTS, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
+
+CSV_FIELDS = (
+    "note_id", "source", "procedure_type", "levels", "guidance", "biopsy_performed", "biopsy_sites",
+    "conservative_weeks", "indication", "missing", "cpt", "worst_flag", "error",
+)
+TABLE_COLUMNS = (
+    "note", "procedure", "levels", "guidance", "biopsy", "weeks", "indication", "missing", "proposed CPT",
+    "worst flag",
+)
+
+HELP = (
+    "Check notes and list what each one still needs (a worklist for scribes).\n\n"
+    "One row (table), object (jsonl) or line (csv) per note. Unreadable files are reported on stderr, "
+    "one line each, never with any of the note's text. Default format: table when stdout is a terminal, "
+    "else jsonl. See docs/batch.md.\n\n"
+    "\b\n"
+    "Exit codes:\n"
+    "  0   every note was read and is complete\n"
+    "  1   some note needs prompts (see --fail-on)\n"
+    "  2   some file could not be read, or --output could not be written (takes precedence over 1)\n"
+    "  64  bad usage (unknown option or value, no notes found, --jobs < 1)\n"
+)
+
+
+# click's UsageError as typer vendors it (BadParameter's base): unknown options, bad values
+_UsageError: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
+
+
+class _CheckCommand(TyperCommand):
+    """Usage errors exit 64 (EX_USAGE), not click's 2, which here means "unreadable file"."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _UsageError as err:
+            err.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
+            raise
+
+
+def _usage_error(message: str) -> typer.Exit:
+    typer.echo(f"scribe check: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def known_payers() -> list[str]:
+    """Payer profile names from ``lexicons/coding/payers.json`` (``medicare`` if it is absent)."""
+    from scribe.lexicon import lexicon_dir
+
+    path = lexicon_dir() / "coding" / "payers.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ["medicare"]
+    except (OSError, json.JSONDecodeError):
+        return ["medicare"]
+    payers = data.get("payers", data) if isinstance(data, dict) else {}
+    names = [str(k) for k in payers] if isinstance(payers, dict) else []
+    return names or ["medicare"]
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _cpt(extraction: Extraction, sep: str) -> str:
+    """Proposed CPT lines as ``code xunits -MOD``."""
+    parts = []
+    for line in extraction.codes:
+        mods = "".join(f" -{m}" for m in line.modifiers)
+        parts.append(f"{line.code} x{line.units}{mods}")
+    return sep.join(parts)
+
+
+def _worst(extraction: Extraction) -> str:
+    from scribe.batch import worst_flag
+
+    flag = worst_flag(extraction)
+    return f"{flag.severity}: {flag.id}" if flag else ""
+
+
+def _table_flag(extraction: Extraction) -> str:
+    from scribe.batch import worst_flag
+
+    flag = worst_flag(extraction)
+    return f"{flag.id} ({flag.severity})" if flag else ""
+
+
+def _weeks(value: Any) -> str:
+    if not isinstance(value, dict) or value.get("weeks") is None:
+        return ""
+    try:
+        weeks = float(value["weeks"])
+    except (TypeError, ValueError):
+        return ""
+    return str(int(weeks)) if weeks.is_integer() else f"{weeks:g}"
+
+
+def _biopsy(value: Any) -> tuple[str, str]:
+    if not isinstance(value, dict) or value.get("performed") is None:
+        return "", ""
+    performed = "yes" if value["performed"] else "no"
+    return performed, ";".join(str(s) for s in value.get("sites") or [])
+
+
+def _joined(value: Any, sep: str = ";") -> str:
+    return sep.join(str(v) for v in value) if isinstance(value, list) else ""
+
+
+def worklist_row(result: Extraction | ReadError) -> dict[str, str]:
+    """One flat CSV row (``CSV_FIELDS``) for a result."""
+    if isinstance(result, ReadError):
+        row = dict.fromkeys(CSV_FIELDS, "")
+        row.update(note_id=result.note_id, source=result.source, error=result.error)
+        return row
+    el = result.elements
+    performed, sites = _biopsy(el.biopsy.value)
+    return {
+        "note_id": result.note_id,
+        "source": result.source,
+        "procedure_type": str(el.procedure_type.value or ""),
+        "levels": _joined(el.levels.value),
+        "guidance": _joined(el.guidance.value),
+        "biopsy_performed": performed,
+        "biopsy_sites": sites,
+        "conservative_weeks": _weeks(el.conservative_therapy.value),
+        "indication": str(el.indication.value or ""),
+        "missing": ";".join(result.missing),
+        "cpt": _cpt(result, "; "),
+        "worst_flag": _worst(result),
+        "error": "",
+    }
+
+
+def _csv_safe(cell: str) -> str:
+    """Keep spreadsheets from evaluating a cell (file names like ``=cmd|...``)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+def _csv_line(cells: list[str] | tuple[str, ...]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([_csv_safe(c) for c in cells])
+    return buf.getvalue()
+
+
+def _csv_row(result: Extraction | ReadError) -> str:
+    """One CSV line of the worklist."""
+    row = worklist_row(result)
+    return _csv_line([row[f] for f in CSV_FIELDS])
+
+
+def _jsonl_line(result: Extraction | ReadError) -> str:
+    """The contract object (``to_contract()``, without mentions) or the error object, one line."""
+    if isinstance(result, ReadError):
+        return result.model_dump_json() + "\n"
+    return result.model_dump_json(exclude={"mentions"}) + "\n"
+
+
+def _table_row(result: Extraction | ReadError) -> list[str]:
+    if isinstance(result, ReadError):
+        return [result.note_id, "unreadable", *["-"] * (len(TABLE_COLUMNS) - 2)]
+    row = worklist_row(result)
+    biopsy = (row["biopsy_sites"].replace(";", ",") or "yes") if row["biopsy_performed"] == "yes" else row[
+        "biopsy_performed"]
+    procedure = row["procedure_type"] if result.is_procedure_note else "(not a procedure note)"
+    cells = [
+        row["note_id"], procedure, row["levels"].replace(";", ","),
+        row["guidance"].replace(";", "\n"), biopsy, row["conservative_weeks"], row["indication"],
+        row["missing"].replace(";", "\n"), _cpt(result, "\n"), _table_flag(result),
+    ]
+    return [c or "-" for c in cells]
+
+
+def _summary_line(summary: Any) -> str:
+    return (
+        f"{summary.total} note{'' if summary.total == 1 else 's'}: {summary.read} read, {summary.complete} complete, "
+        f"{summary.needing_prompts} needing prompts, {summary.unreadable} unreadable "
+        f"in {summary.seconds:.1f} s"
+    )
+
+
+def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="scribe check")
+    for col in TABLE_COLUMNS:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        style = "red" if row[1] == "unreadable" and row[2] == "-" else None
+        table.add_row(*[escape(c) for c in row], style=style)
+    if to_file:
+        console = Console(file=out, width=160, no_color=True, force_terminal=False, highlight=False)
+    else:
+        console = Console(file=out, highlight=False)
+    console.print(table)
+    console.print(_summary_line(summary), markup=False)
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def _progress(total: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(advance, stop) for a progress bar on stderr, or no-ops when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return (lambda: None), (lambda: None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    # auto_refresh=False: no refresh thread alive while the worker processes are forked
+    progress = Progress(
+        TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True, auto_refresh=False,
+    )
+    task = progress.add_task("check", total=total)
+    progress.start()
+    last = [0.0]
+
+    def advance() -> None:
+        progress.advance(task)
+        now = time.monotonic()
+        if now - last[0] > 0.1:
+            last[0] = now
+            progress.refresh()
+
+    return advance, progress.stop
+
+
+def check_command(
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Note files or folders of notes.", show_default=False, metavar="NOTE_OR_DIR"),
+    ] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="table, jsonl or csv \\[default: table on a terminal, else jsonl]"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (atomically, owner-only) instead of stdout.")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Worker processes \\[default: CPU count].")] = None,
+    payer: Annotated[str, typer.Option(help="Payer profile for codes and flags.")] = "medicare",
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="When to exit 1: missing (a note lacks an element), flags (also any warning or "
+            "hard-stop flag), never.",
+        ),
+    ] = "missing",
+    max_bytes: Annotated[int, typer.Option(help="Reject notes larger than this many bytes.")] = DEFAULT_MAX_BYTES,
+) -> None:
+    from scribe import batch
+
+    fmt = fmt or ("table" if output is None and sys.stdout.isatty() else "jsonl")
+    if fmt not in FORMATS:
+        raise _usage_error(f"unknown --format {fmt!r} (table, jsonl or csv)")
+    if fail_on not in FAIL_ON:
+        raise _usage_error(f"unknown --fail-on {fail_on!r} (missing, flags or never)")
+    payers = known_payers()
+    if payer not in payers:
+        raise _usage_error(f"unknown --payer {payer!r} ({', '.join(payers)})")
+    if jobs is not None and jobs < 1:
+        raise _usage_error("--jobs must be at least 1")
+    if max_bytes < 1:
+        raise _usage_error("--max-bytes must be at least 1")
+    if not inputs:
+        raise _usage_error("no notes given (NOTE_OR_DIR...)")
+    paths = batch.list_note_paths(inputs, recursive=recursive)
+    if not paths:
+        raise _usage_error(f"no notes found in the inputs given ({', '.join(NOTE_SUFFIXES)} files)")
+
+    stream = output is None and fmt != "table"
+    collected: list[str] = []  # output text, written at the end when --output is given
+    rows: list[list[str]] = []  # table rows (the table is drawn once all notes are read)
+
+    # JSON lines and CSV are UTF-8 whatever the locale (evidence quotes the note's own characters)
+    out_bytes = getattr(sys.stdout, "buffer", None)
+
+    def emit(text: str) -> None:
+        if not stream:
+            collected.append(text)
+        elif out_bytes is not None:
+            out_bytes.write(text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+
+    if fmt == "csv":
+        emit(_csv_line(CSV_FIELDS))
+
+    summary = batch.BatchSummary()
+    render = {"jsonl": _jsonl_line, "csv": _csv_row, "table": _table_row}[fmt]
+    advance, stop = _progress(len(paths))
+    start = time.perf_counter()
+    try:
+        results = batch.check_paths_rendered(paths, render, expand=False, jobs=jobs, payer=payer, max_bytes=max_bytes)
+        for status, rendered in results:
+            summary.add(status, fail_on)  # type: ignore[arg-type]
+            if status.error is not None:
+                sys.stderr.write(f"scribe check: {status.error}\n")
+            if fmt == "table":
+                rows.append(rendered)
+            else:
+                emit(rendered)
+            advance()
+    finally:
+        stop()
+    summary.seconds = time.perf_counter() - start
+
+    if fmt == "table":
+        buf = io.StringIO() if output is not None else sys.stdout
+        _render_table(rows, summary, buf, to_file=output is not None)
+        if isinstance(buf, io.StringIO):
+            collected.append(buf.getvalue())
+    elif sys.stderr.isatty():
+        sys.stderr.write(_summary_line(summary) + "\n")
+    if output is not None:
+        from scribe.fsutil import atomic_write_text
+
+        try:
+            atomic_write_text(output, "".join(collected))
+        except OSError as exc:
+            typer.echo(f"scribe check: {output}: cannot write ({exc.strerror or type(exc).__name__})", err=True)
+            raise typer.Exit(EXIT_UNREADABLE) from None
+    else:
+        sys.stdout.flush()
+    raise typer.Exit(summary.exit_code())
+
+
+check_command.__doc__ = HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check", cls=_CheckCommand, help=HELP)(check_command)
