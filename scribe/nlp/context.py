@@ -57,10 +57,12 @@ class ContextTagger:
         # prefer the longest cue where cues of one category overlap ("not", "was not performed")
         found.sort(key=lambda c: (c.start, -(c.end - c.start)))
         kept: list[Cue] = []
-        for c in found:
-            if any(k.category == c.category and k.start <= c.start < k.end for k in kept):
+        reach: dict[str, int] = {}  # per category, the end of the furthest-reaching kept cue
+        for c in found:  # sorted by start, so overlap with any kept cue = start before that reach
+            if c.start < reach.get(c.category, -1):
                 continue
             kept.append(c)
+            reach[c.category] = max(reach.get(c.category, -1), c.end)
         kept.extend(self._date_cues(doc))
         kept.extend(self._correction_cues(doc))
         kept.sort(key=lambda c: c.start)

@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from spacy.attrs import SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -137,9 +138,7 @@ class Normalizer:
         merges = self._merges(lowers, tab)
         merged_at: set[int] = set()
         if merges:
-            with doc.retokenize() as retok:
-                for start, end, norm in merges:
-                    retok.merge(doc[start:end], attrs={"NORM": norm})
+            doc = self._merged(doc, tab, merges)
             tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
             lowers = tab.lowers
             merged_at = {i for i, w in enumerate(tab.words) if " " in w}
@@ -162,6 +161,29 @@ class Normalizer:
         doc.user_data["fuzzy"] = fuzzy_idx
         doc.user_data["table"] = tab
         return doc
+
+    @staticmethod
+    def _merged(doc: Doc, tab: TokenTable, merges: list[tuple[int, int, str]]) -> Doc:
+        """A new Doc with each merge span as one token (``Doc.retokenize`` costs O(n) per merge, so
+        many merges in a long note were quadratic); the text and every offset stay the same."""
+        spaces = doc.to_array([SPACY]).tolist()
+        words: list[str] = []
+        flags: list[bool] = []
+        norms: list[tuple[int, str]] = []
+        i = 0
+        for start, end, norm in merges:
+            words.extend(tab.words[i:start])
+            flags.extend(bool(x) for x in spaces[i:start])
+            norms.append((len(words), norm))
+            words.append(tab.text[tab.idx[start] : tab.ends[end - 1]])
+            flags.append(bool(spaces[end - 1]))
+            i = end
+        words.extend(tab.words[i:])
+        flags.extend(bool(x) for x in spaces[i:])
+        new = Doc(doc.vocab, words=words, spaces=flags, user_data=dict(doc.user_data))
+        for k, norm in norms:
+            new[k].norm_ = norm
+        return new
 
     def _word_norm(self, low: str) -> tuple[str, bool] | None:
         """The corrected norm of one word (and whether it is a fuzzy hit), or None."""

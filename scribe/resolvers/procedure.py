@@ -11,6 +11,7 @@ imaging-only, self-corrected). Cavity-device mentions are tied to the level they
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from scribe.models import Element, Evidence, Status, TreatedLevel
@@ -45,6 +46,9 @@ class _Resolver:
         self.v = v
         self.doc = v.doc
         self._cues: dict[int, tuple[set[str], bool]] = {}
+        self._sent_regex: dict[int, tuple[bool, bool]] = {}
+        self._bounds_cache: dict[int, tuple[list, list[int], list[int]]] = {}  # type: ignore[type-arg]
+        self._cand_idx: dict[tuple[int, frozenset[str]], dict[str, dict[int, list[LevelMention]]]] = {}
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -92,7 +96,13 @@ class _Resolver:
         """The level names a biopsy site ("biopsy of L3", "L3 bone biopsy"), not a treatment."""
         clause = self.v.clause(m.start)
         group = self.v.group_of(m)
-        for t in self.v.sent_terms(self.v.sent(m.start), "BIOPSY"):
+        biopsies = self.v.sent_terms(self.v.sent(m.start), "BIOPSY")
+        got = self._bounds_cache.get(id(biopsies))
+        if got is None or got[0] is not biopsies:
+            got = self._bounds_cache[id(biopsies)] = (biopsies, [t.start for t in biopsies], [])  # type: ignore[assignment]
+        starts = got[1]
+        lo, hi = bisect_left(starts, group.start - 12), bisect_right(starts, group.end + 4)
+        for t in biopsies[lo:hi]:
             if self.v.clause(t.start) != clause:
                 continue
             if t.end <= group.start and group.start - t.end <= 4:
@@ -111,8 +121,8 @@ class _Resolver:
         if not flags:
             return False
         cue_end_char = flags[0].cue_end
-        after = [lm for lm in self.v.levels if lm.start_char >= cue_end_char
-                 and lm.start_char - cue_end_char < 60]
+        after = [lm for lm in self.v.levels_between(cue_end_char, cue_end_char + 200)
+                 if lm.start_char - cue_end_char < 60]
         again = {lv for lm in after for lv in lm.levels}
         return not set(m.levels) <= again
 
@@ -196,26 +206,59 @@ class _Resolver:
         return bool(labels)
 
     # -- ties ------------------------------------------------------------------------
+    def _sent_flags(self, sid: int, tok: int) -> tuple[bool, bool]:
+        """(the sentence says "all levels", it says "that level"), once per sentence."""
+        got = self._sent_regex.get(sid)
+        if got is None:
+            text = self._sent_text(tok)
+            got = self._sent_regex[sid] = (bool(_ALL_LEVELS.search(text)), bool(_THAT_LEVEL.search(text)))
+        return got
+
+    def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> dict[str, dict[int, list[LevelMention]]]:
+        key = (id(cands), frozenset(treated))
+        idx = self._cand_idx.get(key)
+        if idx is None:
+            by_sent: dict[int, list[LevelMention]] = {}
+            by_para: dict[int, list[LevelMention]] = {}
+            for m in cands:
+                if set(m.levels) & treated:
+                    by_sent.setdefault(self.v.sent(m.start), []).append(m)
+                    by_para.setdefault(self.v.paragraph(m.start), []).append(m)
+            idx = self._cand_idx[key] = {"sent": by_sent, "para": by_para}
+        return idx
+
+    def _bounds(self, ms: list[LevelMention]) -> tuple[list[int], list[int]]:
+        """End and start token indices of a list of mentions (cached per list)."""
+        got = self._bounds_cache.get(id(ms))
+        if got is None or got[0] is not ms:
+            got = self._bounds_cache[id(ms)] = (ms, [m.end for m in ms], [m.start for m in ms])
+        return got[1], got[2]
+
     def tie(self, t: Term, treated: set[str], cands: list[LevelMention], after_first: bool) -> list[str] | None:
-        sent_text = self._sent_text(t.start)
         sid = self.v.sent(t.start)
-        in_sent = [m for m in cands if self.v.sent(m.start) == sid and set(m.levels) & treated]
+        index = self._cands_index(cands, treated)
+        in_sent = index["sent"].get(sid, [])
+        all_levels, that_level = self._sent_flags(sid, t.start)
         window = self.v.span_text(t.start, t.end + 6)
-        if _ALL_LEVELS.search(window) or (_ALL_LEVELS.search(sent_text) and not in_sent):
+        if _ALL_LEVELS.search(window) or (all_levels and not in_sent):
             return sorted(treated, key=level_sort_key)
-        before = [m for m in in_sent if m.end <= t.start]
-        after = [m for m in in_sent if m.start >= t.end]
-        if after_first and after and after[0].start - t.end <= 4:
-            return [lv for lv in self.v.group_of(after[0]).levels if lv in treated]
-        if before and (not after_first or t.start - before[-1].end <= 3):
-            return [lv for lv in self.v.group_of(before[-1]).levels if lv in treated]
-        if after and not _THAT_LEVEL.search(sent_text):
-            return [lv for lv in self.v.group_of(after[0]).levels if lv in treated]
+        # in_sent is in text order: the last mention ending before the term, the first starting after it
+        ends, starts = self._bounds(in_sent)
+        b = bisect_right(ends, t.start) - 1
+        a = bisect_left(starts, t.end)
+        before = in_sent[b] if b >= 0 and in_sent[b].end <= t.start else None
+        after = in_sent[a] if a < len(in_sent) else None
+        if after_first and after is not None and after.start - t.end <= 4:
+            return [lv for lv in self.v.group_of(after).levels if lv in treated]
+        if before is not None and (not after_first or t.start - before.end <= 3):
+            return [lv for lv in self.v.group_of(before).levels if lv in treated]
+        if after is not None and not that_level:
+            return [lv for lv in self.v.group_of(after).levels if lv in treated]
         para = self.v.paragraph(t.start)
-        prior = [m for m in cands if m.end <= t.start and self.v.paragraph(m.start) == para
-                 and set(m.levels) & treated]
-        if prior:
-            return [lv for lv in self.v.group_of(prior[-1]).levels if lv in treated]
+        in_para = index["para"].get(para, [])
+        p = bisect_right(self._bounds(in_para)[0], t.start) - 1
+        if p >= 0 and in_para[p].end <= t.start:
+            return [lv for lv in self.v.group_of(in_para[p]).levels if lv in treated]
         return None
 
     # -- everything ------------------------------------------------------------------

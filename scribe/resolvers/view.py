@@ -65,6 +65,11 @@ class View:
         for m in self.levels:
             self._sent_levels.setdefault(self.sent_id[m.start], []).append(m)
         self.groups = self._level_groups()
+        self._group_index: dict[tuple[int, int], LevelGroup] | None = None
+        self._sent_label_terms: dict[tuple[int, str], list[Term]] = {}
+        self._term_starts: list[int] | None = None
+        self._level_starts: list[int] | None = None
+        self._sorted_terms: list[Term] = []
 
 
     # -- structure ----------------------------------------------------------------------
@@ -140,7 +145,13 @@ class View:
 
     def sent_terms(self, sent: int, label: str | None = None) -> list[Term]:
         ts = self._sent_terms.get(sent, [])
-        return [t for t in ts if label is None or t.label == label]
+        if label is None:
+            return ts
+        key = (sent, label)
+        got = self._sent_label_terms.get(key)
+        if got is None:
+            got = self._sent_label_terms[key] = [t for t in ts if t.label == label]
+        return got
 
     def sent_levels(self, sent: int) -> list[LevelMention]:
         return self._sent_levels.get(sent, [])
@@ -160,10 +171,10 @@ class View:
         return groups
 
     def group_of(self, m: LevelMention) -> LevelGroup:
-        for g in self.groups:
-            if m in g.mentions:
-                return g
-        return LevelGroup([m])
+        index = self._group_index
+        if index is None:
+            index = self._group_index = {(x.start, x.end): g for g in self.groups for x in g.mentions}
+        return index.get((m.start, m.end)) or LevelGroup([m])
 
     # -- context ------------------------------------------------------------------------
     def flags(self, start: int, end: int, categories: frozenset[str] = EXCLUDING) -> list[Flag]:
@@ -178,19 +189,35 @@ class View:
         out = []
         for f in self.flags(m.start, m.end, categories):
             if f.category == "negated" and f.cue_end <= m.start_char:
-                between = [t for t in self.terms if f.cue_end <= t.start_char and t.end_char <= m.start_char]
-                if between and between[0].label in _NEG_ELSEWHERE:
+                first = self._first_term_from(f.cue_end)
+                if first is not None and first.end_char <= m.start_char and first.label in _NEG_ELSEWHERE:
                     continue
             if f.cue_start >= m.end_char and self._nearer_subject(m, f):
                 continue
             out.append(f)
         return out
 
+    def levels_between(self, start_char: int, end_char: int) -> list[LevelMention]:
+        """Level mentions lying inside [start_char, end_char) of the text, in order."""
+        if self._level_starts is None:
+            self._level_starts = [x.start_char for x in self.levels]
+        lo = bisect_left(self._level_starts, start_char)
+        hi = bisect_left(self._level_starts, end_char)
+        return [x for x in self.levels[lo:hi] if x.end_char <= end_char]
+
+    def _first_term_from(self, char: int) -> Term | None:
+        """The first term starting at or after character ``char`` (terms are in text order)."""
+        if self._term_starts is None:
+            self._sorted_terms = sorted(self.terms, key=lambda t: t.start_char)
+            self._term_starts = [t.start_char for t in self._sorted_terms]
+        i = bisect_left(self._term_starts, char)
+        return self._sorted_terms[i] if i < len(self._sorted_terms) else None
+
     def _nearer_subject(self, m: LevelMention, f: Flag) -> bool:
         """A cue after the level ("L2 was not treated") is about the nearest level before it: not
         about L1 in "L1 and L3, L2 was not treated". A list joined by "and"/"or" ("L2 and L3 were not
         treated") shares the cue; a singular verb ("was", "is") takes only the nearest level."""
-        later = [x for x in self.levels if m.end_char <= x.start_char and x.end_char <= f.cue_start]
+        later = self.levels_between(m.end_char, f.cue_start)
         if not later:
             return False
         singular = f.cue.lower().split()[0] in ("was", "is", "has")
