@@ -338,3 +338,17 @@ def test_history_line_with_prior_procedure_stays_history() -> None:
     text = ("PROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected.\n"
             "HISTORY: Osteoporosis.\nPrior kyphoplasty at T8 in 2019, cement was injected under fluoroscopy.\n")
     assert values(text)["levels"] == ["L1"]
+
+
+def test_since_then_counts_from_the_date_named_before() -> None:
+    text = ("DATE OF SERVICE: 10/14/2026\nPROCEDURE: Kyphoplasty L1, balloon tamp inflated, cement injected.\n"
+            "INDICATIONS: Pain since a fall on 08/20/2026. She has been managed with a TLSO brace and "
+            "hydrocodone since then without relief.\n")
+    weeks = values(text)["conservative_therapy"]["weeks"]
+    assert 7.5 < weeks < 8.5
+
+
+@pytest.mark.parametrize("value", ["None.", "none", "N/A", "no"])
+def test_assistant_none_is_not_an_assistant(value: str) -> None:
+    text = f"PROCEDURE: Kyphoplasty L1, balloon inflated, cement injected.\nASSISTANT: {value}\n"
+    assert "assistant" not in ex_of(text).elements.procedure_type.detail

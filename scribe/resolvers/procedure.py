@@ -407,7 +407,7 @@ class _Resolver:
             end = line_end if line_end != -1 else sec.end
             raw = self.v.text[sec.body_start : end]
             value = raw.strip()
-            if value and not re.fullmatch(r"[\s*_\-?.]*|n/?a|none", value, re.IGNORECASE):
+            if value and not re.fullmatch(r"[\s*_\-?.]*|(?:n/?a|none|no|nil)[\s.]*", value, re.IGNORECASE):
                 start = sec.body_start + (len(raw) - len(raw.lstrip()))
                 value = value[:80]
                 return {"start": start, "end": start + len(value), "text": value, "section": sec.name,

@@ -91,6 +91,19 @@ def _durations(v: View) -> list[Duration]:
     return out
 
 
+def _last_date_before(text: str, pos: int) -> date | None:
+    """The last written date in the 300 characters before ``pos`` (for "since then")."""
+    window = text[max(0, pos - 300) : pos]
+    last: date | None = None
+    start = 0
+    while True:
+        found = parse_date(window[start:])
+        if found is None:
+            return last
+        last = found[0]
+        start += found[2]
+
+
 def _since(v: View, dos: date | None) -> list[Duration]:
     if dos is None:
         return []
@@ -106,6 +119,8 @@ def _since(v: View, dos: date | None) -> list[Duration]:
         end_char = 0
         if found is not None and found[1] <= 1:
             when, end_char = found[0], start_char + 6 + found[2]
+        elif tail[:4].lower() == "then" and (earlier := _last_date_before(v.text, start_char)) is not None:
+            when, end_char = earlier, start_char + 10  # "since then": the date named just before
         else:
             spoken = parse_spoken_date(tail, default_year=dos.year)
             if spoken is not None and spoken[1] <= 1:
