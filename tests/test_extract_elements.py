@@ -352,3 +352,10 @@ def test_since_then_counts_from_the_date_named_before() -> None:
 def test_assistant_none_is_not_an_assistant(value: str) -> None:
     text = f"PROCEDURE: Kyphoplasty L1, balloon inflated, cement injected.\nASSISTANT: {value}\n"
     assert "assistant" not in ex_of(text).elements.procedure_type.detail
+
+
+def test_bare_past_year_is_historical_without_a_date_of_service() -> None:
+    text = ("PROCEDURE: Kyphoplasty, T7.\nTECHNIQUE: Under fluoroscopic guidance the trocar was advanced into T7; "
+            "an osteotome created a cavity and cement was delivered. The T9 vertebroplasty performed in 2019 "
+            "was intact.\n")
+    assert values(text)["levels"] == ["T7"]

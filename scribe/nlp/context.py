@@ -72,11 +72,16 @@ class ContextTagger:
 
     def _date_cues(self, doc: Doc) -> list[Cue]:
         dos: date | None = doc.user_data.get("dos")
+        years_only = dos is None
         if dos is None:
-            return []
+            # no date of service: only a bare year before this year ("the T9 vertebroplasty done in
+            # 2024") is surely past; full dates might be the undocumented date of service itself
+            dos = date(date.today().year, 1, 1)
         out: list[Cue] = []
         tab = table(doc)
         for m in _DATE.finditer(tab.text):
+            if years_only and not m.group(6):
+                continue
             year: int
             when: date | None = None
             if m.group(1):
