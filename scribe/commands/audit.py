@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
+from scribe.commands import UsageCommand
 from scribe.notes import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
@@ -37,18 +37,6 @@ HELP = (
     "  64  bad usage (bad option, claims or gold file, unknown payer, no notes)\n"
 )
 
-_UsageError: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
-
-
-class _AuditCommand(TyperCommand):
-    """Usage errors exit 64 (EX_USAGE), not click's 2, which here means "unreadable file"."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except _UsageError as err:
-            err.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
-            raise
 
 
 def _fail(message: str) -> typer.Exit:
@@ -242,4 +230,4 @@ def render_table(run: AuditRun) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("audit", help=HELP, cls=_AuditCommand)(audit_command)
+    app.command("audit", help=HELP, cls=UsageCommand)(audit_command)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from typer.core import TyperCommand
 
+from scribe.commands import UsageCommand
 from scribe.models import Extraction, ReadError
 from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES
 
@@ -48,19 +48,6 @@ HELP = (
 )
 
 
-# click's UsageError as typer vendors it (BadParameter's base): unknown options, bad values
-_UsageError: type[Exception] = typer.BadParameter.__base__  # type: ignore[assignment]
-
-
-class _CheckCommand(TyperCommand):
-    """Usage errors exit 64 (EX_USAGE), not click's 2, which here means "unreadable file"."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except _UsageError as err:
-            err.exit_code = EXIT_USAGE  # type: ignore[attr-defined]
-            raise
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -357,4 +344,4 @@ check_command.__doc__ = HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check", cls=_CheckCommand, help=HELP)(check_command)
+    app.command("check", cls=UsageCommand, help=HELP)(check_command)

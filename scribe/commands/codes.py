@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from scribe.commands import UsageCommand
+
 _STYLE = {"hard-stop": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -122,4 +124,4 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def register(app: typer.Typer) -> None:
-    app.command("codes")(codes_command)
+    app.command("codes", cls=UsageCommand)(codes_command)

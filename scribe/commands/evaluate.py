@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from scribe.commands import UsageCommand
+
 
 def eval_command(
     gold_dir: Annotated[Path, typer.Argument(help="Folder of NAME.txt notes with NAME.gold.json.")],
@@ -33,4 +35,4 @@ def eval_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("eval")(eval_command)
+    app.command("eval", cls=UsageCommand)(eval_command)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from scribe.commands import UsageCommand
 from scribe.notes import DEFAULT_MAX_BYTES, NoteError, iter_note_paths
 
 
@@ -73,4 +74,4 @@ def _print_table(results: list[dict]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("extract")(extract_command)
+    app.command("extract", cls=UsageCommand)(extract_command)

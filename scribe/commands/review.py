@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from scribe.commands import UsageCommand
+
 
 def review_command(
     inputs: Annotated[list[Path], typer.Argument(help="Note files or directories of notes.")],
@@ -39,4 +41,4 @@ def review_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("review")(review_command)
+    app.command("review", cls=UsageCommand)(review_command)
