@@ -201,7 +201,7 @@ def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: 
     for row in rows:
         style = "red" if row[1] == "unreadable" and row[2] == "-" else None
         table.add_row(*[escape(c) for c in row], style=style)
-    if to_file:
+    if to_file or not out.isatty():  # a file or a pipe: no terminal width to fit
         console = Console(file=out, width=160, no_color=True, force_terminal=False, highlight=False)
     else:
         console = Console(file=out, highlight=False)
