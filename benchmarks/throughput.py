@@ -9,11 +9,16 @@ Generates ``--n`` synthetic procedure notes (``benchmarks/synth.py``, default 20
 
 It prints both rates, per-note milliseconds and the ratio extract / tokenise (target >= 0.5).
 
+The spaCy tokeniser's speed depends strongly on the text: measured here, dictation-style notes with
+many short lines (``../shared/dev_gold``) tokenise about four times slower per note than the
+generated notes, so the ratio is printed for whichever corpus is given; compare figures from one run.
+
 Run::
 
     .venv/bin/python benchmarks/throughput.py                 # 2000 notes
     .venv/bin/python benchmarks/throughput.py --n 5000 --seed 1
     .venv/bin/python benchmarks/throughput.py --profile       # also cProfile top-25 of the extract loop
+    .venv/bin/python benchmarks/throughput.py --corpus ../shared/dev_gold --corpus sample_notes
 """
 
 from __future__ import annotations
@@ -54,16 +59,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="scribe extract throughput vs spacy.blank tokenisation")
     parser.add_argument("--n", type=int, default=2000, help="number of synthetic notes (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed (default 0)")
+    parser.add_argument("--corpus", type=Path, action="append", default=[],
+                        help="read the *.txt notes of this folder (repeatable) instead of generating; they are "
+                             "cycled to --n notes")
     parser.add_argument("--profile", action="store_true", help="print a cProfile top-25 of the extract loop")
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
 
-    notes = generate(args.n, args.seed)
+    if args.corpus:
+        read = [(p.stem, p.read_text(encoding="utf-8", errors="replace"))
+                for d in args.corpus for p in sorted(d.glob("*.txt"))]
+        if not read:
+            parser.error("no *.txt notes in --corpus")
+        notes = [(f"{read[i % len(read)][0]}_{i}", read[i % len(read)][1]) for i in range(args.n)]
+        kind = f"notes read from {', '.join(str(d) for d in args.corpus)} ({len(read)} distinct, cycled)"
+    else:
+        notes = generate(args.n, args.seed)
+        kind = "synthetic notes"
     texts = [t for _, t in notes]
     words = sum(len(t.split()) for t in texts)
     chars = sum(len(t) for t in texts)
-    print(f"corpus: {len(notes)} synthetic notes, {words} words ({words / len(notes):.0f}/note), {chars} chars")
+    print(f"corpus: {len(notes)} {kind}, {words} words ({words / len(notes):.0f}/note), {chars} chars")
 
     nlp = spacy.blank("en")
     nlp.tokenizer(texts[0])  # warm-up
