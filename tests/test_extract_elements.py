@@ -359,3 +359,11 @@ def test_bare_past_year_is_historical_without_a_date_of_service() -> None:
             "an osteotome created a cavity and cement was delivered. The T9 vertebroplasty performed in 2019 "
             "was intact.\n")
     assert values(text)["levels"] == ["T7"]
+
+
+@pytest.mark.parametrize("text", [
+    "procedure vertebroplasty tee seven and tee nine skipping tee eight which was not fractured. cement injected.",
+    "Vertebroplasty T7 and T9, sparing T8. Cement was injected at each level.",
+])
+def test_skipped_level_is_not_treated(text: str) -> None:
+    assert values(text)["levels"] == ["T7", "T9"]
