@@ -367,3 +367,17 @@ def test_bare_past_year_is_historical_without_a_date_of_service() -> None:
 ])
 def test_skipped_level_is_not_treated(text: str) -> None:
     assert values(text)["levels"] == ["T7", "T9"]
+
+
+@pytest.mark.parametrize("text", [
+    "PROCEDURE: Attempted kyphoplasty L1, converted to vertebroplasty.\nTECHNIQUE: Under fluoroscopy, cannulas "
+    "were placed into L1. The balloon could not be inflated because of sclerotic bone, so no cavity was created. "
+    "PMMA was injected directly.\n",
+    "PROCEDURE: Vertebroplasty L1 (converted from kyphoplasty). Unable to inflate the balloon. Cement injected "
+    "into L1 under fluoroscopy.\n",
+])
+def test_failed_balloon_is_vertebroplasty(text: str) -> None:
+    ex = ex_of(text)
+    assert ex.elements.procedure_type.value == "vertebroplasty"
+    assert ex.elements.cavity_creation.value is False
+    assert [c.code for c in ex.codes] == ["22511"]
