@@ -377,7 +377,7 @@ def test_skipped_level_is_not_treated(text: str) -> None:
     "into L1 under fluoroscopy.\n",
 ])
 def test_failed_balloon_is_vertebroplasty(text: str) -> None:
-    ex = ex_of(text)
+    ex = extract(text, note_id="t")
     assert ex.elements.procedure_type.value == "vertebroplasty"
     assert ex.elements.cavity_creation.value is False
     assert [c.code for c in ex.codes] == ["22511"]
