@@ -94,6 +94,22 @@ class Evidence(BaseModel):
     fuzzy: bool = False  # matched only through a fuzzy (speech-recognition) correction
 
 
+_EVIDENCE_FIELDS = frozenset({"start", "end", "text", "section", "rule", "fuzzy"})
+
+
+def make_evidence(start: int, end: int, text: str, section: str | None = None, rule: str | None = None,
+                  fuzzy: bool = False) -> Evidence:
+    """An Evidence built without validation, for the pipeline's hot path (its values are already
+    typed; ``Evidence.model_construct`` does the same work with more general machinery)."""
+    ev = Evidence.__new__(Evidence)
+    object.__setattr__(ev, "__dict__", {"start": start, "end": end, "text": text, "section": section,
+                                        "rule": rule, "fuzzy": fuzzy})
+    object.__setattr__(ev, "__pydantic_fields_set__", set(_EVIDENCE_FIELDS))
+    object.__setattr__(ev, "__pydantic_extra__", None)
+    object.__setattr__(ev, "__pydantic_private__", None)
+    return ev
+
+
 class Mention(BaseModel):
     """A candidate span found by the pipeline, kept or discarded by a resolver.
 

@@ -32,6 +32,7 @@ _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years
 
 
 _UNSEEN = object()
+_RETOKENIZE_MAX = 24  # up to this many merges, Doc.retokenize is cheaper than building a new Doc
 _REGION_FOLLOW_BLOCK = _LEVEL_FOLLOW_BLOCK | {"levels", "level", "vertebrae", "fractures", "bodies"}
 
 
@@ -138,7 +139,12 @@ class Normalizer:
         merges = self._merges(lowers, tab)
         merged_at: set[int] = set()
         if merges:
-            doc = self._merged(doc, tab, merges)
+            if len(merges) <= _RETOKENIZE_MAX:
+                with doc.retokenize() as retok:
+                    for start, end, norm in merges:
+                        retok.merge(doc[start:end], attrs={"NORM": norm})
+            else:  # retokenize costs O(n) per merge: rebuild the Doc instead
+                doc = self._merged(doc, tab, merges)
             tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
             lowers = tab.lowers
             merged_at = {i for i, w in enumerate(tab.words) if " " in w}

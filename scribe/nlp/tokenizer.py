@@ -17,6 +17,8 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 _PARTS = re.compile(r"\s+|\d+(?:[.,]\d+)+|\w+|[^\w\s]")
+# a token and the one space after it, or a run of whitespace that is a token of its own
+_FAST = re.compile(r"(\d+(?:[.,]\d+)+|\w+|[^\w\s])( ?)|(\s+)")
 _APOSTROPHES = {"'", "\u2019"}
 _CLITICS = {"s", "t", "re", "ll", "ve", "d", "m", "S", "T", "RE", "LL", "VE", "D", "M"}
 
@@ -28,6 +30,20 @@ class NoteTokenizer:
         self.vocab = vocab
 
     def __call__(self, text: str) -> Doc:
+        if "'" not in text and "\u2019" not in text:  # no clitics to split: one regex pass
+            words: list[str] = []
+            spaces: list[bool] = []
+            for tok, space, blank in _FAST.findall(text):
+                if tok:
+                    words.append(tok)
+                    spaces.append(space == " ")
+                else:
+                    words.append(blank)
+                    spaces.append(False)
+            return Doc(self.vocab, words=words, spaces=spaces)
+        return self._with_clitics(text)
+
+    def _with_clitics(self, text: str) -> Doc:
         parts = _PARTS.findall(text)
         words: list[str] = []
         spaces: list[bool] = []

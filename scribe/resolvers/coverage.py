@@ -15,7 +15,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict
 
 from scribe.lexicon import _load_json, lexicon_dir
-from scribe.models import Evidence
+from scribe.models import Evidence, make_evidence
 
 _BEFORE, _AFTER = 60, 60  # characters searched around a keyword
 _OUT_OF_TEN = re.compile(r"(?:/|out of) ?(?:10|ten)\b")
@@ -100,5 +100,5 @@ def _take(text: str, m: re.Match[str], item: str, lex: CoverageLexicon, negation
         named = {f"{a.upper()}{b}" for a, b in _LEVEL.findall(text[s:e])}
         if not named or not named <= treated_set:
             return
-    out.setdefault(item, []).append(Evidence.model_construct(
+    out.setdefault(item, []).append(make_evidence(
         start=m.start(), end=m.end(), text=m.group(0), section=None, rule=f"coverage:{item}", fuzzy=False))

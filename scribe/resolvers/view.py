@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc
 
-from scribe.models import ContextFlag, Evidence, Mention
+from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import flags_for
 from scribe.nlp.table import table
 from scribe.nlp.types import Flag, LevelMention, Section, Term
@@ -240,7 +240,7 @@ class View:
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
                  fuzzy: bool = False) -> Evidence:
         section = self.section(self.tab.token_at(start_char)).name if len(self.tab) else None
-        return Evidence.model_construct(start=start_char, end=end_char, text=self.text[start_char:end_char],
+        return make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
                                         section=section, rule=rule, fuzzy=fuzzy)
 
     def term_evidence(self, t: Term) -> Evidence:
