@@ -61,3 +61,23 @@ def test_core_does_not_import_textual() -> None:
             "scribe.api.extract('PROCEDURE: Vertebroplasty L1'); print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_make_evidence_equals_a_validated_evidence() -> None:
+    from scribe.models import Evidence, make_evidence
+
+    fast = make_evidence(3, 7, "T12 ", "PROCEDURE", "level", True)
+    slow = Evidence(start=3, end=7, text="T12 ", section="PROCEDURE", rule="level", fuzzy=True)
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_copy(update={"end": 6}).end == 6
+
+
+def test_fast_tokenizer_path_matches_the_general_one() -> None:
+    from scribe.nlp import get_nlp
+
+    tok = get_nlp().tokenizer
+    for text in ["PROCEDURE:  Kyphoplasty T11-L1.\n\n  3.5 mL PMMA (T12) 02/26/2024\t\r\n", " lead", "", "a  b\n c"]:
+        fast, general = tok(text), tok._with_clitics(text)
+        assert [(t.text, t.whitespace_) for t in fast] == [(t.text, t.whitespace_) for t in general]
+        assert fast.text == text
