@@ -1,7 +1,7 @@
 """Throughput of ``scribe check`` with one worker process against two (or more).
 
-Generates ``--n`` small invented procedure notes (default 5000) into a temporary folder with its own
-template generator (procedure, levels, guidance, durations, phrasing vary), then times, wall clock:
+Generates ``--n`` small invented procedure notes (default 10000; at least 5000) into a temporary folder
+with its own template generator (procedure, levels, guidance, durations, phrasing vary), then times, wall clock:
 
 - ``cli``: ``scribe check DIR --format jsonl --output FILE --jobs N`` as a subprocess (interpreter start-up,
   imports and pipeline loading included, as a scribe would see it);
@@ -16,7 +16,7 @@ jobs 2 >= 1.7x jobs 1).
 
 Run::
 
-    .venv/bin/python benchmarks/batch.py                    # 5000 notes, jobs 1 and 2, cli and api
+    .venv/bin/python benchmarks/batch.py                    # 10000 notes, jobs 1 and 2, cli and api
     .venv/bin/python benchmarks/batch.py --n 2000 --jobs 1 2 4 --mode api
     .venv/bin/python benchmarks/batch.py --chunksize 1 4 16 32 --mode api   # chunk size sweep
 """
@@ -197,7 +197,7 @@ def run_api(folder: Path, jobs: int, chunksize: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5000, help="notes to generate")
+    parser.add_argument("--n", type=int, default=10000, help="notes to generate (>= 5000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mode", choices=["cli", "api", "both"], default="both")
