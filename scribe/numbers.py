@@ -71,6 +71,11 @@ def parse_number(words: list[str]) -> tuple[float, int] | None:
             return value, used
     except ValueError:
         return None
+    if first == "the" and len(words) >= 3 and words[1] in ("last", "past"):  # "for the last (two) months"
+        sub = parse_number(words[2:])
+        if sub is not None and words[2] not in ("a", "an"):
+            return sub[0], 2 + sub[1]
+        return 1.0, 2
     if first in ("a", "an", "one") and len(words) >= 2 and words[1] in FRACTIONS:
         return FRACTIONS[words[1]], 2
     if first in ("a", "an"):

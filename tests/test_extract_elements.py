@@ -381,3 +381,10 @@ def test_failed_balloon_is_vertebroplasty(text: str) -> None:
     assert ex.elements.procedure_type.value == "vertebroplasty"
     assert ex.elements.cavity_creation.value is False
     assert [c.code for c in ex.codes] == ["22511"]
+
+
+def test_for_the_last_month_is_one_month() -> None:
+    text = ("PROCEDURE: L1 kyphoplasty; balloon inflated, cement injected under fluoroscopy.\n"
+            "HISTORY: Back pain six weeks ago. He has been treated with a lumbar corset and narcotic pain "
+            "medication for the last month without improvement.\n")
+    assert values(text)["conservative_therapy"] == {"weeks": 4.33, "modalities": ["opioids", "bracing"]}
