@@ -62,6 +62,8 @@ class Normalization(_Strict):
     fuzzy_min_length: int = 7
     fuzzy_cutoff: float = 88.0
     letter_words: dict[str, str]  # spoken letters: "tee" -> "t"
+    # speech-recognition homophones of a level number, only after a spoken letter ("el won" -> l1)
+    level_number_homophones: dict[str, int] = {}
     region_words: dict[str, str]  # "thoracic" -> "t"
     spoken_punctuation: dict[str, str]  # "period" -> "."
     correction_cues: list[str]

@@ -388,3 +388,22 @@ def test_for_the_last_month_is_one_month() -> None:
             "HISTORY: Back pain six weeks ago. He has been treated with a lumbar corset and narcotic pain "
             "medication for the last month without improvement.\n")
     assert values(text)["conservative_therapy"] == {"weeks": 4.33, "modalities": ["opioids", "bracing"]}
+
+
+def test_speech_recognition_homophones_of_levels() -> None:
+    text = ("procedure kyphoplasy at tea twelve and el won. indication osteoperosis. under bi plane flouroscopy "
+            "the baloon tamps were inflated in tea twelve and el won creating cavities and cement was injected.")
+    v = values(text)
+    assert v["levels"] == ["T12", "L1"] and v["cavity_creation"] is True and v["guidance"] == ["fluoroscopy"]
+
+
+def test_after_months_of_therapy_counts_and_cat_scan_is_ct() -> None:
+    text = ("sacro plasty both sides under cat scan guidance for sacral insufficiency fracture from osteoporosis "
+            "after three months of conservative therapy")
+    v = values(text)
+    assert v["guidance"] == ["ct"] and v["conservative_therapy"]["weeks"] == 13.0
+
+
+def test_homophone_needs_a_spoken_letter() -> None:
+    # "L to" is not L2: homophones count only after a spoken letter word ("el", "tee")
+    assert values("Vertebroplasty at L3. Cement injected from L to R under fluoroscopy.")["levels"] == ["L3"]

@@ -104,9 +104,12 @@ class Normalizer:
                 return i + size, self.joined[key]
         nxt = lowers[i + 1] if i + 1 < n else ""
         # 2. spoken levels: letter + number ("t twelve", "l 1", "el one")
-        letter = self.norm.letter_words.get(w, w if w in _LEVEL_LETTERS else None)
+        spoken_letter = self.norm.letter_words.get(w)
+        letter = spoken_letter or (w if w in _LEVEL_LETTERS else None)
         if letter is not None and nxt and self._adjacent(gaps, i, i + 2):
             num = _NUM_WORDS.get(nxt) or (int(nxt) if nxt.isdecimal() and 0 < int(nxt) < 14 else None)
+            if num is None and spoken_letter is not None:
+                num = self.norm.level_number_homophones.get(nxt)
             if num is not None and not (i + 2 < n and lowers[i + 2] in _LEVEL_FOLLOW_BLOCK):
                 return i + 2, f"{letter}{num}"
         # 2b. hyphenated level written without spaces ("T-12", "L-1")

@@ -145,7 +145,10 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         sid = v.sent(d.start)
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
             continue
-        if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK:
+        of_therapy = d.end < len(lowers) and lowers[d.end] == "of" and any(
+            t.start in (d.end + 1, d.end + 2, d.end + 3) for t in therapy_terms)
+        if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK and not (
+                lowers[d.start - 1] == "after" and of_therapy):  # "after 3 months of bracing" still counts
             continue
         if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
             continue
