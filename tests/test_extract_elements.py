@@ -407,3 +407,14 @@ def test_after_months_of_therapy_counts_and_cat_scan_is_ct() -> None:
 def test_homophone_needs_a_spoken_letter() -> None:
     # "L to" is not L2: homophones count only after a spoken letter word ("el", "tee")
     assert values("Vertebroplasty at L3. Cement injected from L to R under fluoroscopy.")["levels"] == ["L3"]
+
+
+@pytest.mark.parametrize(("written", "levels"), [
+    ("L1, 2, and 3", ["L1", "L2", "L3"]),
+    ("L1-2", ["L1", "L2"]),
+    ("T12 to L2", ["T12", "L1", "L2"]),
+    ("the twelfth thoracic and first lumbar vertebrae", ["T12", "L1"]),
+    ("L1, and 2 weeks later", ["L1"]),
+])
+def test_level_list_forms(written: str, levels: list[str]) -> None:
+    assert values(f"PROCEDURE: Vertebroplasty {written}. Cement was injected under fluoroscopy.")["levels"] == levels

@@ -107,12 +107,15 @@ class LevelFinder:
                                     is_range=is_range, invalid=invalid))
             i = end
             # a list continued with bare numbers of the same region: "L2, 3 and 4"
-            while name and i + 1 < n and lowers[i] in _LIST_JOIN and tab.words[i + 1].isdecimal() and \
-                    (i + 2 >= n or lowers[i + 2] not in _UNIT_AFTER):
-                more = _level(name[0].lower(), int(tab.words[i + 1]))
+            while name and i + 1 < n and lowers[i] in _LIST_JOIN:
+                k = i + 1
+                if lowers[i] == "," and lowers[k] == "and" and k + 1 < n:
+                    k += 1  # "L1, 2, and 3"
+                if not tab.words[k].isdecimal() or (k + 1 < n and lowers[k + 1] in _UNIT_AFTER):
+                    break
+                more = _level(name[0].lower(), int(tab.words[k]))
                 if more is None:
                     break
-                k = i + 1
                 out.append(LevelMention([more], k, k + 1, tab.idx[k], tab.ends[k], tab.words[k]))
                 i = k + 1
         doc.user_data["levels"] = out
