@@ -341,7 +341,7 @@ class _Builder:
                       and self.table.codes[c.code].family in ("vertebroplasty", "kyphoplasty", "sacroplasty")]
         # V5: level count
         vertebral = [x for x in treated if not is_sacral(x.level)]
-        if len(vertebral) > 3 and ind.detail.get("neoplasm_kind") != "myeloma":
+        if len(vertebral) > 3 and ind.detail.get("neoplasm_kind") not in ("myeloma", "plasmacytoma"):
             self.flag("level_count_review", "warning",
                       f"{len(vertebral)} levels treated in one session: more than 3 needs documented medical "
                       "necessity for each level (V5)", [e for x in vertebral for e in x.evidence[:1]], rule="V5")

@@ -11,7 +11,7 @@ from scribe.resolvers.view import View
 
 PRIORITY = ("neoplasm", "hemangioma", "osteoporosis", "other", "trauma")
 _STEROID = re.compile(r"glucocorticoid|steroid|prednisone|prednisolone|dexamethasone|cortico", re.I)
-_KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "myeloma"), ("lymphoma", "lymphoma"),
+_KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "plasmacytoma"), ("lymphoma", "lymphoma"),
           ("metasta", "metastasis"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
 _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
                       r"bladder|esophag\w*|gastric|pancrea\w*|hepato\w*|liver|ovarian|uterine|cervical cancer)\b",
