@@ -418,3 +418,9 @@ def test_homophone_needs_a_spoken_letter() -> None:
 ])
 def test_level_list_forms(written: str, levels: list[str]) -> None:
     assert values(f"PROCEDURE: Vertebroplasty {written}. Cement was injected under fluoroscopy.")["levels"] == levels
+
+
+def test_since_then_after_weeks_ago_never_counts_from_the_date_of_service() -> None:
+    text = ("Date of service: 05/01/2026\nPROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\n"
+            "HISTORY: She fell six weeks ago and has been in a brace since then without relief.\n")
+    assert values(text)["conservative_therapy"] == {"weeks": 6.0, "modalities": ["bracing"]}

@@ -91,22 +91,34 @@ def _durations(v: View) -> list[Duration]:
     return out
 
 
-def _last_date_before(text: str, pos: int) -> date | None:
-    """The last written date in the 300 characters before ``pos`` (for "since then")."""
-    window = text[max(0, pos - 300) : pos]
-    last: date | None = None
-    start = 0
-    while True:
-        found = parse_date(window[start:])
-        if found is None:
-            return last
-        last = found[0]
-        start += found[2]
+_AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+                  r"(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
+_AGO_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+              "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_AGO_WEEKS = {"day": 1 / 7, "week": 1.0, "month": 52 / 12, "year": 52.0}
+
+
+def _since_then(text: str, window_start: int, pos: int, dos: date | None) -> float | None:
+    """Weeks meant by "since then": from the last date or "N weeks ago" named before it in the same
+    section (within 300 characters); the date of service itself is not an anchor."""
+    start = max(window_start, pos - 300)
+    window = text[start:pos]
+    best_at, weeks = -1, None
+    for m in _AGO.finditer(window):
+        n = m.group(1).lower()
+        value = float(n) if n[0].isdecimal() else _AGO_WORDS[n]
+        best_at, weeks = m.start(), value * _AGO_WEEKS[m.group(2).lower()]
+    if dos is not None:
+        offset = 0
+        while (found := parse_date(window[offset:])) is not None:
+            when, at = found[0], offset + found[1]
+            offset += found[2]
+            if at > best_at and when < dos and dos - when <= timedelta(days=3660):
+                best_at, weeks = at, (dos - when).days / 7
+    return weeks
 
 
 def _since(v: View, dos: date | None) -> list[Duration]:
-    if dos is None:
-        return []
     out: list[Duration] = []
     tab = v.tab
     for k, low in enumerate(tab.lowers):
@@ -114,13 +126,18 @@ def _since(v: View, dos: date | None) -> list[Duration]:
             continue
         start_char = tab.idx[k]
         tail = v.text[start_char + 6 : start_char + 60]
+        if tail[:4].lower() == "then":
+            weeks = _since_then(v.text, v.section(k).body_start, start_char, dos)
+            if weeks is not None:
+                out.append(Duration(weeks, k, min(k + 2, len(tab)), start_char, start_char + 10))
+            continue
+        if dos is None:
+            continue
         found = parse_date(tail)
         when: date | None = None
         end_char = 0
         if found is not None and found[1] <= 1:
             when, end_char = found[0], start_char + 6 + found[2]
-        elif tail[:4].lower() == "then" and (earlier := _last_date_before(v.text, start_char)) is not None:
-            when, end_char = earlier, start_char + 10  # "since then": the date named just before
         else:
             spoken = parse_spoken_date(tail, default_year=dos.year)
             if spoken is not None and spoken[1] <= 1:
