@@ -424,3 +424,8 @@ def test_since_then_after_weeks_ago_never_counts_from_the_date_of_service() -> N
     text = ("Date of service: 05/01/2026\nPROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\n"
             "HISTORY: She fell six weeks ago and has been in a brace since then without relief.\n")
     assert values(text)["conservative_therapy"] == {"weeks": 6.0, "modalities": ["bracing"]}
+
+
+def test_no_evidence_of_malignancy_after_a_field_colon() -> None:
+    text = "INDICATION: No evidence of malignancy. Severe osteoporosis.\nPROCEDURE: Vertebroplasty T9, cement injected.\n"
+    assert values(text)["indication"] == "osteoporosis"

@@ -54,15 +54,18 @@ class ContextTagger:
                              tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
         if pseudo:
             found = [c for c in found if not any(ps <= c.start < pe for ps, pe in pseudo)]
-        # prefer the longest cue where cues of one category overlap ("not", "was not performed")
-        found.sort(key=lambda c: (c.start, -(c.end - c.start)))
+        # prefer the longest cue where cues of one category overlap ("not" / "was not performed",
+        # ": No" / "no evidence of"): longest first, each kept only if it overlaps no kept cue
+        found.sort(key=lambda c: (-(c.end - c.start), c.start))
         kept: list[Cue] = []
-        reach: dict[str, int] = {}  # per category, the end of the furthest-reaching kept cue
-        for c in found:  # sorted by start, so overlap with any kept cue = start before that reach
-            if c.start < reach.get(c.category, -1):
+        taken: dict[str, list[tuple[int, int]]] = {}  # per category, kept (start, end), sorted
+        for c in found:
+            spans = taken.setdefault(c.category, [])
+            i = bisect_left(spans, (c.start, c.end))
+            if (i > 0 and spans[i - 1][1] > c.start) or (i < len(spans) and spans[i][0] < c.end):
                 continue
+            spans.insert(i, (c.start, c.end))
             kept.append(c)
-            reach[c.category] = max(reach.get(c.category, -1), c.end)
         kept.extend(self._date_cues(doc))
         kept.extend(self._correction_cues(doc))
         kept.sort(key=lambda c: c.start)
