@@ -427,5 +427,6 @@ def test_since_then_after_weeks_ago_never_counts_from_the_date_of_service() -> N
 
 
 def test_no_evidence_of_malignancy_after_a_field_colon() -> None:
-    text = "INDICATION: No evidence of malignancy. Severe osteoporosis.\nPROCEDURE: Vertebroplasty T9, cement injected.\n"
+    text = ("INDICATION: No evidence of malignancy. Severe osteoporosis.\n"
+            "PROCEDURE: Vertebroplasty T9, cement injected.\n")
     assert values(text)["indication"] == "osteoporosis"
