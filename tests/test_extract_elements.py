@@ -430,3 +430,20 @@ def test_no_evidence_of_malignancy_after_a_field_colon() -> None:
     text = ("INDICATION: No evidence of malignancy. Severe osteoporosis.\n"
             "PROCEDURE: Vertebroplasty T9, cement injected.\n")
     assert values(text)["indication"] == "osteoporosis"
+
+
+@pytest.mark.parametrize("text", [
+    "PROCEDURE: Vertebroplasty L2. Under fluoroscopy an 11-gauge needle was placed and Kyphon HV-R bone cement "
+    "was injected.",
+    "PROCEDURE: Vertebroplasty L2. Under fluoroscopy a needle was placed and 3 mL of Kyphon cement was injected. "
+    "No balloon was used.",
+])
+def test_kyphon_cement_is_not_a_cavity(text: str) -> None:
+    ex = extract(text, note_id="t")
+    assert ex.elements.procedure_type.value == "vertebroplasty"
+    assert [c.code for c in ex.codes] == ["22511"]
+
+
+def test_kyphon_system_alone_does_not_prove_a_cavity() -> None:
+    ex = extract("PROCEDURE: Kyphoplasty L2 using the Kyphon system under fluoroscopy; cement injected.", note_id="t")
+    assert ex.elements.cavity_creation.status == "missing" and ex.codes == []
