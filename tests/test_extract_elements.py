@@ -447,3 +447,8 @@ def test_kyphon_cement_is_not_a_cavity(text: str) -> None:
 def test_kyphon_system_alone_does_not_prove_a_cavity() -> None:
     ex = extract("PROCEDURE: Kyphoplasty L2 using the Kyphon system under fluoroscopy; cement injected.", note_id="t")
     assert ex.elements.cavity_creation.status == "missing" and ex.codes == []
+
+
+def test_cementoplasty_is_vertebroplasty_or_sacroplasty() -> None:
+    assert values("PROCEDURE: Cementoplasty of L1 under fluoroscopy.")["procedure_type"] == "vertebroplasty"
+    assert values("PROCEDURE: Sacral cementoplasty, both sides, CT guidance.")["procedure_type"] == "sacroplasty"
