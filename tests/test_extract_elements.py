@@ -452,3 +452,13 @@ def test_kyphon_system_alone_does_not_prove_a_cavity() -> None:
 def test_cementoplasty_is_vertebroplasty_or_sacroplasty() -> None:
     assert values("PROCEDURE: Cementoplasty of L1 under fluoroscopy.")["procedure_type"] == "vertebroplasty"
     assert values("PROCEDURE: Sacral cementoplasty, both sides, CT guidance.")["procedure_type"] == "sacroplasty"
+
+
+@pytest.mark.parametrize(("technique", "side"), [
+    ("cement was injected into both sacral wings", "bilateral"),
+    ("bilateral sacral insufficiency fractures; cement injected on the right side only", "unilateral"),
+    ("needles placed into both sacral ala via the short axis approach", "bilateral"),
+])
+def test_sacroplasty_laterality_is_the_access_side(technique: str, side: str) -> None:
+    text = f"PROCEDURE: Sacroplasty under CT guidance. Technique: {technique}, cement injected."
+    assert values(text)["laterality"] == side

@@ -4,9 +4,21 @@ treated or the procedure is called bilateral; unilateral when one side only."""
 from __future__ import annotations
 
 from scribe.models import Element, Status
+from scribe.nlp.types import Term
 from scribe.resolvers.view import View
 
 _CONTEXT = {"PROC", "SACRUM", "ACCESS", "CEMENT", "INJECT"}
+
+
+_FRACTURE_WORDS = {"fracture", "fractures", "fx", "insufficiency"}
+
+
+def _describes_fracture(v: View, t: Term) -> bool:
+    """"bilateral sacral insufficiency fractures": the side of the fracture, not of the access."""
+    if t.text.lower() == "h-type":
+        return False
+    following = v.tab.lowers[t.end : t.end + 4]
+    return bool(_FRACTURE_WORDS & set(following))
 
 
 def resolve_laterality(v: View, sacroplasty: bool) -> Element:
@@ -21,7 +33,7 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
                                                     "corrected", "diagnostic"}))
         sid = v.sent(t.start)
         near = {x.label for x in v.sent_terms(sid)} & _CONTEXT
-        ok = not flags and bool(near)
+        ok = not flags and bool(near) and not _describes_fracture(v, t)
         v.record("laterality", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags)
         if not ok or t.value is None:
             continue
