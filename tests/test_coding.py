@@ -415,3 +415,26 @@ def test_coverage_items_from_text(sentence, item, found):  # type: ignore[no-unt
     assert (item in ex.coverage) is found
     for e in ex.coverage.get(item, []):
         assert text[e.start:e.end] == e.text
+
+
+@pytest.mark.parametrize(("ftype", "levels", "expected"), [
+    ("wedge", ["L1"], ["S32.010A"]),
+    ("burst_stable", ["T12", "L1"], ["S22.081A", "S32.011A"]),
+    ("burst_unstable", ["T12"], ["S22.082A"]),
+    ("burst", ["L2"], ["S32.029A"]),
+    (None, ["C5"], ["S12.9XXA"]),
+])
+def test_d4_fracture_type(ftype, levels, expected):  # type: ignore[no-untyped-def]
+    detail = {"fracture_type": ftype} if ftype else {}
+    ex = make(KP if levels != ["C5"] else VP, levels, indication="trauma", ind_detail=detail)
+    assert [d.code for d in propose(ex).diagnoses] == expected
+    assert ("fracture_type_query" in flag_ids(ex)) is (ftype == "burst")
+
+
+def test_every_derived_trauma_code_is_billable():
+    simple_icd = pytest.importorskip("simple_icd_10_cm")
+    t = load_rules().table
+    for level in [*(f"T{i}" for i in range(1, 13)), *(f"L{i}" for i in range(1, 6))]:
+        for ftype in t.fracture_type_digit:
+            code = t.trauma_code(level, ftype)
+            assert code and simple_icd.is_valid_item(code) and simple_icd.is_leaf(code), (level, ftype, code)

@@ -462,3 +462,14 @@ def test_cementoplasty_is_vertebroplasty_or_sacroplasty() -> None:
 def test_sacroplasty_laterality_is_the_access_side(technique: str, side: str) -> None:
     text = f"PROCEDURE: Sacroplasty under CT guidance. Technique: {technique}, cement injected."
     assert values(text)["laterality"] == side
+
+
+@pytest.mark.parametrize(("indication", "ftype"), [
+    ("Traumatic L1 compression fracture after a car accident.", "wedge"),
+    ("Unstable burst fracture L1 after a motorcycle crash.", "burst_unstable"),
+    ("Stable burst fracture of L1 after a high-speed collision.", "burst_stable"),
+])
+def test_trauma_fracture_type(indication: str, ftype: str) -> None:
+    ex = ex_of(f"INDICATION: {indication}\nPROCEDURE: Kyphoplasty L1. Balloon inflated, cement injected.")
+    assert ex.elements.indication.value == "trauma"
+    assert ex.elements.indication.detail.get("fracture_type") == ftype

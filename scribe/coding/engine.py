@@ -312,12 +312,17 @@ class _Builder:
             self.diag("D18.09", "Vertebral hemangioma (D3); when a pathological fracture is documented, M84.58XA "
                       "goes first", ev)
         elif value == "trauma":
+            ftype = ind.detail.get("fracture_type")
+            kind = {"wedge": "wedge compression", "burst_stable": "stable burst",
+                    "burst_unstable": "unstable burst"}.get(ftype or "", "type unspecified")
             for lv in sorted(levels, key=level_key):
-                letter = region_letter(lv)
-                code = t.trauma_by_level.get(lv) or t.trauma_by_level.get(letter)
+                code = t.trauma_code(lv, ftype)
                 if code:
-                    self.diag(code, f"Traumatic fracture of {lv}, closed, initial encounter (D4); fracture type "
-                              "unspecified unless documented", ev)
+                    self.diag(code, f"Traumatic fracture of {lv}, {kind}, closed, initial encounter (D4)", ev)
+            if ftype == "burst":
+                self.flag("fracture_type_query", "info",
+                          "Burst fracture without stated stability: coded as type unspecified; stable or "
+                          "unstable burst has its own code (D4)", ev)
         else:
             regions: list[str] = []
             for lv in sorted(levels, key=level_key):

@@ -43,6 +43,16 @@ class CodeTable(_Strict):
     sacral_by_laterality: dict[str, str]
     biopsy_by_kind: dict[str, str]
     icd_region_by_level: dict[str, str]
+    # 6th character of S22.0-/S32.0- by fracture type (the table holds the unspecified-type code)
+    fracture_type_digit: dict[str, str] = {}
+
+    def trauma_code(self, level: str, fracture_type: str | None) -> str | None:
+        letter = "S" if level == "sacrum" else level[:1]
+        code = self.trauma_by_level.get(level) or self.trauma_by_level.get(letter)
+        digit = self.fracture_type_digit.get(fracture_type or "")
+        if code and digit and code.startswith(("S22.0", "S32.0")) and len(code) == 8:
+            return code[:6] + digit + code[7:]
+        return code
 
     def describe(self, code: str) -> str:
         if code in self.codes:

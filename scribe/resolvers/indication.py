@@ -18,6 +18,22 @@ _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|color
                       re.I)
 
 
+_BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\b", re.IGNORECASE)
+_WEDGE = re.compile(r"\b(?:wedge|compression)\s+(?:type\s+)?(?:fracture|deformity|fx)", re.IGNORECASE)
+
+
+def _fracture_type(text: str) -> str | None:
+    """Wedge compression, stable / unstable burst (D4's 6th character), or None."""
+    m = _BURST.search(text)
+    if m:
+        if m.group(0).lower().startswith("unstable"):
+            return "burst_unstable"
+        if m.group(0).lower().startswith("stable"):
+            return "burst_stable"
+        return "burst"
+    return "wedge" if _WEDGE.search(text) else None
+
+
 def resolve_indication(v: View) -> Element:
     found: dict[str, list[Evidence]] = {}
     weak_neoplasm: list[Evidence] = []
@@ -45,6 +61,11 @@ def resolve_indication(v: View) -> Element:
     el = Element(value=value, status=Status.FOUND, evidence=found[value][:4])
     if value == "osteoporosis" and any(_STEROID.search(x) for x in texts.get(value, [])):
         el.detail["subtype"] = "steroid_induced"
+    if value == "trauma":
+        context = " ".join([*texts.get(value, []), v.text[:4000]])
+        ftype = _fracture_type(context)
+        if ftype:
+            el.detail["fracture_type"] = ftype
     if value == "neoplasm":
         joined = " ".join(e.text.lower() for e in found[value])
         kind = next((k for needle, k in _KINDS if needle in joined), "other")
