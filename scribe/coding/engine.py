@@ -309,8 +309,9 @@ class _Builder:
                           "Neoplasm type not specific enough to code: query the clinician for the neoplasm and "
                           "its primary site (D2)", ev)
         elif value == "hemangioma":
-            self.diag("D18.09", "Vertebral hemangioma (D3); when a pathological fracture is documented, M84.58XA "
-                      "goes first", ev)
+            if ind.detail.get("with_fracture"):
+                self.diag("M84.58XA", "Pathological fracture through the hemangioma, vertebra (D3), listed first", ev)
+            self.diag("D18.09", "Vertebral hemangioma (D3)", ev)
         elif value == "trauma":
             ftype = ind.detail.get("fracture_type")
             kind = {"wedge": "wedge compression", "burst_stable": "stable burst",

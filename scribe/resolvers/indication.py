@@ -18,6 +18,7 @@ _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|color
                       re.I)
 
 
+_FRACTURE = re.compile(r"\bfractur|\bcollapse", re.IGNORECASE)
 _BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\b", re.IGNORECASE)
 _WEDGE = re.compile(r"\b(?:wedge|compression)\s+(?:type\s+)?(?:fracture|deformity|fx)", re.IGNORECASE)
 
@@ -61,6 +62,8 @@ def resolve_indication(v: View) -> Element:
     el = Element(value=value, status=Status.FOUND, evidence=found[value][:4])
     if value == "osteoporosis" and any(_STEROID.search(x) for x in texts.get(value, [])):
         el.detail["subtype"] = "steroid_induced"
+    if value == "hemangioma" and any(_FRACTURE.search(x) for x in texts.get(value, [])):
+        el.detail["with_fracture"] = True  # D3: M84.58XA first, then D18.09
     if value == "trauma":
         context = " ".join([*texts.get(value, []), v.text[:4000]])
         ftype = _fracture_type(context)
