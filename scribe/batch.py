@@ -19,6 +19,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -64,9 +65,12 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAULT_MAX_BYTES) -> BatchResult:
+def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAULT_MAX_BYTES,
+              answers: str | None = None) -> BatchResult:
     """Read and extract one note; any failure becomes a ``ReadError`` (never raises).
 
+    ``answers`` applies the answers saved by ``scribe review``: ``"auto"`` reads the store beside
+    the note (``.scribe/reviews.sqlite3``), any other value is a store path.
     ``NoteError`` messages are already one line naming the file and the problem. Any other
     exception is reported by its class only: its message could quote the note.
     """
@@ -74,13 +78,27 @@ def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAU
 
     p = Path(path)
     try:
-        return extract_file(p, payer=payer, max_bytes=max_bytes, mentions=False)
+        ex = extract_file(p, payer=payer, max_bytes=max_bytes, mentions=False)
+        if answers:
+            ex = _with_answers(ex, p, answers, payer)
+        return ex
+    except sqlite3.Error as exc:
+        return _read_error(p, f"{p}: cannot read its saved answers ({type(exc).__name__})")
     except NoteError as err:
         return _read_error(p, str(err))
     except MemoryError:
         return _read_error(p, f"{p}: out of memory while reading the note")
     except Exception as exc:  # one bad note never stops the batch
         return _read_error(p, f"{p}: internal error ({type(exc).__name__})")
+
+
+def _with_answers(ex: Extraction, path: Path, answers: str, payer: str) -> Extraction:
+    from scribe.prompts import complete
+    from scribe.store import default_store_path, read_answers
+
+    store = default_store_path(path) if answers == "auto" else Path(answers)
+    saved = read_answers(store, ex.note_id)
+    return complete(ex, saved, payer)[0] if saved else ex
 
 
 # --- what the summary needs to know about a note ---------------------------------------------
@@ -160,14 +178,15 @@ def _rendered(result: BatchResult, render: Callable[[BatchResult], T]) -> tuple[
         return NoteStatus.of(err), render(err)
 
 
-def _work_chunk(paths: list[str], payer: str, max_bytes: int, render: Callable[[BatchResult], Any] | None) -> list[Any]:
+def _work_chunk(paths: list[str], payer: str, max_bytes: int, render: Callable[[BatchResult], Any] | None,
+                answers: str | None = None) -> list[Any]:
     """Worker entry point: a chunk of paths in, one picklable item per path out (same order).
 
     Without ``render`` an item is a payload dict (``_to_payload``); with it, ``(NoteStatus, render(result))``.
     """
     out: list[Any] = []
     for path in paths:
-        result = check_one(path, payer=payer, max_bytes=max_bytes)
+        result = check_one(path, payer=payer, max_bytes=max_bytes, answers=answers)
         try:
             out.append(_to_payload(result) if render is None else _rendered(result, render))
         except Exception as exc:  # e.g. a value that fails to serialise
@@ -208,6 +227,7 @@ def check_paths(
     max_bytes: int = DEFAULT_MAX_BYTES,
     chunksize: int | None = None,
     expand: bool = True,
+    answers: str | None = None,
 ) -> Iterator[BatchResult]:
     """Yield one result per note path, in input order (folders expand sorted).
 
@@ -219,9 +239,9 @@ def check_paths(
     n_jobs, size = _check_args(paths, jobs, chunksize)
     if n_jobs == 1:
         for path in note_paths:
-            yield check_one(path, payer=payer, max_bytes=max_bytes)
+            yield check_one(path, payer=payer, max_bytes=max_bytes, answers=answers)
         return
-    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, None):
+    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, None, answers):
         yield _from_payload(item, path)
 
 
@@ -235,6 +255,7 @@ def check_paths_rendered(
     max_bytes: int = DEFAULT_MAX_BYTES,
     chunksize: int | None = None,
     expand: bool = True,
+    answers: str | None = None,
 ) -> Iterator[tuple[NoteStatus, T]]:
     """Like ``check_paths``, but ``render`` (a module-level function) runs where the note was read.
 
@@ -246,9 +267,9 @@ def check_paths_rendered(
     n_jobs, size = _check_args(paths, jobs, chunksize)
     if n_jobs == 1:
         for path in note_paths:
-            yield _rendered(check_one(path, payer=payer, max_bytes=max_bytes), render)
+            yield _rendered(check_one(path, payer=payer, max_bytes=max_bytes, answers=answers), render)
         return
-    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, render):
+    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, render, answers):
         if isinstance(item, dict):  # the worker failed: the note comes back as an error payload
             yield _rendered(_from_payload(item, path), render)
         else:
@@ -288,13 +309,14 @@ def _check_parallel(
     max_bytes: int,
     chunksize: int,
     render: Callable[[BatchResult], Any] | None,
+    answers: str | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """(path, worker item) in input order, with at most ``jobs * WINDOW_PER_JOB`` chunks in flight."""
     chunks = _chunks(note_paths, chunksize)
     first = next(chunks, None)
     if first is None:
         return
-    runner = _Runner(jobs, (payer, max_bytes, render))
+    runner = _Runner(jobs, (payer, max_bytes, render, answers))
     window = max(2, jobs * WINDOW_PER_JOB)
     pending: deque[tuple[list[str], Future[list[Any]]]] = deque()
     try:
@@ -333,7 +355,7 @@ def _check_parallel(
 class _Runner:
     """A process pool that can be replaced when a worker dies."""
 
-    def __init__(self, jobs: int, args: tuple[str, int, Callable[[BatchResult], Any] | None]) -> None:
+    def __init__(self, jobs: int, args: tuple[str, int, Callable[[BatchResult], Any] | None, str | None]) -> None:
         self.jobs = jobs
         self.args = args
         self.context = _mp_context()

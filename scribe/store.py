@@ -62,6 +62,24 @@ def default_store_path(note: str | os.PathLike[str]) -> Path:
     return folder / STORE_DIR / STORE_NAME
 
 
+def read_answers(store_path: str | os.PathLike[str], note_id: str, role: Role = "clinician") -> list[Answer]:
+    """The saved answers for a note, read-only (no store is created; none yet means no answers).
+
+    Raises ``sqlite3.Error`` when the store exists but cannot be read.
+    """
+    path = Path(store_path)
+    if not path.is_file():
+        return []
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+    try:
+        cur = conn.execute("SELECT element, value, user, at, comment FROM answers WHERE note_id = ? AND role = ? "
+                           "ORDER BY id", (note_id, role))
+        return [Answer(element=el, value=json.loads(v), user=u, at=datetime.fromisoformat(at), comment=c)
+                for el, v, u, at, c in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def current_user(user: str | None = None) -> str:
     if user:
         return user

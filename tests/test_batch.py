@@ -626,3 +626,47 @@ def test_ctrl_c_stops_promptly_and_leaves_no_workers(tmp_path: Path) -> None:
         time.sleep(0.1)
     else:
         pytest.fail("worker processes still running after Ctrl-C")
+
+
+# --- answers saved by `scribe review` ---------------------------------------------------------
+
+
+def test_check_with_answers_takes_answered_notes_off_the_worklist(tmp_path: Path) -> None:
+    from scribe.models import Answer
+    from scribe.store import ReviewStore, default_store_path
+
+    note = tmp_path / "kp.txt"
+    note.write_text("PROCEDURE: Kyphoplasty L1. Balloon tamp inflated, cement injected.\n"
+                    "INDICATION: osteoporotic compression fracture; 8 weeks of bracing failed.\n")
+    before = next(iter(batch.check_paths([note], jobs=1)))
+    assert isinstance(before, Extraction) and before.missing == ["guidance"]
+    with ReviewStore(default_store_path(note)) as store:
+        store.save("kp", [Answer(element="guidance", value=["fluoroscopy"], user="dr")])
+    after = next(iter(batch.check_paths([note], jobs=1, answers="auto")))
+    assert isinstance(after, Extraction) and after.missing == []
+    assert after.elements.guidance.status == "answered"
+    assert [c.code for c in after.codes] == ["22514"]
+    parallel = list(batch.check_paths([note, note], jobs=2, answers="auto"))
+    assert all(isinstance(r, Extraction) and r.missing == [] for r in parallel)
+    # without the option the note is judged on its text alone
+    assert next(iter(batch.check_paths([note], jobs=1))).missing == ["guidance"]  # type: ignore[union-attr]
+    # a store that cannot be read is a one-line error naming the note, not a crash
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"not a database" * 100)
+    err = next(iter(batch.check_paths([note], jobs=1, answers=str(bad))))
+    assert isinstance(err, ReadError) and str(note) in err.error and "saved answers" in err.error
+
+
+def test_check_cli_with_answers(tmp_path: Path) -> None:
+    from scribe.models import Answer
+    from scribe.store import ReviewStore, default_store_path
+
+    note = tmp_path / "kp.txt"
+    note.write_text("PROCEDURE: Kyphoplasty L1. Balloon tamp inflated, cement injected.\n"
+                    "INDICATION: osteoporotic compression fracture; 8 weeks of bracing failed.\n")
+    with ReviewStore(default_store_path(note)) as store:
+        store.save("kp", [Answer(element="guidance", value=["fluoroscopy"], user="dr")])
+    cmd = [sys.executable, "-m", "scribe.cli", "check", str(tmp_path), "--format", "csv", "--jobs", "1"]
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 1
+    proc = subprocess.run([*cmd, "--with-answers"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

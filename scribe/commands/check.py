@@ -262,8 +262,15 @@ def check_command(
         ),
     ] = "missing",
     max_bytes: Annotated[int, typer.Option(help="Reject notes larger than this many bytes.")] = DEFAULT_MAX_BYTES,
+    with_answers: Annotated[bool, typer.Option(
+        "--with-answers", help="Apply the answers saved by `scribe review` (in .scribe/reviews.sqlite3 beside "
+                               "each note), so answered notes leave the worklist.")] = False,
+    store: Annotated[Path | None, typer.Option(
+        help="Apply the answers saved in this review store (implies --with-answers).")] = None,
 ) -> None:
     from scribe import batch
+
+    answers = str(store) if store is not None else ("auto" if with_answers else None)
 
     fmt = fmt or ("table" if output is None and sys.stdout.isatty() else "jsonl")
     if fmt not in FORMATS:
@@ -306,7 +313,8 @@ def check_command(
     advance, stop = _progress(len(paths))
     start = time.perf_counter()
     try:
-        results = batch.check_paths_rendered(paths, render, expand=False, jobs=jobs, payer=payer, max_bytes=max_bytes)
+        results = batch.check_paths_rendered(paths, render, expand=False, jobs=jobs, payer=payer, max_bytes=max_bytes,
+                                             answers=answers)
         for status, rendered in results:
             summary.add(status, fail_on)  # type: ignore[arg-type]
             if status.error is not None:
