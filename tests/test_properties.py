@@ -13,7 +13,8 @@ WORDS = ["kyphoplasty", "vertebroplasty", "sacroplasty", "balloon", "no", "not",
          "el", "one", "-", "through", "fluoro", "CT", "biopsy", "of", "cement", "weeks", "6", "months",
          "since", "01/02/2026", "failed", "brace", "osteoporosis", "myeloma", "PROCEDURE:", "\n", "\n\n",
          "excuse", "me", "sorry", "at", "left", "right", "bilateral", "history", "of", "s/p", ".", ",", ":",
-         "***", "Biopsy:", "Level(s):", "old", "chronic", "cavity", "created", "sacrum", "S1", "C2", "T13"]
+         "***", "Biopsy:", "Level(s):", "old", "chronic", "cavity", "created", "sacrum", "S1", "C2", "T13",
+         "CPT:", "22514", "22515-51", "72291", "x2", "edema", "8/10", "DEXA", "hemangioma", "since", "then"]
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -26,6 +27,11 @@ def check(ex: Extraction, text: str) -> None:
             assert text[ev.start : ev.end] == ev.text
     for m in ex.mentions:
         assert text[m.start : m.end] == m.text
+    others = [*(e for c in ex.codes for e in c.evidence), *(e for d in ex.diagnoses for e in d.evidence),
+              *(e for f in ex.flags for e in f.evidence), *(e for evs in ex.coverage.values() for e in evs),
+              *(e for b in ex.billed for e in b.evidence), *(e for t in ex.treated for e in t.evidence)]
+    for ev in others:  # codes, flags and coverage cite the note's own words too
+        assert text[ev.start : ev.end] == ev.text
     levels = ex.elements.levels.value or []
     assert levels == sorted(set(levels), key=levels.index)
 
