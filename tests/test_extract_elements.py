@@ -473,3 +473,12 @@ def test_trauma_fracture_type(indication: str, ftype: str) -> None:
     ex = ex_of(f"INDICATION: {indication}\nPROCEDURE: Kyphoplasty L1. Balloon inflated, cement injected.")
     assert ex.elements.indication.value == "trauma"
     assert ex.elements.indication.detail.get("fracture_type") == ftype
+
+
+def test_balloon_failed_at_one_level_makes_a_mixed_session() -> None:
+    text = ("PROCEDURE: Kyphoplasty T12 and L1.\nTECHNIQUE: Under fluoroscopy a balloon tamp was inflated in T12 "
+            "creating a cavity and cement was injected. At L1 the balloon could not be inflated, so cement was "
+            "injected directly without a cavity.\n")
+    ex = extract(text, note_id="t")
+    assert [(t.level, t.family) for t in ex.treated] == [("T12", "kyphoplasty"), ("L1", "vertebroplasty")]
+    assert [(c.code, c.units) for c in ex.codes] == [("22511", 1), ("22513", 1)]

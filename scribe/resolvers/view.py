@@ -192,8 +192,13 @@ class View:
                 first = self._first_term_from(f.cue_end)
                 if first is not None and first.end_char <= m.start_char and first.label in _NEG_ELSEWHERE:
                     continue
-            if f.cue_start >= m.end_char and self._nearer_subject(m, f):
-                continue
+            if f.cue_start >= m.end_char:
+                if self._nearer_subject(m, f):
+                    continue
+                if f.category == "negated":  # "At L1 the balloon could not be inflated": the balloon's
+                    last = self._last_term_before(f.cue_start)
+                    if last is not None and last.start_char >= m.end_char and last.label in _NEG_ELSEWHERE:
+                        continue
             out.append(f)
         return out
 
@@ -204,6 +209,15 @@ class View:
         lo = bisect_left(self._level_starts, start_char)
         hi = bisect_left(self._level_starts, end_char)
         return [x for x in self.levels[lo:hi] if x.end_char <= end_char]
+
+    def _last_term_before(self, char: int) -> Term | None:
+        """The last term ending at or before character ``char``."""
+        if self._term_starts is None:
+            self._first_term_from(0)
+        i = bisect_left(self._term_starts or [], char) - 1
+        while i >= 0 and self._sorted_terms[i].end_char > char:
+            i -= 1
+        return self._sorted_terms[i] if i >= 0 else None
 
     def _first_term_from(self, char: int) -> Term | None:
         """The first term starting at or after character ``char`` (terms are in text order)."""
