@@ -444,3 +444,8 @@ def test_d3_hemangioma_with_fracture():
     ex = make(VP, ["T9"], indication="hemangioma", ind_detail={"with_fracture": True})
     assert [d.code for d in propose(ex).diagnoses] == ["M84.58XA", "D18.09"]
     assert [d.code for d in propose(make(VP, ["T9"], indication="hemangioma")).diagnoses] == ["D18.09"]
+
+
+def test_c2_transitional_level_treated_is_flagged():
+    assert "transitional_anatomy" in flag_ids(make(VP, ["L6"]))
+    assert "transitional_anatomy" in flag_ids(make(KP, ["T13"]))

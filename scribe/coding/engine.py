@@ -29,6 +29,7 @@ _LEVEL_ORDER = [*(f"C{i}" for i in range(1, 8)), *(f"T{i}" for i in range(1, 13)
                 *(f"L{i}" for i in range(1, 6)), *(f"S{i}" for i in range(1, 6)), "sacrum"]
 _LEVEL_INDEX = {lv: i for i, lv in enumerate(_LEVEL_ORDER)}
 UNDETERMINED = "undetermined"
+_TRANSITIONAL = frozenset({"L6", "T13"})  # transitional anatomy: numbering needs a coder (C2)
 
 
 def level_key(level: str) -> tuple[int, str]:
@@ -126,7 +127,8 @@ class _Builder:
                       f"{'/'.join(waiting)} withheld: treated levels are not documented, so the code and "
                       "its units cannot be chosen (waiting on levels)", levels.evidence)
             return
-        invalid = [lv for lv in levels.detail.get("transitional_or_invalid", [])]
+        invalid = sorted(set(levels.detail.get("transitional_or_invalid", []))
+                         | {t.level for t in treated if t.level in _TRANSITIONAL})
         if invalid:
             self.flag("transitional_anatomy", "warning",
                       f"Transitional or unusual level named ({', '.join(invalid)}): coder review of the "
