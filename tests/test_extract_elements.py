@@ -482,3 +482,11 @@ def test_balloon_failed_at_one_level_makes_a_mixed_session() -> None:
     ex = extract(text, note_id="t")
     assert [(t.level, t.family) for t in ex.treated] == [("T12", "kyphoplasty"), ("L1", "vertebroplasty")]
     assert [(c.code, c.units) for c in ex.codes] == [("22511", 1), ("22513", 1)]
+
+
+def test_biopsy_sites_listed_with_of() -> None:
+    text = ("PROCEDURE: Kyphoplasty L1 and L2 under fluoroscopy; balloons inflated creating cavities; cement "
+            "injected. Biopsy of L1 and of T10 obtained.")
+    ex = extract(text, note_id="t")
+    assert ex.elements.biopsy.value == {"performed": True, "sites": ["T10", "L1"]}
+    assert ("20225", ["XS"]) in [(c.code, c.modifiers) for c in ex.codes]

@@ -31,6 +31,9 @@ def _site_kind(v: View, t: Term) -> str:
     return "bone"
 
 
+_SITE_JOIN = {"and", "of", "at", "from", ",", "the", "&", "also"}
+
+
 def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Evidence], bool]:
     """Sites of one biopsy mention, and whether they are named with it ("biopsy of L3") rather than
     inferred from the paragraph ("kyphoplasty of T12 and L1 with biopsy")."""
@@ -49,7 +52,15 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
     after = sorted((c for c in cands if c[0] >= t.end and v.clause(c[0]) == clause
                     and c[0] - t.end <= 8), key=lambda c: c[0])
     if after:
-        return after[0][2], [after[0][3]], True
+        sites, evs = list(after[0][2]), [after[0][3]]
+        end = after[0][1]
+        for c in after[1:]:  # "biopsy of L1 and of T10"
+            if not set(v.lowers(end, c[0])) <= _SITE_JOIN:
+                break
+            sites.extend(x for x in c[2] if x not in sites)
+            evs.append(c[3])
+            end = c[1]
+        return sites, evs, True
     before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4), key=lambda c: -c[1])
     if before:
         direct = "with" not in v.lowers(before[0][1], t.start)
