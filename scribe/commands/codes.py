@@ -52,7 +52,7 @@ def codes_command(
     2 the note (or an answers/claims file) cannot be read; 64 bad usage.
     """
     from scribe.api import extract_file
-    from scribe.coding import UnknownPayerError, payer_names
+    from scribe.coding import SEVERITY_ORDER, UnknownPayerError, payer_names
     from scribe.coding.billing import ClaimsError, compare, read_claims
     from scribe.notes import NoteError
     from scribe.prompts import complete
@@ -76,8 +76,8 @@ def codes_command(
         typer.echo(f"scribe codes: {err}", err=True)
         raise typer.Exit(64) from None
     if claim_lines:  # the note's own billing lines were compared by complete()
-        done = done.model_copy(update={"billed": list(done.billed) + claim_lines,
-                                       "flags": list(done.flags) + compare(done, claim_lines)})
+        flags = sorted([*done.flags, *compare(done, claim_lines)], key=lambda f: -SEVERITY_ORDER[f.severity])
+        done = done.model_copy(update={"billed": list(done.billed) + claim_lines, "flags": flags})
     if fmt == "json":
         out = done.to_contract()
         out["prompts"] = [p.model_dump(mode="json") for p in prompts]
