@@ -490,3 +490,13 @@ def test_biopsy_sites_listed_with_of() -> None:
     ex = extract(text, note_id="t")
     assert ex.elements.biopsy.value == {"performed": True, "sites": ["T10", "L1"]}
     assert ("20225", ["XS"]) in [(c.code, c.modifiers) for c in ex.codes]
+
+
+@pytest.mark.parametrize(("phrase", "weeks"), [
+    ("6+ weeks of bracing failed", 6.0), ("four to six weeks of bracing failed", 4.0),
+    ("more than 6 weeks of bracing failed", 6.0), ("several weeks of bracing failed", None),
+])
+def test_therapy_duration_forms(phrase: str, weeks: float | None) -> None:
+    text = f"PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\nHISTORY: {phrase}.\n"
+    value = values(text)["conservative_therapy"]
+    assert (value["weeks"] if value else None) == weeks

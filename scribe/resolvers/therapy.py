@@ -72,8 +72,8 @@ def _durations(v: View) -> list[Duration]:
             second = parse_number(lowers[j + 1 : j + 4])
             if second is not None:
                 j = j + 1 + second[1]
-        if j + 1 < n and lowers[j] == "-" and lowers[j + 1] in UNIT_WEEKS:
-            j += 1  # "a six-week course"
+        if j + 1 < n and lowers[j] in ("-", "+") and lowers[j + 1] in UNIT_WEEKS:
+            j += 1  # "a six-week course", "6+ weeks"
         if j < n and lowers[j] in UNIT_WEEKS:
             unit = lowers[j]
             end = j + 1
