@@ -334,7 +334,12 @@ class _Builder:
                     regions.append(r)
             for r in regions:
                 self.diag(t.collapsed_by_region[r], f"Collapsed vertebra, {r} region, no etiology documented (D5)", ev)
-            if self.ex.treated or levels:
+            if (self.ex.treated or levels) and value == "other":
+                self.flag("etiology_query", "warning",
+                          "Fracture cause documented outside the coded categories (e.g. Paget disease, "
+                          "osteonecrosis): collapsed-vertebra code proposed; the coder adds the disease's own code "
+                          "or queries the clinician (D5)", ev)
+            elif self.ex.treated or levels:
                 self.flag("etiology_query", "warning",
                           "No fracture etiology documented (osteoporosis, neoplasm, trauma…): collapsed-vertebra "
                           "code proposed; query the clinician for the cause (D5)", ev)
