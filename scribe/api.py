@@ -49,14 +49,11 @@ def extract(
 
 def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:
     """Fill ``codes``, ``diagnoses`` and ``flags`` from the coding engine."""
-    from scribe.coding import SEVERITY_ORDER, propose
-    from scribe.coding.billing import compare
+    from scribe.coding import propose
 
-    proposal = propose(extraction, [], payer)
-    flags = list(proposal.flags) + compare(extraction, extraction.billed, proposal.codes)
-    flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
+    proposal = propose(extraction, [], payer)  # flags include the note's own billing lines
     return extraction.model_copy(update={
-        "codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": flags,
+        "codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": proposal.flags,
     })
 
 

@@ -37,6 +37,26 @@ MISSING_ORDER: tuple[str, ...] = (
     "indication",
 )
 
+# Spinal levels in cranio-caudal order (the contract's level names); "sacrum" (no segment named) sorts
+# after S5, transitional and unknown names after that.
+LEVEL_ORDER: tuple[str, ...] = (
+    *(f"C{i}" for i in range(1, 8)),
+    *(f"T{i}" for i in range(1, 13)),
+    *(f"L{i}" for i in range(1, 6)),
+    *(f"S{i}" for i in range(1, 6)),
+)
+LEVEL_INDEX: dict[str, int] = {lv: i for i, lv in enumerate(LEVEL_ORDER)}
+TRANSITIONAL: frozenset[str] = frozenset({"T13", "L6"})
+
+
+def level_sort_key(level: str) -> tuple[int, str]:
+    """Sort key for level names: spinal order, then "sacrum", then anything else by name."""
+    index = LEVEL_INDEX.get(level)
+    if index is None:
+        index = len(LEVEL_ORDER) + (0 if level == "sacrum" else 1)
+    return (index, level)
+
+
 ProcedureType = Literal["vertebroplasty", "kyphoplasty", "sacroplasty", "mixed"]
 Family = Literal["vertebroplasty", "kyphoplasty", "sacroplasty"]
 Guidance = Literal["ct", "fluoroscopy"]

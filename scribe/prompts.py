@@ -16,6 +16,8 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from scribe.models import (
+    LEVEL_INDEX,
+    LEVEL_ORDER,
     MISSING_ORDER,
     Answer,
     BiopsyValue,
@@ -29,17 +31,13 @@ from scribe.models import (
     Proposal,
     Status,
     TreatedLevel,
+    level_sort_key,
 )
 
 UNDETERMINED = "undetermined"
 UNDETERMINED_OPTION = Option(value=UNDETERMINED, label="Other / clinically undetermined")
 PAYER_QUESTIONS = ("abn_on_file",)
 
-LEVEL_ORDER: tuple[str, ...] = (
-    *(f"C{i}" for i in range(1, 8)), *(f"T{i}" for i in range(1, 13)),
-    *(f"L{i}" for i in range(1, 6)), *(f"S{i}" for i in range(1, 6)),
-)
-_LEVEL_INDEX = {lv: i for i, lv in enumerate(LEVEL_ORDER)}
 _LEVEL_TOKEN = re.compile(r"\b([CTLS])\s*-?\s*(\d{1,2})\b|\b(sacrum)\b", re.IGNORECASE)
 _RANGE = re.compile(r"\b([CTLS])\s*-?\s*(\d{1,2})\s*(?:-|–|to|through|thru)\s*([CTLS])?\s*-?\s*(\d{1,2})\b",
                     re.IGNORECASE)
@@ -192,9 +190,9 @@ def parse_levels(raw: str) -> list[str]:
     for m in _RANGE.finditer(raw):
         a = f"{m.group(1).upper()}{int(m.group(2))}"
         b = f"{(m.group(3) or m.group(1)).upper()}{int(m.group(4))}"
-        if a not in _LEVEL_INDEX or b not in _LEVEL_INDEX:
+        if a not in LEVEL_INDEX or b not in LEVEL_INDEX:
             raise AnswerError(f"unknown level in range {m.group(0)!r}")
-        ia, ib = sorted((_LEVEL_INDEX[a], _LEVEL_INDEX[b]))
+        ia, ib = sorted((LEVEL_INDEX[a], LEVEL_INDEX[b]))
         found.extend(LEVEL_ORDER[ia : ib + 1])
         consumed.append(m.span())
     for m in _LEVEL_TOKEN.finditer(raw):
@@ -204,7 +202,7 @@ def parse_levels(raw: str) -> list[str]:
             found.append("sacrum")
             continue
         lv = f"{m.group(1).upper()}{int(m.group(2))}"
-        if lv not in _LEVEL_INDEX:
+        if lv not in LEVEL_INDEX:
             raise AnswerError(f"unknown level {lv!r} (C1-C7, T1-T12, L1-L5, S1-S5 or sacrum)")
         found.append(lv)
     rest = _LEVEL_TOKEN.sub(" ", _RANGE.sub(" ", raw))
@@ -212,7 +210,7 @@ def parse_levels(raw: str) -> list[str]:
         raise AnswerError("levels look like 'T12, L1' or 'T11-L1'")
     if not found:
         raise AnswerError("no level given (for example 'T12, L1' or 'T11-L1')")
-    return sorted(set(found), key=lambda x: _LEVEL_INDEX.get(x, len(LEVEL_ORDER)))
+    return sorted(set(found), key=level_sort_key)
 
 
 def parse_weeks(raw: str) -> float:
@@ -373,12 +371,10 @@ def complete(
     ex: Extraction, answers: Sequence[Answer] = (), payer: str = "medicare"
 ) -> tuple[Extraction, list[Prompt]]:
     """Apply answers, re-run the coding engine and list what is still to ask."""
-    from scribe.coding import SEVERITY_ORDER, propose
-    from scribe.coding.billing import compare
+    from scribe.coding import propose
 
     done = apply_answers(ex, answers)
-    proposal = propose(done, answers, payer)
-    flags = list(proposal.flags) + compare(done, done.billed, proposal.codes)
-    flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
-    done = done.model_copy(update={"codes": proposal.codes, "diagnoses": proposal.diagnoses, "flags": flags})
+    proposal = propose(done, answers, payer)  # flags include the note's own billing lines
+    done = done.model_copy(update={"codes": proposal.codes, "diagnoses": proposal.diagnoses,
+                                   "flags": proposal.flags})
     return done, build_prompts(done, proposal, answers)

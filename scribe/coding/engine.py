@@ -1,5 +1,8 @@
 """The rule engine: ``propose(extraction, answers, payer) -> Proposal``.
 
+The proposal's flags include the billed-vs-documented comparison of the note's own billing lines
+(``extraction.billed``); a claims file is compared by the caller (``billing.compare``).
+
 A pure function of the extraction (with any answers already applied, see ``scribe.prompts``),
 the payer-question answers (``abn_on_file``) and the payer profile. No I/O beyond the cached
 rule data, no spaCy objects. Rule ids in comments and flag messages refer to
@@ -10,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from scribe.coding.billing import compare
 from scribe.coding.rules import CodingRules, PayerProfile, default_rules
 from scribe.models import (
+    TRANSITIONAL,
     Answer,
     CodeLine,
     Diagnosis,
@@ -22,18 +27,12 @@ from scribe.models import (
     Proposal,
     Status,
     TreatedLevel,
+    level_sort_key,
 )
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "hard-stop": 2}
-_LEVEL_ORDER = [*(f"C{i}" for i in range(1, 8)), *(f"T{i}" for i in range(1, 13)),
-                *(f"L{i}" for i in range(1, 6)), *(f"S{i}" for i in range(1, 6)), "sacrum"]
-_LEVEL_INDEX = {lv: i for i, lv in enumerate(_LEVEL_ORDER)}
 UNDETERMINED = "undetermined"
-_TRANSITIONAL = frozenset({"L6", "T13"})  # transitional anatomy: numbering needs a coder (C2)
-
-
-def level_key(level: str) -> tuple[int, str]:
-    return (_LEVEL_INDEX.get(level, len(_LEVEL_ORDER)), level)
+level_key = level_sort_key
 
 
 def region_letter(level: str) -> str:
@@ -108,6 +107,7 @@ class _Builder:
         self.diagnosis()
         self.coverage()
         self.codes.sort(key=lambda c: (c.code, c.modifiers))
+        self.flags.extend(compare(ex, ex.billed, self.codes, self.rules))  # billing lines in the note
         self.flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
         return Proposal(codes=self.codes, diagnoses=self.diagnoses, flags=self.flags)
 
@@ -128,7 +128,7 @@ class _Builder:
                       "its units cannot be chosen (waiting on levels)", levels.evidence)
             return
         invalid = sorted(set(levels.detail.get("transitional_or_invalid", []))
-                         | {t.level for t in treated if t.level in _TRANSITIONAL})
+                         | {t.level for t in treated if t.level in TRANSITIONAL})
         if invalid:
             self.flag("transitional_anatomy", "warning",
                       f"Transitional or unusual level named ({', '.join(invalid)}): coder review of the "

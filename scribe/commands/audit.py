@@ -38,7 +38,6 @@ HELP = (
 )
 
 
-
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"scribe audit: {message}", err=True)
     return typer.Exit(EXIT_USAGE)

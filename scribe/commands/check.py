@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -48,27 +47,16 @@ HELP = (
 )
 
 
-
-
 def _usage_error(message: str) -> typer.Exit:
     typer.echo(f"scribe check: {message}", err=True)
     return typer.Exit(EXIT_USAGE)
 
 
 def known_payers() -> list[str]:
-    """Payer profile names from ``lexicons/coding/payers.json`` (``medicare`` if it is absent)."""
-    from scribe.lexicon import lexicon_dir
+    """Payer profile names (``lexicons/coding/payers.json``, validated by the coding rules)."""
+    from scribe.coding import payer_names
 
-    path = lexicon_dir() / "coding" / "payers.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ["medicare"]
-    except (OSError, json.JSONDecodeError):
-        return ["medicare"]
-    payers = data.get("payers", data) if isinstance(data, dict) else {}
-    names = [str(k) for k in payers] if isinstance(payers, dict) else []
-    return names or ["medicare"]
+    return payer_names()
 
 
 # --- rendering ------------------------------------------------------------------------------

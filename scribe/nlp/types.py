@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LEVEL_ORDER: tuple[str, ...] = (
-    *(f"C{i}" for i in range(1, 8)),
-    *(f"T{i}" for i in range(1, 13)),
-    *(f"L{i}" for i in range(1, 6)),
-    *(f"S{i}" for i in range(1, 6)),
-)
-LEVEL_INDEX: dict[str, int] = {lv: i for i, lv in enumerate(LEVEL_ORDER)}
-TRANSITIONAL: frozenset[str] = frozenset({"T13", "L6"})
+from scribe.models import LEVEL_INDEX, LEVEL_ORDER, TRANSITIONAL, level_sort_key
 
-
-def level_sort_key(level: str) -> tuple[int, str]:
-    return (LEVEL_INDEX.get(level, len(LEVEL_ORDER)), level)
+__all__ = ["LEVEL_INDEX", "LEVEL_ORDER", "TRANSITIONAL", "level_sort_key"]
 
 
 @dataclass

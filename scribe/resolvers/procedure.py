@@ -47,7 +47,7 @@ class _Resolver:
         self.doc = v.doc
         self._cues: dict[int, tuple[set[str], bool]] = {}
         self._sent_regex: dict[int, tuple[bool, bool]] = {}
-        self._bounds_cache: dict[int, tuple[list, list[int], list[int]]] = {}  # type: ignore[type-arg]
+        self._bounds_cache: dict[int, tuple[list[LevelMention] | list[Term], list[int], list[int]]] = {}
         self._cand_idx: dict[tuple[int, frozenset[str]], dict[str, dict[int, list[LevelMention]]]] = {}
 
     # -- procedure names -------------------------------------------------------------
@@ -97,10 +97,7 @@ class _Resolver:
         clause = self.v.clause(m.start)
         group = self.v.group_of(m)
         biopsies = self.v.sent_terms(self.v.sent(m.start), "BIOPSY")
-        got = self._bounds_cache.get(id(biopsies))
-        if got is None or got[0] is not biopsies:
-            got = self._bounds_cache[id(biopsies)] = (biopsies, [t.start for t in biopsies], [])  # type: ignore[assignment]
-        starts = got[1]
+        starts = self._bounds(biopsies)[1]
         lo, hi = bisect_left(starts, group.start - 12), bisect_right(starts, group.end + 4)
         for t in biopsies[lo:hi]:
             if self.v.clause(t.start) != clause:
@@ -227,8 +224,8 @@ class _Resolver:
             idx = self._cand_idx[key] = {"sent": by_sent, "para": by_para}
         return idx
 
-    def _bounds(self, ms: list[LevelMention]) -> tuple[list[int], list[int]]:
-        """End and start token indices of a list of mentions (cached per list)."""
+    def _bounds(self, ms: list[LevelMention] | list[Term]) -> tuple[list[int], list[int]]:
+        """End and start token indices of a list of mentions or terms in text order (cached per list)."""
         got = self._bounds_cache.get(id(ms))
         if got is None or got[0] is not ms:
             got = self._bounds_cache[id(ms)] = (ms, [m.end for m in ms], [m.start for m in ms])

@@ -210,21 +210,23 @@ class View:
         hi = bisect_left(self._level_starts, end_char)
         return [x for x in self.levels[lo:hi] if x.end_char <= end_char]
 
+    def _term_index(self) -> list[int]:
+        """Start characters of the terms sorted by start (built once)."""
+        if self._term_starts is None:
+            self._sorted_terms = sorted(self.terms, key=lambda t: t.start_char)
+            self._term_starts = [t.start_char for t in self._sorted_terms]
+        return self._term_starts
+
     def _last_term_before(self, char: int) -> Term | None:
         """The last term ending at or before character ``char``."""
-        if self._term_starts is None:
-            self._first_term_from(0)
-        i = bisect_left(self._term_starts or [], char) - 1
+        i = bisect_left(self._term_index(), char) - 1
         while i >= 0 and self._sorted_terms[i].end_char > char:
             i -= 1
         return self._sorted_terms[i] if i >= 0 else None
 
     def _first_term_from(self, char: int) -> Term | None:
-        """The first term starting at or after character ``char`` (terms are in text order)."""
-        if self._term_starts is None:
-            self._sorted_terms = sorted(self.terms, key=lambda t: t.start_char)
-            self._term_starts = [t.start_char for t in self._sorted_terms]
-        i = bisect_left(self._term_starts, char)
+        """The first term starting at or after character ``char``."""
+        i = bisect_left(self._term_index(), char)
         return self._sorted_terms[i] if i < len(self._sorted_terms) else None
 
     def _nearer_subject(self, m: LevelMention, f: Flag) -> bool:
