@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from scribe.nlp import analyse, get_nlp
 from scribe.nlp.levels import expand
 
@@ -73,11 +77,59 @@ def test_make_evidence_equals_a_validated_evidence() -> None:
     assert fast.model_copy(update={"end": 6}).end == 6
 
 
-def test_fast_tokenizer_path_matches_the_general_one() -> None:
+def _reference_tokens(text: str) -> list[tuple[str, str]]:
+    """The tokenisation rules of scribe/nlp/tokenizer.py, written out plainly over the whole text."""
+    import re
+
+    parts = re.findall(r"\s+|\d+(?:[.,]\d+)+|\w+|[^\w\s]", text)
+    out: list[list[str]] = []  # [text, whitespace]
+    i = 0
+    while i < len(parts):
+        w = parts[i]
+        i += 1
+        if w[0].isspace():
+            if out and w[0] == " " and not out[-1][1]:
+                out[-1][1] = " "
+                w = w[1:]
+                if not w:
+                    continue
+            out.append([w, ""])
+            continue
+        if w in ("'", "\u2019") and i < len(parts) and out and not out[-1][1] and not out[-1][0][0].isspace() \
+                and parts[i] in {"s", "t", "re", "ll", "ve", "d", "m", "S", "T", "RE", "LL", "VE", "D", "M"}:
+            clitic = parts[i]
+            i += 1
+            prev = out[-1][0]
+            if clitic in ("t", "T") and len(prev) > 1 and prev[-1] in "nN":
+                out[-1][0] = prev[:-1]
+                out.append([prev[-1] + w + clitic, ""])
+            else:
+                out.append([w + clitic, ""])
+            continue
+        out.append([w, ""])
+    return [(a, b) for a, b in out]
+
+
+@pytest.mark.parametrize("text", [
+    "PROCEDURE:  Kyphoplasty T11-L1.\n\n  3.5 mL PMMA (T12) 02/26/2024\t\r\n", " lead", "", "a  b\n c",
+    "The patient's pain didn't improve; she can't sit.\nEBL: None.\nL2,3 and 1,000 mg", "rock'n'roll 'tis n't",
+    "3.5mL of cement, 1.5-2 months, T12.5", "O\u2019Brien\u2019s wasn\u2019t", "a \n b\u00a0c  \n",
+])
+def test_tokenizer_follows_the_note_rules(text: str) -> None:
     from scribe.nlp import get_nlp
 
-    tok = get_nlp().tokenizer
-    for text in ["PROCEDURE:  Kyphoplasty T11-L1.\n\n  3.5 mL PMMA (T12) 02/26/2024\t\r\n", " lead", "", "a  b\n c"]:
-        fast, general = tok(text), tok._with_clitics(text)
-        assert [(t.text, t.whitespace_) for t in fast] == [(t.text, t.whitespace_) for t in general]
-        assert fast.text == text
+    doc = get_nlp().tokenizer(text)
+    assert [(t.text, t.whitespace_) for t in doc] == _reference_tokens(text)
+    assert doc.text == text
+    again = get_nlp().tokenizer(text)  # second time from spaCy's chunk cache
+    assert [(t.text, t.whitespace_) for t in again] == _reference_tokens(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ9 .,'\u2019-\n\t\r:;()/stn\u00a0\u00e9\u0663\u2009")) | st.characters(),
+               max_size=40))
+def test_tokenizer_follows_the_note_rules_on_any_text(text: str) -> None:
+    from scribe.nlp import get_nlp
+
+    doc = get_nlp().tokenizer(text)
+    assert [(t.text, t.whitespace_) for t in doc] == _reference_tokens(text)

@@ -1,6 +1,6 @@
 """The spaCy pipeline: ``build()`` assembles it on ``spacy.blank("en")``; ``get_nlp()`` caches it.
 
-The tokenizer is ``NoteTokenizer`` (scribe/nlp/tokenizer.py). Components (each a class plus a
+The tokenizer is spaCy's ``Tokenizer`` with the note rules of scribe/nlp/tokenizer.py. Components (each a class plus a
 registered factory):
 scribe_normalize → scribe_sections → scribe_sentences → scribe_terms → scribe_levels →
 scribe_context. Resolvers (``scribe.resolvers``) read what they leave in ``doc.user_data``.
@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 # importing the modules registers the factories
 from scribe.nlp import context, levels, normalize, sections, sentences, terms  # noqa: F401
-from scribe.nlp.tokenizer import NoteTokenizer
+from scribe.nlp.tokenizer import note_tokenizer
 
 PIPELINE: tuple[str, ...] = (
     "scribe_normalize",
@@ -31,7 +31,7 @@ PIPELINE: tuple[str, ...] = (
 
 def build() -> Language:
     nlp = spacy.blank("en")
-    nlp.tokenizer = NoteTokenizer(nlp.vocab)
+    nlp.tokenizer = note_tokenizer(nlp.vocab)
     for name in PIPELINE:
         nlp.add_pipe(name)
     return nlp

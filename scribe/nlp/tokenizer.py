@@ -1,95 +1,88 @@
-"""A tokenizer for procedure notes: one simple regular expression, then ``Doc(words, spaces)``.
+"""A tokenizer for procedure notes: spaCy's own ``Tokenizer`` (its C loop and chunk cache) with
+rules that suit notes and no special cases.
 
-It replaces the general English tokenizer of ``spacy.blank("en")`` with rules that suit notes
-and run about three times faster: word characters form a token ("T12", "6wks", "x6"),
-decimals stay whole ("3.5"), every other non-space character is its own token (so "T11-L1",
-"C-arm", "02/26/2024" and "(T12)" split into parts), and contractions split as spaCy splits
-them ("did" + "n't", "patient" + "'s"). Whitespace other than one space after a token becomes a
-token of its own, so ``doc.text`` is the input exactly and every character offset is kept.
+The rules, applied to each whitespace-free chunk: word characters form a token ("T12", "6wks",
+"x6"), decimals stay whole ("3.5", "1,000"), every other non-space character is its own token
+(so "T11-L1", "C-arm", "02/26/2024" and "(T12)" split into parts), and contractions split as
+spaCy splits them ("did" + "n't", "patient" + "'s"). Whitespace other than one space after a token
+becomes a token of its own, so ``doc.text`` is the input exactly and every character offset is kept.
+
+The general English tokenizer of ``spacy.blank("en")`` checks hundreds of special cases and, for
+any note with a sentence ending at a line break ("None.\\nEBL"), runs a phrase matcher over the
+whole Doc; without special cases spaCy's tokenizer serves every chunk it has seen from its cache,
+and ``segment`` (Python) runs only for chunks it has not.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from spacy.tokens import Doc
+from spacy.tokenizer import Tokenizer
 from spacy.vocab import Vocab
 
-_PARTS = re.compile(r"\s+|\d+(?:[.,]\d+)+|\w+|[^\w\s]")
-# a token and the one space after it, or a run of whitespace that is a token of its own
-_FAST = re.compile(r"(\d+(?:[.,]\d+)+|\w+|[^\w\s])( ?)|(\s+)")
+PATTERN = r"\d+(?:[.,]\d+)+|\w+|[^\w\s]"
+_PARTS = re.compile(PATTERN)
 _APOSTROPHES = {"'", "\u2019"}
 _CLITICS = {"s", "t", "re", "ll", "ve", "d", "m", "S", "T", "RE", "LL", "VE", "D", "M"}
 
 
-class NoteTokenizer:
-    """Callable tokenizer: ``nlp.tokenizer = NoteTokenizer(nlp.vocab)``."""
-
-    def __init__(self, vocab: Vocab) -> None:
-        self.vocab = vocab
-
-    def __call__(self, text: str) -> Doc:
-        if "'" not in text and "\u2019" not in text:  # no clitics to split: one regex pass
-            words: list[str] = []
-            spaces: list[bool] = []
-            for tok, space, blank in _FAST.findall(text):
-                if tok:
-                    words.append(tok)
-                    spaces.append(space == " ")
-                else:
-                    words.append(blank)
-                    spaces.append(False)
-            return Doc(self.vocab, words=words, spaces=spaces)
-        return self._with_clitics(text)
-
-    def _with_clitics(self, text: str) -> Doc:
-        parts = _PARTS.findall(text)
-        words: list[str] = []
-        spaces: list[bool] = []
-        i = 0
-        n = len(parts)
-        while i < n:
-            w = parts[i]
+def segment(chunk: str) -> list[int]:
+    """Start offsets of the tokens of a chunk without whitespace (the first is always 0)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    matches = list(_PARTS.finditer(chunk))
+    n = len(matches)
+    i = 0
+    while i < n:
+        m = matches[i]
+        i += 1
+        s, e = m.span()
+        # an apostrophe and a clitic right after a word: "patient" + "'s", "did" + "n't"
+        if m.group() in _APOSTROPHES and i < n and starts and ends[-1] == s and matches[i].start() == e \
+                and matches[i].group() in _CLITICS:
+            clitic = matches[i]
             i += 1
-            if w[0].isspace():
-                if words and w[0] == " ":
-                    spaces[-1] = True
-                    w = w[1:]
-                    if not w:
-                        continue
-                words.append(w)
-                spaces.append(False)
-                continue
-            if w in _APOSTROPHES and i < n and parts[i] in _CLITICS and words and not spaces[-1] \
-                    and not words[-1][0].isspace():
-                clitic = parts[i]
-                i += 1
-                prev = words[-1]
-                if clitic in ("t", "T") and len(prev) > 1 and prev[-1] in "nN":
-                    words[-1] = prev[:-1]  # "didn" + "'" + "t" -> "did" + "n't"
-                    words.append(prev[-1] + w + clitic)
-                else:
-                    words.append(w + clitic)
-                spaces.append(False)
-                continue
-            words.append(w)
-            spaces.append(False)
-        return Doc(self.vocab, words=words, spaces=spaces)
+            prev_start = starts[-1]
+            if clitic.group() in ("t", "T") and s - prev_start > 1 and chunk[s - 1] in "nN":
+                ends[-1] = s - 1  # "didn" + "'" + "t" -> "did" + "n't"
+                starts.append(s - 1)
+            else:
+                starts.append(s)
+            ends.append(clitic.end())
+            continue
+        starts.append(s)
+        ends.append(e)
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)  # characters no rule covers stay with the next token
+    return starts
 
-    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
-        for text in texts:
-            yield self(text)
 
-    # spaCy calls these when a pipeline is saved or loaded; this tokenizer has no state.
-    def to_bytes(self, **kwargs: object) -> bytes:
-        return b""
+class _Cut:
+    """A split point inside a chunk, shaped like the ``re.Match`` spaCy's infix loop reads."""
 
-    def from_bytes(self, data: bytes, **kwargs: object) -> NoteTokenizer:
-        return self
+    __slots__ = ("pos",)
 
-    def to_disk(self, path: object, **kwargs: object) -> None:
-        return None
+    def __init__(self, pos: int) -> None:
+        self.pos = pos
 
-    def from_disk(self, path: object, **kwargs: object) -> NoteTokenizer:
-        return self
+    def start(self) -> int:
+        return self.pos
+
+    def end(self) -> int:
+        return self.pos
+
+
+class _Splitter:
+    """``infix_finditer`` for spaCy's Tokenizer: zero-width cuts at every token start but the first
+    (spaCy keeps empty infixes as split points). ``pattern`` names the rule when spaCy serialises it."""
+
+    pattern = PATTERN
+
+    def finditer(self, chunk: str) -> Iterator[_Cut]:
+        return (_Cut(pos) for pos in segment(chunk)[1:])
+
+
+def note_tokenizer(vocab: Vocab) -> Tokenizer:
+    """``nlp.tokenizer = note_tokenizer(nlp.vocab)``."""
+    return Tokenizer(vocab, rules={}, infix_finditer=_Splitter().finditer)
