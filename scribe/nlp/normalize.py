@@ -32,6 +32,7 @@ _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years
 
 
 _UNSEEN = object()
+_CACHE_MAX = 200_000  # distinct words remembered across notes
 _RETOKENIZE_MAX = 24  # up to this many merges, Doc.retokenize is cheaper than building a new Doc
 _REGION_FOLLOW_BLOCK = _LEVEL_FOLLOW_BLOCK | {"levels", "level", "vertebrae", "fractures", "bodies"}
 
@@ -54,6 +55,7 @@ class Normalizer:
             self.starters.update(target[:k] for k in range(1, len(target)))
         self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
         self._word_norms: dict[str, tuple[str, bool] | None] = {}
+        self._clean: set[str] = set()  # words seen that need no correction
 
     # -- fuzzy ---------------------------------------------------------------------------
     def _fuzzy_uncached(self, word: str) -> str | None:
@@ -75,18 +77,17 @@ class Normalizer:
     def _merges(self, lowers: list[str], gaps: TokenTable) -> list[tuple[int, int, str]]:
         """Spans to merge into one token, with the norm they get. Non-overlapping, in order."""
         out: list[tuple[int, int, str]] = []
-        n = len(lowers)
-        starters = self.starters
-        i = 0
-        while i < n:
-            if lowers[i] in starters:
-                merged = self._match_at(lowers, gaps, i)
-                if merged is not None:
-                    end, norm = merged
-                    out.append((i, end, norm))
-                    i = end
-                    continue
-            i += 1
+        starters = self.starters.intersection(lowers)
+        if not starters:
+            return out
+        end = 0
+        for i in [i for i, w in enumerate(lowers) if w in starters]:
+            if i < end:
+                continue
+            merged = self._match_at(lowers, gaps, i)
+            if merged is not None:
+                end, norm = merged
+                out.append((i, end, norm))
         return out
 
     @staticmethod
@@ -137,7 +138,8 @@ class Normalizer:
         return None
 
     def __call__(self, doc: Doc) -> Doc:
-        tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
+        text = doc.user_data.get("text")
+        tab = TokenTable.from_doc(doc, text, fresh=True)
         lowers = tab.lowers
         merges = self._merges(lowers, tab)
         merged_at: set[int] = set()
@@ -148,25 +150,37 @@ class Normalizer:
                         retok.merge(doc[start:end], attrs={"NORM": norm})
             else:  # retokenize costs O(n) per merge: rebuild the Doc instead
                 doc = self._merged(doc, tab, merges)
-            tab = TokenTable.from_doc(doc, doc.user_data.get("text"))
+            tab = TokenTable.from_doc(doc, text)
             lowers = tab.lowers
             merged_at = {i for i, w in enumerate(tab.words) if " " in w}
-        fuzzy_idx: set[int] = set()
-        cache = self._word_norms
-        norms = tab.norms
-        for i, low in enumerate(lowers):
+        # each distinct word once: words known to need no correction are skipped in one set operation
+        fixes: dict[str, tuple[str, bool]] = {}
+        cache, clean = self._word_norms, self._clean
+        if len(clean) > _CACHE_MAX:
+            clean.clear()
+            cache.clear()
+        for low in set(lowers) - clean:
             fix = cache.get(low, _UNSEEN)
             if fix is _UNSEEN:
                 fix = cache[low] = self._word_norm(low)
-            if fix is None or i in merged_at:
-                continue
-            target, fuzzy = fix
-            tok = doc[i]
-            tok.norm_ = target
-            norms[i] = target
-            if fuzzy:
-                tok._.fuzzy = True
-                fuzzy_idx.add(i)
+            if fix is None:
+                clean.add(low)
+            else:
+                fixes[low] = fix
+        fuzzy_idx: set[int] = set()
+        if fixes:
+            norms = tab.norms
+            for i, low in enumerate(lowers):
+                fix = fixes.get(low)
+                if fix is None or i in merged_at:
+                    continue
+                target, fuzzy = fix
+                tok = doc[i]
+                tok.norm_ = target
+                norms[i] = target
+                if fuzzy:
+                    tok._.fuzzy = True
+                    fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
         doc.user_data["table"] = tab
         return doc

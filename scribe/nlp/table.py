@@ -20,16 +20,23 @@ class TokenTable:
     norms: list[str]
 
     @classmethod
-    def from_doc(cls, doc: Doc, text: str | None = None) -> TokenTable:
+    def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
+        """``fresh``: no token norm has been set yet, so each norm is its lexeme's default (the lower
+        case form, but for a few non-ASCII characters and the backtick spaCy normalises)."""
         text = doc.text if text is None else text
         if not len(doc):
             return cls(text, [], [], [], [], [])
         rows = doc.to_array([IDX, LENGTH, NORM])
-        strings = doc.vocab.strings
         idx = rows[:, 0].tolist()
         ends = (rows[:, 0] + rows[:, 1]).tolist()
         words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
-        return cls(text, idx, ends, words, [w.lower() for w in words], [strings[h] for h in rows[:, 2].tolist()])
+        lowers = [w.lower() for w in words]
+        if fresh and text.isascii() and "`" not in text:
+            norms = lowers.copy()
+        else:
+            strings = doc.vocab.strings
+            norms = [strings[h] for h in rows[:, 2].tolist()]
+        return cls(text, idx, ends, words, lowers, norms)
 
     def __len__(self) -> int:
         return len(self.idx)
