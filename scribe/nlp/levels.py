@@ -19,6 +19,10 @@ _RANGE_WORDS = {"-", "–", "to", "through", "thru"}
 _MRI_FOLLOW = {"weighted", "hypointense", "hyperintense", "signal", "images", "image", "sequence",
                "sequences", "hypointensity", "hyperintensity", "score", "scores", "bright", "dark"}
 _LIST_JOIN = {",", "and", "&"}
+# every norm ``_ONE`` matches ("t12", "l05"); a range is one token only where a norm carries its dash or slash
+_LEVELISH = frozenset(f"{c}{d}" for c in "ctls" for d in [*map(str, range(10)), *(f"{a}{b}" for a in range(10)
+                                                                                    for b in range(10))])
+_RANGE_CHARS = frozenset("-–/")
 _UNIT_AFTER = {"cc", "ml", "mm", "cm", "%", "percent", "weeks", "week", "months", "month", "days", "years",
                "mg", "g", "gauge", "minutes", "min", "hours", "levels", "level", "times", "x", "-", "/"}
 
@@ -66,10 +70,12 @@ class LevelFinder:
         norms, lowers = tab.norms, tab.lowers
         n = len(tab)
         i = 0
-        while i < n:
+        for k in [k for k, w in enumerate(norms) if w in _LEVELISH or (w[:1] in "ctls" and _RANGE_CHARS & set(w))]:
+            if k < i:
+                continue
+            i = k
             norm = norms[i]
-            if norm[:1] not in "ctls" or len(norm) > 12:
-                i += 1
+            if len(norm) > 12:
                 continue
             rm = _RANGE_TOKEN.match(norm)
             if rm and not _ONE.match(norm):

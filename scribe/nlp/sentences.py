@@ -9,7 +9,7 @@ dictated without punctuation. Clauses further split sentences at terminators ("b
 
 from __future__ import annotations
 
-from itertools import accumulate
+from bisect import bisect_left
 
 import numpy
 from spacy.attrs import SENT_START
@@ -28,8 +28,8 @@ def is_dictation(tab: TokenTable) -> bool:
     words = [w for w in tab.words if w.isalpha()]
     if len(words) < 20:
         return False
-    punct = sum(1 for w in tab.words if w in _FINAL)
-    lower = sum(1 for w in words if w.islower())
+    punct = sum(map(tab.words.count, _FINAL))
+    lower = sum(map(str.islower, words))
     return punct / len(words) < 0.02 and lower / len(words) > 0.85
 
 
@@ -44,6 +44,7 @@ class Splitter:
         self.terminators = {r.literal for r in lexicon.context if r.direction == "terminate"}
         self.multi_terms = [tuple(t.split()) for t in self.terminators if " " in t]
         self.multi_first = {m[0] for m in self.multi_terms}
+        self.spoken_multi_first = {m[0] for m in self.spoken_multi}
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
@@ -55,20 +56,23 @@ class Splitter:
         words, lowers, text, idx = tab.words, tab.lowers, tab.text, tab.idx
         starts = bytearray(n)
         starts[0] = 1
-        # section starts
+        # section starts: the first token of each section (where the token's section changes)
         tok_section = doc.user_data.get("tok_section")
         if tok_section:
-            for i in range(1, n):
-                if tok_section[i] != tok_section[i - 1]:
+            for sec in doc.user_data.get("sections", []):
+                i = bisect_left(idx, sec.start)
+                if 0 < i < n and tok_section[i] != tok_section[i - 1]:
                     starts[i] = 1
         # sentence-final punctuation (and spoken punctuation in dictation)
         breakers = _FINAL | ({";"} | self.spoken_breaks if dictation else set())
-        for i, w in enumerate(lowers[:-1]):
-            if w in breakers:
-                if w == "." and i > 0 and (lowers[i - 1] in _ABBREVIATIONS or
-                                           (len(lowers[i - 1]) == 1 and lowers[i - 1].isalpha())):
-                    continue  # "e.g.", "Dr.", "approx."
-                starts[i + 1] = 1
+        last = n - 1
+        for i in [i for i, w in enumerate(lowers) if w in breakers]:
+            if i == last:
+                continue
+            if lowers[i] == "." and i > 0 and (lowers[i - 1] in _ABBREVIATIONS or
+                                               (len(lowers[i - 1]) == 1 and lowers[i - 1].isalpha())):
+                continue  # "e.g.", "Dr.", "approx."
+            starts[i + 1] = 1
         # line breaks
         pos = text.find("\n")
         while pos != -1:
@@ -86,19 +90,19 @@ class Splitter:
                     starts[nxt] = 1
             end = text.find("\n", idx[nxt]) if nxt < n else -1
             pos = end
-        if dictation:
-            for i in range(n):
+        if dictation and self.spoken_multi:
+            for i in [i for i, w in enumerate(lowers) if w in self.spoken_multi_first]:
                 for multi in self.spoken_multi:
                     k = len(multi)
-                    if lowers[i] == multi[0] and tuple(lowers[i : i + k]) == multi and i + k < n:
+                    if tuple(lowers[i : i + k]) == multi and i + k < n:
                         starts[i + k] = 1
         clause_marks = bytearray(starts)
         terminators, multi_first = self.terminators, self.multi_first
-        for i, w in enumerate(lowers):
-            if w in terminators or (w in multi_first and self._multi_terminator(lowers, i)):
+        for i in [i for i, w in enumerate(lowers) if w in terminators or w in multi_first]:
+            if lowers[i] in terminators or self._multi_terminator(lowers, i):
                 clause_marks[i] = 1
-        sent_id = [x - 1 for x in accumulate(starts)]
-        clause_id = [x - 1 for x in accumulate(clause_marks)]
+        sent_id = (numpy.frombuffer(bytes(starts), dtype=numpy.uint8).cumsum() - 1).tolist()
+        clause_id = (numpy.frombuffer(bytes(clause_marks), dtype=numpy.uint8).cumsum() - 1).tolist()
         marks = numpy.frombuffer(bytes(starts), dtype=numpy.uint8).astype(numpy.uint64).reshape(-1, 1)
         doc.from_array([SENT_START], marks)
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)

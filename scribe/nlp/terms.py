@@ -21,6 +21,10 @@ def _plural(word: str) -> str:
     return word + "s"
 
 
+def _longest_first(span: tuple[int, int, str]) -> tuple[int, int]:
+    return span[0] - span[1], span[0]
+
+
 class TermMatcher:
     """Pipeline component ``scribe_terms``."""
 
@@ -56,20 +60,22 @@ class TermMatcher:
         terms: list[Term] = []
         fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
         text, idx, ends = tab.text, tab.idx, tab.ends
+        entries, rules = self.entries, self.rules
         for label, spans in by_label.items():
-            # longest first, then leftmost; keep spans that overlap nothing kept (as filter_spans)
-            spans.sort(key=lambda x: (x[0] - x[1], x[0]))
+            # longest first, then leftmost; keep spans that overlap nothing kept (as filter_spans).
+            # Kept spans are at least as long as any later one, so a later span overlaps a kept one
+            # exactly when its first or last token is taken.
+            if len(spans) > 1:
+                spans.sort(key=_longest_first)
             taken: set[int] = set()
             for start, end, key in spans:
-                if any(i in taken for i in range(start, end)):
+                if start in taken or end - 1 in taken:
                     continue
                 taken.update(range(start, end))
-                entry = self.entries[key]
                 s_char, e_char = idx[start], ends[end - 1]
                 terms.append(Term(
-                    label=label, value=entry.value, start=start, end=end, start_char=s_char, end_char=e_char,
-                    text=text[s_char:e_char], fuzzy=bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(start, end)),
-                    rule=self.rules[key],
+                    label, entries[key].value, start, end, s_char, e_char, text[s_char:e_char],
+                    bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(start, end)), rules[key],
                 ))
         terms.sort(key=lambda t: (t.start, -t.end))
         doc.user_data["terms"] = terms

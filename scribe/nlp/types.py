@@ -9,7 +9,7 @@ from scribe.models import LEVEL_INDEX, LEVEL_ORDER, TRANSITIONAL, level_sort_key
 __all__ = ["LEVEL_INDEX", "LEVEL_ORDER", "TRANSITIONAL", "level_sort_key"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     name: str  # canonical name (PROCEDURE, DESCRIPTION, ...)
     label: str  # the header as written
@@ -19,7 +19,7 @@ class Section:
     session: bool  # may carry facts about this session's procedure
 
 
-@dataclass
+@dataclass(slots=True)
 class Term:
     label: str
     value: str | None
@@ -32,7 +32,7 @@ class Term:
     rule: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class LevelMention:
     levels: list[str]
     start: int
@@ -44,7 +44,7 @@ class LevelMention:
     invalid: list[str] = field(default_factory=list)  # transitional or impossible levels
 
 
-@dataclass
+@dataclass(slots=True)
 class Cue:
     category: str
     direction: str
@@ -56,7 +56,7 @@ class Cue:
     max_scope: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Flag:
     category: str
     cue: str
