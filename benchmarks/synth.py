@@ -4,7 +4,9 @@
 conservative therapy with a duration, a procedure paragraph (levels, device, guidance, biopsy) and findings. Notes
 vary the procedure (vertebroplasty, balloon kyphoplasty, non-balloon augmentation, mixed, sacroplasty), the levels
 (single, contiguous, non-contiguous, ranges), headed formal reports versus lowercase speech-recognition dictation with
-spoken numbers, and the phrasing. Output is deterministic for a given seed. All content is invented (placeholder
+spoken numbers, the phrasing, and the layout: headed notes mostly keep each paragraph on one line with the short
+closing fields on consecutive lines (as most of ``../shared/dev_gold`` does), a quarter are wrapped at a fixed width,
+some put each heading on a line of its own; half of the unheaded dictations come back wrapped. Output is deterministic for a given seed. All content is invented (placeholder
 names, MRN 000000); nothing here is a real patient record.
 
 Run directly to print one sample and word-count statistics::
@@ -182,6 +184,10 @@ def sacro_paragraph(rng: random.Random) -> list[str]:
     return out
 
 
+DISPOSITIONS = ["To recovery in stable condition.", "Stable to PACU.", "Home after two hours of bed rest.",
+                "Admitted for observation."]
+
+
 def one_note(rng: random.Random) -> str:
     kind = rng.choices(["vertebroplasty", "kyphoplasty", "device", "mixed", "sacroplasty"],
                        weights=[30, 35, 12, 10, 8])[0]
@@ -241,8 +247,21 @@ def one_note(rng: random.Random) -> str:
         head = [f"{rng.choice(['INTERVENTIONAL RADIOLOGY', 'SPINE SURGERY', 'PAIN MANAGEMENT'])} PROCEDURE NOTE",
                 f"Patient: {rng.choice(PATIENTS)}", "MRN: 000000", f"Date of Service: {date}",
                 f"Operator: {rng.choice(PROVIDERS)}", ""]
-        width = rng.choice([72, 76, 80, 88])  # transcription systems wrap lines, as real notes show
-        return "\n".join(head + [textwrap.fill(f"{h}: {t}", width) + "\n" for h, t in sections])
+        layout = rng.choices(["lines", "wrapped", "heading_above"], weights=[60, 25, 15])[0]
+        if layout == "wrapped":  # some transcription systems wrap lines at a fixed width
+            width = rng.choice([72, 76, 80, 88])
+            return "\n".join(head + [textwrap.fill(f"{h}: {t}", width) + "\n" for h, t in sections])
+        # most EHR notes keep a paragraph on one line, and short fields on consecutive lines
+        # ("COMPLICATIONS: None.\nEBL: Minimal.\nSPECIMENS: None."), as 36 of the 40 dev notes do
+        fields = [f"COMPLICATIONS: {sections[-2][1]}", f"EBL: {rng.choice(['Minimal.', 'Less than 5 mL.', '10 mL.'])}",
+                  f"SPECIMENS: {rng.choice(['None.', 'None sent.'])}", f"DISPOSITION: {rng.choice(DISPOSITIONS)}"]
+        prose = sections[:-2]
+        if layout == "heading_above":
+            blocks = [f"{h}:\n{t}" for h, t in prose]
+        else:
+            blocks = [f"{h}: {t}" for h, t in prose]
+        return "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n\n" + "\n".join(fields) + \
+            f"\n\nPLAN: {sections[-1][1]}\n"
     spoken_date = f"{rng.choice(MONTHS)} {rng.choice(ORDINALS)} twenty twenty {number_words(rng.randint(2, 5))}"
     intro = (f"this is {rng.choice(PROVIDERS).split(',')[0].lower()} dictating a procedure note for "
              f"{rng.choice(PATIENTS).lower()} medical record number zero zero zero zero zero zero date of service "

@@ -133,3 +133,32 @@ def test_tokenizer_follows_the_note_rules_on_any_text(text: str) -> None:
 
     doc = get_nlp().tokenizer(text)
     assert [(t.text, t.whitespace_) for t in doc] == _reference_tokens(text)
+
+
+_PARA_TEXT = st.lists(st.sampled_from(list("ab \t\nNEWPARGHnewpargh:.\u0130") + ["new paragraph", "New Paragraph",
+                                                                                         "\n\n", " \n \n"]),
+                      max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PARA_TEXT)
+def test_paragraph_scan_equals_the_combined_pattern(text: str) -> None:
+    import re
+
+    from scribe.nlp.sections import _PARA_START, merged_ends, paragraph_ends
+
+    assert paragraph_ends(text) == [m.end() for m in _PARA_START.finditer(text)]
+    plain = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
+    if len(text.lower()) == len(text):
+        assert merged_ends(text, text.lower(), re.compile(r"\n[ \t]*\n"), re.compile("new paragraph")) == \
+            [m.end() for m in plain.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(list("0129/ a-x\n\u00b2") + ["2024", "1999", "12/", "/2020", "3/4/25", "\u0661\u0662"]),
+                max_size=25).map("".join))
+def test_date_scan_equals_the_plain_pattern(text: str) -> None:
+    from scribe.nlp.context import _DATE, date_matches
+
+    assert [(m.span(), m.groups()) for m in date_matches(text)] == \
+        [(m.span(), m.groups()) for m in _DATE.finditer(text)]

@@ -8,6 +8,7 @@ index of the section of each token). Text before the first heading is the TITLE 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy
 from spacy.language import Language
@@ -31,6 +32,11 @@ _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloo
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan\w*|consider\w*)\b", re.IGNORECASE)
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
+# the two branches of _PARA_START, each with a literal first character: Python's re scans for those fast
+_BLANK_LINE = re.compile(r"\n[ \t]*\n[ \t]*")
+_NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
+_LEAD = re.compile(r"[ \t]*")
+_SPACES = re.compile(r"\s+")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
 
@@ -56,7 +62,7 @@ class SectionDetector:
         self.spoken_map = {s: n for s, n in spoken}
         self.session.setdefault("TITLE", True)
 
-    def find(self, text: str) -> list[Section]:
+    def find(self, text: str, lower: str | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
         for m in _FORMAL.finditer(text):
@@ -99,8 +105,7 @@ class SectionDetector:
                     continue
                 heads.append((m.start(1), m.end(), self.header_map[key][0], label))
                 taken.add(line_start)
-        for m in _PARA_START.finditer(text):
-            pos = m.end()
+        for pos in paragraph_ends(text, lower):
             line_start = text.rfind("\n", 0, pos) + 1
             if line_start in taken or pos >= len(text):
                 continue
@@ -146,7 +151,7 @@ class SectionDetector:
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
-        sections = self.find(tab.text)
+        sections = self.find(tab.text, tab.lower_text)
         starts = [s.start for s in sections]
         tok_section = numpy.maximum(numpy.searchsorted(starts, tab.idx, side="right") - 1, 0).tolist()
         doc.user_data["sections"] = sections
@@ -154,9 +159,43 @@ class SectionDetector:
         return doc
 
 
+def paragraph_ends(text: str, lower: str | None = None) -> list[int]:
+    """Where each paragraph's text starts: ``m.end()`` of every ``_PARA_START.finditer(text)`` match,
+    found with two literal-led searches (the combined case-insensitive pattern is slow to scan)."""
+    lower = text.lower() if lower is None else lower
+    if len(lower) != len(text):  # lower-casing changed offsets (rare Unicode)
+        return [m.end() for m in _PARA_START.finditer(text)]
+    lead = _LEAD.match(text)
+    assert lead is not None  # [ \t]* always matches: the \A branch comes first
+    return [lead.end(), *merged_ends(text, lower, _BLANK_LINE, _NEW_PARAGRAPH, lead.end())]
+
+
+def merged_ends(text: str, lower: str, in_text: re.Pattern[str], in_lower: re.Pattern[str], pos: int = 0) -> list[int]:
+    """Ends of the matches ``finditer`` of the alternation ``in_text|in_lower`` (the second one case-
+    insensitive) would give from ``pos``, when the two branches never match at the same place and
+    ``lower`` is ``text.lower()`` with the same offsets."""
+    out: list[int] = []
+    n = len(text)
+    a = in_text.search(text, pos)
+    b = in_lower.search(lower, pos)
+    while a is not None or b is not None:
+        m = a if b is None or (a is not None and a.start() < b.start()) else b
+        assert m is not None
+        pos = m.end()
+        out.append(pos)
+        if pos >= n:
+            break
+        if a is not None and a.start() < pos:
+            a = in_text.search(text, pos)
+        if b is not None and b.start() < pos:
+            b = in_lower.search(lower, pos)
+    return out
+
+
+@lru_cache(maxsize=4096)
 def _key(label: str) -> str:
     label = _NUMBERING.sub("", label)
-    return re.sub(r"\s+", " ", label.strip().lower().rstrip(".:"))
+    return _SPACES.sub(" ", label.strip().lower().rstrip(".:"))
 
 
 @Language.factory("scribe_sections", assigns=["doc.user_data"], requires=["token.norm"])

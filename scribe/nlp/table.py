@@ -4,7 +4,7 @@ call: components and resolvers read it instead of creating Token objects over an
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spacy.attrs import IDX, LENGTH, NORM
 from spacy.tokens import Doc
@@ -18,6 +18,7 @@ class TokenTable:
     words: list[str]
     lowers: list[str]
     norms: list[str]
+    _lower_text: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
@@ -37,6 +38,15 @@ class TokenTable:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
         return cls(text, idx, ends, words, lowers, norms)
+
+    @property
+    def lower_text(self) -> str:
+        """``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode
+        character changes length when lower-cased: callers check)."""
+        got = self._lower_text
+        if got is None:
+            got = self._lower_text = self.text.lower()
+        return got
 
     def __len__(self) -> int:
         return len(self.idx)

@@ -12,11 +12,15 @@ from spacy.tokens import Doc
 
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import flags_for
+from scribe.nlp.sections import merged_ends
 from scribe.nlp.table import table
 from scribe.nlp.types import Flag, LevelMention, Section, Term
 
 _NEG_ELSEWHERE = frozenset({"CAVITY", "BIOPSY", "GUIDE", "SIDE", "DIAG_IMAGING", "SCREW"})
 EXCLUDING = frozenset({"negated", "historical", "hypothetical", "other_level", "diagnostic", "corrected"})
+_PARAGRAPH = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_NEW_PARAGRAPH = re.compile(r"new paragraph")
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
 
@@ -75,8 +79,11 @@ class View:
     # -- structure ----------------------------------------------------------------------
     def _paragraph_starts(self) -> list[int]:
         starts = [0]
-        for m in re.finditer(r"\n[ \t]*\n|new paragraph", self.text, re.IGNORECASE):
-            starts.append(m.end())
+        lower = self.tab.lower_text
+        if len(lower) == len(self.text):
+            starts.extend(merged_ends(self.text, lower, _BLANK_LINE, _NEW_PARAGRAPH))
+        else:
+            starts.extend(m.end() for m in _PARAGRAPH.finditer(self.text))
         for s in self.sections:
             starts.append(s.start)
         # a line that opens with a level label ("T12:", "at L2:") starts a paragraph too
