@@ -1,0 +1,27 @@
+"""Real-world dictation shapes (operative-report headings, speech-recognition slips, terse
+histories) on small notes written for these tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scribe.api import extract
+from scribe.numbers import parse_number
+
+
+def values(text: str) -> dict[str, Any]:
+    ex = extract(text, note_id="t", with_codes=False)
+    return {k: v["value"] for k, v in ex.to_contract()["elements"].items()}
+
+
+def weeks(text: str) -> float | None:
+    therapy = values(text)["conservative_therapy"]
+    return None if therapy is None else therapy["weeks"]
+
+
+# -- conservative therapy durations ------------------------------------------------------
+def test_half_a_year_is_26_weeks() -> None:
+    assert parse_number(["half", "a", "year"]) == (0.5, 2)
+    assert weeks("PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nHISTORY: She failed half a year of "
+                 "conservative therapy with a brace.") == 26.0
+
