@@ -25,3 +25,9 @@ def test_half_a_year_is_26_weeks() -> None:
     assert weeks("PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nHISTORY: She failed half a year of "
                  "conservative therapy with a brace.") == 26.0
 
+
+
+# -- guidance ----------------------------------------------------------------------------
+def test_speech_recognised_see_arm_is_c_arm() -> None:
+    v = values("procedure vertebroplasty el two. we used the see arm to find el two and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
