@@ -26,7 +26,6 @@ def test_half_a_year_is_26_weeks() -> None:
                  "conservative therapy with a brace.") == 26.0
 
 
-
 # -- guidance ----------------------------------------------------------------------------
 def test_speech_recognised_see_arm_is_c_arm() -> None:
     v = values("procedure vertebroplasty el two. we used the see arm to find el two and cement was injected.")
