@@ -30,3 +30,14 @@ def test_half_a_year_is_26_weeks() -> None:
 def test_speech_recognised_see_arm_is_c_arm() -> None:
     v = values("procedure vertebroplasty el two. we used the see arm to find el two and cement was injected.")
     assert v["guidance"] == ["fluoroscopy"]
+
+
+def test_months_of_pain_medication_is_therapy_not_pain_duration() -> None:
+    assert weeks("OPERATION: Vertebroplasty, T12.\nBRIEF HISTORY: Despite 2 months of pain medication and a brace "
+                 "he remains in severe pain.\nOPERATIVE PROCEDURE: Under fluoroscopy cement was injected "
+                 "into T12.") == 8.67
+
+
+def test_months_of_pain_is_still_not_therapy() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T12 under fluoroscopy.\nHISTORY: 3 months of pain; she has failed "
+                 "bracing and analgesics.") is None

@@ -174,8 +174,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             continue
         after = lowers[d.end : d.end + 3]
         if after[:1] and (after[0] in _PAIN_AFTER or (after[0] in ("of", "-") and after[1:2]
-                                                       and after[1] in _PAIN_AFTER)):
-            continue  # "a 5-month history of pain
+                                                       and after[1] in _PAIN_AFTER)) and not of_therapy:
+            continue  # "a 5-month history of pain", but "2 months of pain medication" is therapy
         pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
         if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years" is how long the pain lasted
