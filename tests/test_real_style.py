@@ -41,3 +41,10 @@ def test_months_of_pain_medication_is_therapy_not_pain_duration() -> None:
 def test_months_of_pain_is_still_not_therapy() -> None:
     assert weeks("PROCEDURE: Vertebroplasty T12 under fluoroscopy.\nHISTORY: 3 months of pain; she has failed "
                  "bracing and analgesics.") is None
+
+
+# -- levels ------------------------------------------------------------------------------
+def test_dotted_level_letter_from_speech_recognition() -> None:
+    v = values("Procedure: kyphoplasty L. 1. Under fluoroscopy the balloon was inflated in L. 1 and cement "
+               "was injected.")
+    assert v["levels"] == ["L1"]
