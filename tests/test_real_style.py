@@ -48,3 +48,22 @@ def test_dotted_level_letter_from_speech_recognition() -> None:
     v = values("Procedure: kyphoplasty L. 1. Under fluoroscopy the balloon was inflated in L. 1 and cement "
                "was injected.")
     assert v["levels"] == ["L1"]
+
+
+def test_level_aborted_in_the_body_is_not_treated_though_the_heading_names_it() -> None:
+    v = values("PROCEDURE: Kyphoplasty T11 and T12.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T11 "
+               "and cement was injected. The T12 pedicle could not be cannulated safely and the T12 procedure was "
+               "aborted.")
+    assert v["levels"] == ["T11"]
+
+
+def test_heading_level_said_not_treated_in_the_body_is_dropped() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2 and L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L2. "
+               "On review L3 was not treated because its fracture had healed.")
+    assert v["levels"] == ["L2"]
+
+
+def test_no_cement_leak_at_a_heading_level_keeps_it() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2 and L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L2 and "
+               "L3. No cement leak at L3.")
+    assert v["levels"] == ["L2", "L3"]
