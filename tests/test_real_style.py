@@ -67,3 +67,16 @@ def test_no_cement_leak_at_a_heading_level_keeps_it() -> None:
     v = values("PROCEDURE: Vertebroplasty L2 and L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L2 and "
                "L3. No cement leak at L3.")
     assert v["levels"] == ["L2", "L3"]
+
+
+# -- biopsy ------------------------------------------------------------------------------
+def test_dictated_specimens_none_is_no_biopsy() -> None:
+    v = values("procedure vertebroplasty tee eight under fluoro. cement was injected into tee eight. specimens none. "
+               "complications none.")
+    assert v["biopsy"] == {"performed": False, "sites": []}
+
+
+def test_specimen_sent_without_complication_is_still_a_biopsy() -> None:
+    v = values("PROCEDURE: Vertebroplasty T8.\nDESCRIPTION: Under fluoroscopy a core specimen of T8 was obtained and "
+               "sent to pathology. Cement was injected into T8 with no leak.")
+    assert v["biopsy"] == {"performed": True, "sites": ["T8"]}
