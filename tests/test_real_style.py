@@ -80,3 +80,10 @@ def test_specimen_sent_without_complication_is_still_a_biopsy() -> None:
     v = values("PROCEDURE: Vertebroplasty T8.\nDESCRIPTION: Under fluoroscopy a core specimen of T8 was obtained and "
                "sent to pathology. Cement was injected into T8 with no leak.")
     assert v["biopsy"] == {"performed": True, "sites": ["T8"]}
+
+
+def test_terse_failed_duration_without_a_named_therapy() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T9 under CT guidance.\nHISTORY: Osteoporotic T9 fracture, failed "
+                 "6 weeks.") == 6.0
+    assert weeks("PROCEDURE: Vertebroplasty T9 under CT guidance.\nHISTORY: Osteoporotic T9 fracture; she tried "
+                 "2 weeks ago to stand up.") is None
