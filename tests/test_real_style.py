@@ -87,3 +87,18 @@ def test_terse_failed_duration_without_a_named_therapy() -> None:
                  "6 weeks.") == 6.0
     assert weeks("PROCEDURE: Vertebroplasty T9 under CT guidance.\nHISTORY: Osteoporotic T9 fracture; she tried "
                  "2 weeks ago to stand up.") is None
+
+
+# -- indication --------------------------------------------------------------------------
+def test_sports_stairs_and_work_injuries_in_normal_bone_are_trauma() -> None:
+    for history in ("a skiing accident", "a fall down a flight of stairs", "being thrown from his bicycle",
+                    "being struck on the back by a falling pallet at work"):
+        v = values(f"PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated in L1, cement injected.\n"
+                   f"HISTORY: 45-year-old with an L1 compression fracture after {history}. Normal bone density.")
+        assert v["indication"] == "trauma", history
+
+
+def test_stairs_fall_with_osteoporosis_stays_osteoporosis() -> None:
+    v = values("PROCEDURE: Vertebroplasty T12 under fluoroscopy; cement injected into T12.\nHISTORY: 84-year-old "
+               "with osteoporosis who fell down the stairs at home.")
+    assert v["indication"] == "osteoporosis"
