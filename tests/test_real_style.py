@@ -102,3 +102,12 @@ def test_stairs_fall_with_osteoporosis_stays_osteoporosis() -> None:
     v = values("PROCEDURE: Vertebroplasty T12 under fluoroscopy; cement injected into T12.\nHISTORY: 84-year-old "
                "with osteoporosis who fell down the stairs at home.")
     assert v["indication"] == "osteoporosis"
+
+
+def test_run_on_dictation_negation_stops_at_under() -> None:
+    v = values("date of service june thirtieth twenty twenty five kyphoplasty tee twelve osteoporosis failed six "
+               "weeks we did not do a biopsy under fluoro balloon inflated in tee twelve cement injected")
+    assert v["biopsy"] == {"performed": False, "sites": []}
+    assert v["guidance"] == ["fluoroscopy"]
+    assert v["procedure_type"] == "kyphoplasty"
+    assert v["cavity_creation"] is True
