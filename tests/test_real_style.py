@@ -111,3 +111,12 @@ def test_run_on_dictation_negation_stops_at_under() -> None:
     assert v["guidance"] == ["fluoroscopy"]
     assert v["procedure_type"] == "kyphoplasty"
     assert v["cavity_creation"] is True
+
+
+def test_x_ray_guidance_is_fluoroscopy() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under x-ray guidance an 11-gauge needle was advanced into L2 "
+               "and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: X-ray of the lumbar spine showed an L2 fracture.\n"
+               "DESCRIPTION: A needle was advanced into L2 and cement was injected.")
+    assert v["guidance"] == []
