@@ -114,8 +114,8 @@ def test_run_on_dictation_negation_stops_at_under() -> None:
 
 
 def test_x_ray_guidance_is_fluoroscopy() -> None:
-    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under x-ray guidance an 11-gauge needle was advanced into L2 "
-               "and cement was injected.")
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under x-ray guidance an 11-gauge needle was advanced "
+               "into L2 and cement was injected.")
     assert v["guidance"] == ["fluoroscopy"]
     v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: X-ray of the lumbar spine showed an L2 fracture.\n"
                "DESCRIPTION: A needle was advanced into L2 and cement was injected.")
