@@ -78,6 +78,8 @@ def parse_number(words: list[str]) -> tuple[float, int] | None:
         return 1.0, 2
     if first in ("a", "an", "one") and len(words) >= 2 and words[1] in FRACTIONS:
         return FRACTIONS[words[1]], 2
+    if first in FRACTIONS and len(words) >= 2 and words[1] in ("a", "an"):  # "half a year"
+        return FRACTIONS[first], 2
     if first in ("a", "an"):
         if len(words) >= 2 and words[1] == "couple":
             return 2.0, 3 if len(words) > 2 and words[2] == "of" else 2

@@ -86,10 +86,22 @@ def _instrument_or_weak(v: View, t: Term) -> bool:
     return False
 
 
+def _weak_denied(v: View, t: Term) -> bool:
+    """A weak biopsy word ("specimens") denied right beside it: "specimens none", "no specimen"."""
+    if t.text.lower().rstrip("s") not in _WEAK or v.in_header_label(t):
+        return False
+    return any(0 <= f.cue_start - t.end_char <= 2 or 0 <= t.start_char - f.cue_end <= 1
+               for f in v.flags(t.start, t.end, frozenset({"negated"})))
+
+
 def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     affirmed: list[Term] = []
     denied: list[Term] = []
     for t in v.terms_of("BIOPSY"):
+        if _weak_denied(v, t):  # dictated "specimens none", "no specimen"
+            denied.append(t)
+            v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
+            continue
         if _instrument_or_weak(v, t):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue

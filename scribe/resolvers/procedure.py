@@ -26,7 +26,8 @@ _THAT_LEVEL = re.compile(r"\b(?:that|this|the same)\s+level\b", re.IGNORECASE)
 _CREATE = re.compile(r"\b(?:creat\w*|make|made|making|form\w*|cavitation|carv\w*|drill\w*)\b", re.IGNORECASE)
 _PLAIN_CAVITY = {"cavity", "cavities"}
 _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
-                    "not cemented", "not a treated level", "were not treated", "was not treated")
+                    "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
+                    "abandoned")
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 
@@ -49,6 +50,7 @@ class _Resolver:
         self._sent_regex: dict[int, tuple[bool, bool]] = {}
         self._bounds_cache: dict[int, tuple[list[LevelMention] | list[Term], list[int], list[int]]] = {}
         self._cand_idx: dict[tuple[int, frozenset[str]], dict[str, dict[int, list[LevelMention]]]] = {}
+        self.untreated: set[str] = set()  # levels a body sentence says were not treated
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -138,6 +140,8 @@ class _Resolver:
             used = False
             if "negated" in cats and self._negates_treatment(m, flags):
                 removed.update(m.levels)
+                if self._says_untreated(flags):
+                    self.untreated.update(m.levels)
             if self._corrected(m):
                 self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
                 continue
@@ -158,6 +162,10 @@ class _Resolver:
         line_end = self.v.text.find("\n", sec.body_start)
         line_end = sec.end if line_end == -1 else min(line_end, sec.end)
         return m.start_char < line_end and m.start_char - sec.body_start < 160
+
+    @staticmethod
+    def _says_untreated(flags: list) -> bool:  # type: ignore[type-arg]
+        return any(f.category == "negated" and any(c in f.cue.lower() for c in _GLOBAL_NEG_CUES) for f in flags)
 
     def _negates_treatment(self, m: LevelMention, flags: list) -> bool:  # type: ignore[type-arg]
         for f in flags:
@@ -265,7 +273,8 @@ class _Resolver:
         names = {t.value for t in procs if t.value}
         cavities = self.cavity_terms()
         support, removed, heading, cands = self.level_support()
-        treated_set = {lv for lv in support if lv not in removed or lv in heading}
+        # the heading names what was planned; "L1 was not treated" / "aborted" in the body wins over it
+        treated_set = {lv for lv in support if lv not in removed or (lv in heading and lv not in self.untreated)}
         sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
                         and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
         is_sacro = SP in names

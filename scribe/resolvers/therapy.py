@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from scribe.models import Element, Evidence, Status
+from scribe.nlp.types import Term
 from scribe.numbers import parse_date, parse_number, parse_spoken_date
 from scribe.resolvers.view import View
 
@@ -150,6 +151,18 @@ def _since(v: View, dos: date | None) -> list[Duration]:
     return out
 
 
+_BARE_FAILED = {"failed", "fail", "despite", "tried"}
+_AFTER_BLOCK = {"ago", "later", "after", "post", "postoperatively", "old"}
+
+
+def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
+    """A terse "failed 6 weeks." names the failed conservative care without naming a therapy."""
+    lowers = v.tab.lowers
+    if d.end < len(lowers) and lowers[d.end] in _AFTER_BLOCK:
+        return False
+    return any(f.end == d.start and f.text.lower() in _BARE_FAILED for f in failed_terms)
+
+
 def resolve_therapy(v: View, dos: date | None) -> Element:
     candidates = _durations(v) + _since(v, dos)
     best: tuple[int, int, Duration] | None = None
@@ -170,12 +183,12 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
             continue
         near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
-        if not near:
+        if not near and not _failed_right_before(v, failed_terms, d):
             continue
         after = lowers[d.end : d.end + 3]
         if after[:1] and (after[0] in _PAIN_AFTER or (after[0] in ("of", "-") and after[1:2]
-                                                       and after[1] in _PAIN_AFTER)):
-            continue  # "a 5-month history of pain
+                                                       and after[1] in _PAIN_AFTER)) and not of_therapy:
+            continue  # "a 5-month history of pain", but "2 months of pain medication" is therapy
         pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
         if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years" is how long the pain lasted

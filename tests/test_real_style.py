@@ -1,0 +1,122 @@
+"""Real-world dictation shapes (operative-report headings, speech-recognition slips, terse
+histories) on small notes written for these tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scribe.api import extract
+from scribe.numbers import parse_number
+
+
+def values(text: str) -> dict[str, Any]:
+    ex = extract(text, note_id="t", with_codes=False)
+    return {k: v["value"] for k, v in ex.to_contract()["elements"].items()}
+
+
+def weeks(text: str) -> float | None:
+    therapy = values(text)["conservative_therapy"]
+    return None if therapy is None else therapy["weeks"]
+
+
+# -- conservative therapy durations ------------------------------------------------------
+def test_half_a_year_is_26_weeks() -> None:
+    assert parse_number(["half", "a", "year"]) == (0.5, 2)
+    assert weeks("PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nHISTORY: She failed half a year of "
+                 "conservative therapy with a brace.") == 26.0
+
+
+# -- guidance ----------------------------------------------------------------------------
+def test_speech_recognised_see_arm_is_c_arm() -> None:
+    v = values("procedure vertebroplasty el two. we used the see arm to find el two and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+def test_months_of_pain_medication_is_therapy_not_pain_duration() -> None:
+    assert weeks("OPERATION: Vertebroplasty, T12.\nBRIEF HISTORY: Despite 2 months of pain medication and a brace "
+                 "he remains in severe pain.\nOPERATIVE PROCEDURE: Under fluoroscopy cement was injected "
+                 "into T12.") == 8.67
+
+
+def test_months_of_pain_is_still_not_therapy() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T12 under fluoroscopy.\nHISTORY: 3 months of pain; she has failed "
+                 "bracing and analgesics.") is None
+
+
+# -- levels ------------------------------------------------------------------------------
+def test_dotted_level_letter_from_speech_recognition() -> None:
+    v = values("Procedure: kyphoplasty L. 1. Under fluoroscopy the balloon was inflated in L. 1 and cement "
+               "was injected.")
+    assert v["levels"] == ["L1"]
+
+
+def test_level_aborted_in_the_body_is_not_treated_though_the_heading_names_it() -> None:
+    v = values("PROCEDURE: Kyphoplasty T11 and T12.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T11 "
+               "and cement was injected. The T12 pedicle could not be cannulated safely and the T12 procedure was "
+               "aborted.")
+    assert v["levels"] == ["T11"]
+
+
+def test_heading_level_said_not_treated_in_the_body_is_dropped() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2 and L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L2. "
+               "On review L3 was not treated because its fracture had healed.")
+    assert v["levels"] == ["L2"]
+
+
+def test_no_cement_leak_at_a_heading_level_keeps_it() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2 and L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L2 and "
+               "L3. No cement leak at L3.")
+    assert v["levels"] == ["L2", "L3"]
+
+
+# -- biopsy ------------------------------------------------------------------------------
+def test_dictated_specimens_none_is_no_biopsy() -> None:
+    v = values("procedure vertebroplasty tee eight under fluoro. cement was injected into tee eight. specimens none. "
+               "complications none.")
+    assert v["biopsy"] == {"performed": False, "sites": []}
+
+
+def test_specimen_sent_without_complication_is_still_a_biopsy() -> None:
+    v = values("PROCEDURE: Vertebroplasty T8.\nDESCRIPTION: Under fluoroscopy a core specimen of T8 was obtained and "
+               "sent to pathology. Cement was injected into T8 with no leak.")
+    assert v["biopsy"] == {"performed": True, "sites": ["T8"]}
+
+
+def test_terse_failed_duration_without_a_named_therapy() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T9 under CT guidance.\nHISTORY: Osteoporotic T9 fracture, failed "
+                 "6 weeks.") == 6.0
+    assert weeks("PROCEDURE: Vertebroplasty T9 under CT guidance.\nHISTORY: Osteoporotic T9 fracture; she tried "
+                 "2 weeks ago to stand up.") is None
+
+
+# -- indication --------------------------------------------------------------------------
+def test_sports_stairs_and_work_injuries_in_normal_bone_are_trauma() -> None:
+    for history in ("a skiing accident", "a fall down a flight of stairs", "being thrown from his bicycle",
+                    "being struck on the back by a falling pallet at work"):
+        v = values(f"PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated in L1, cement injected.\n"
+                   f"HISTORY: 45-year-old with an L1 compression fracture after {history}. Normal bone density.")
+        assert v["indication"] == "trauma", history
+
+
+def test_stairs_fall_with_osteoporosis_stays_osteoporosis() -> None:
+    v = values("PROCEDURE: Vertebroplasty T12 under fluoroscopy; cement injected into T12.\nHISTORY: 84-year-old "
+               "with osteoporosis who fell down the stairs at home.")
+    assert v["indication"] == "osteoporosis"
+
+
+def test_run_on_dictation_negation_stops_at_under() -> None:
+    v = values("date of service june thirtieth twenty twenty five kyphoplasty tee twelve osteoporosis failed six "
+               "weeks we did not do a biopsy under fluoro balloon inflated in tee twelve cement injected")
+    assert v["biopsy"] == {"performed": False, "sites": []}
+    assert v["guidance"] == ["fluoroscopy"]
+    assert v["procedure_type"] == "kyphoplasty"
+    assert v["cavity_creation"] is True
+
+
+def test_x_ray_guidance_is_fluoroscopy() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under x-ray guidance an 11-gauge needle was advanced "
+               "into L2 and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: X-ray of the lumbar spine showed an L2 fracture.\n"
+               "DESCRIPTION: A needle was advanced into L2 and cement was injected.")
+    assert v["guidance"] == []
