@@ -6,8 +6,9 @@ vary the procedure (vertebroplasty, balloon kyphoplasty, non-balloon augmentatio
 (single, contiguous, non-contiguous, ranges), headed formal reports versus lowercase speech-recognition dictation with
 spoken numbers, the phrasing, and the layout: headed notes mostly keep each paragraph on one line with the short
 closing fields on consecutive lines (as most of ``../shared/dev_gold`` does), a quarter are wrapped at a fixed width,
-some put each heading on a line of its own; half of the unheaded dictations come back wrapped. Output is deterministic for a given seed. All content is invented (placeholder
-names, MRN 000000); nothing here is a real patient record.
+some put each heading on a line of its own; half of the unheaded dictations come back wrapped. Output is
+deterministic for a given seed. All content is invented (placeholder names, MRN 000000); nothing here is a real
+patient record.
 
 Run directly to print one sample and word-count statistics::
 

@@ -135,8 +135,8 @@ def test_tokenizer_follows_the_note_rules_on_any_text(text: str) -> None:
     assert [(t.text, t.whitespace_) for t in doc] == _reference_tokens(text)
 
 
-_PARA_TEXT = st.lists(st.sampled_from(list("ab \t\nNEWPARGHnewpargh:.\u0130") + ["new paragraph", "New Paragraph",
-                                                                                         "\n\n", " \n \n"]),
+_PARA_TEXT = st.lists(st.sampled_from([*"ab \t\nNEWPARGHnewpargh:.\u0130", "new paragraph", "New Paragraph",
+                                       "\n\n", " \n \n"]),
                       max_size=30).map("".join)
 
 
@@ -155,7 +155,7 @@ def test_paragraph_scan_equals_the_combined_pattern(text: str) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(list("0129/ a-x\n\u00b2") + ["2024", "1999", "12/", "/2020", "3/4/25", "\u0661\u0662"]),
+@given(st.lists(st.sampled_from([*"0129/ a-x\n\u00b2", "2024", "1999", "12/", "/2020", "3/4/25", "\u0661\u0662"]),
                 max_size=25).map("".join))
 def test_date_scan_equals_the_plain_pattern(text: str) -> None:
     from scribe.nlp.context import _DATE, date_matches
