@@ -19,7 +19,7 @@ _RANGE_WORDS = {"-", "–", "to", "through", "thru"}
 _MRI_FOLLOW = {"weighted", "hypointense", "hyperintense", "signal", "images", "image", "sequence",
                "sequences", "hypointensity", "hyperintensity", "score", "scores", "bright", "dark"}
 _LIST_JOIN = {",", "and", "&"}
-# every norm ``_ONE`` matches ("t12", "l05"); a range is one token only where a norm carries its dash or slash
+# every norm ``_ONE`` matches with ASCII digits ("t12", "l05")
 _LEVELISH = frozenset(f"{c}{d}" for c in "ctls" for d in [*map(str, range(10)), *(f"{a}{b}" for a in range(10)
                                                                                     for b in range(10))])
 _RANGE_CHARS = frozenset("-–/")
@@ -70,7 +70,15 @@ class LevelFinder:
         norms, lowers = tab.norms, tab.lowers
         n = len(tab)
         i = 0
-        for k in [k for k, w in enumerate(norms) if w in _LEVELISH or (w[:1] in "ctls" and _RANGE_CHARS & set(w))]:
+        # a level is a norm like "t12"; a range is one token only where normalisation gave a norm its dash
+        # or slash ("t11-l1"): only norms the normaliser assigned can be such (the tokenizer splits "-")
+        assigned = doc.user_data.get("assigned_norms")
+        ranged = {w for w in (set(norms) if assigned is None else assigned)
+                  if w[:1] in "ctls" and _RANGE_CHARS & set(w)}
+        candidates = tab.positions(_LEVELISH, norms=True)
+        if ranged:
+            candidates = sorted(candidates + tab.positions(ranged, norms=True))
+        for k in candidates:
             if k < i:
                 continue
             i = k

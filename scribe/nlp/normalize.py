@@ -77,11 +77,8 @@ class Normalizer:
     def _merges(self, lowers: list[str], gaps: TokenTable) -> list[tuple[int, int, str]]:
         """Spans to merge into one token, with the norm they get. Non-overlapping, in order."""
         out: list[tuple[int, int, str]] = []
-        starters = self.starters.intersection(lowers)
-        if not starters:
-            return out
         end = 0
-        for i in [i for i, w in enumerate(lowers) if w in starters]:
+        for i in gaps.positions(self.starters):
             if i < end:
                 continue
             merged = self._match_at(lowers, gaps, i)
@@ -165,7 +162,7 @@ class Normalizer:
         if len(clean) > _CACHE_MAX:
             clean.clear()
             cache.clear()
-        for low in set(lowers) - clean:
+        for low in tab.unique_lowers - clean:
             fix = cache.get(low, _UNSEEN)
             if fix is _UNSEEN:
                 fix = cache[low] = self._word_norm(low)
@@ -188,6 +185,7 @@ class Normalizer:
                     tok._.fuzzy = True
                     fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
+        doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges}
         doc.user_data["table"] = tab
         return doc
 

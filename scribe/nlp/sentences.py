@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IS_ALPHA, IS_LOWER, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -23,14 +23,20 @@ _FINAL = {".", "!", "?"}
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
-def is_dictation(tab: TokenTable) -> bool:
-    """Few punctuation marks and mostly lower case: a speech-recognition transcript."""
-    words = [w for w in tab.words if w.isalpha()]
-    if len(words) < 20:
+def is_dictation(tab: TokenTable, doc: Doc | None = None) -> bool:
+    """Few punctuation marks and mostly lower case: a speech-recognition transcript. With the Doc, the
+    counts come from spaCy's lexeme flags (``str.isalpha`` / ``str.islower`` of each token's text)."""
+    if doc is not None and len(doc) == len(tab):
+        flags = doc.to_array([IS_ALPHA, IS_LOWER])
+        n_alpha = int(flags[:, 0].sum())
+        n_lower = int((flags[:, 0] & flags[:, 1]).sum())
+    else:
+        words = [w for w in tab.words if w.isalpha()]
+        n_alpha, n_lower = len(words), sum(map(str.islower, words))
+    if n_alpha < 20:
         return False
     punct = sum(map(tab.words.count, _FINAL))
-    lower = sum(map(str.islower, words))
-    return punct / len(words) < 0.02 and lower / len(words) > 0.85
+    return punct / n_alpha < 0.02 and n_lower / n_alpha > 0.85
 
 
 class Splitter:
@@ -45,6 +51,7 @@ class Splitter:
         self.multi_terms = [tuple(t.split()) for t in self.terminators if " " in t]
         self.multi_first = {m[0] for m in self.multi_terms}
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
+        self.clause_words = frozenset(self.terminators | self.multi_first)
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
@@ -52,7 +59,7 @@ class Splitter:
         if n == 0:
             doc.user_data.update(sent_id=[], clause_id=[], dictation=False)
             return doc
-        dictation = is_dictation(tab)
+        dictation = is_dictation(tab, doc)
         words, lowers, text, idx = tab.words, tab.lowers, tab.text, tab.idx
         starts = bytearray(n)
         starts[0] = 1
@@ -66,7 +73,7 @@ class Splitter:
         # sentence-final punctuation (and spoken punctuation in dictation)
         breakers = _FINAL | ({";"} | self.spoken_breaks if dictation else set())
         last = n - 1
-        for i in [i for i, w in enumerate(lowers) if w in breakers]:
+        for i in tab.positions(breakers):
             if i == last:
                 continue
             if lowers[i] == "." and i > 0 and (lowers[i - 1] in _ABBREVIATIONS or
@@ -91,14 +98,14 @@ class Splitter:
             end = text.find("\n", idx[nxt]) if nxt < n else -1
             pos = end
         if dictation and self.spoken_multi:
-            for i in [i for i, w in enumerate(lowers) if w in self.spoken_multi_first]:
+            for i in tab.positions(self.spoken_multi_first):
                 for multi in self.spoken_multi:
                     k = len(multi)
                     if tuple(lowers[i : i + k]) == multi and i + k < n:
                         starts[i + k] = 1
         clause_marks = bytearray(starts)
-        terminators, multi_first = self.terminators, self.multi_first
-        for i in [i for i, w in enumerate(lowers) if w in terminators or w in multi_first]:
+        terminators = self.terminators
+        for i in tab.positions(self.clause_words):
             if lowers[i] in terminators or self._multi_terminator(lowers, i):
                 clause_marks[i] = 1
         sent_id = (numpy.frombuffer(bytes(starts), dtype=numpy.uint8).cumsum() - 1).tolist()

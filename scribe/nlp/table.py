@@ -19,6 +19,8 @@ class TokenTable:
     lowers: list[str]
     norms: list[str]
     _lower_text: str | None = field(default=None, repr=False, compare=False)
+    _unique: set[str] | None = field(default=None, repr=False, compare=False)
+    _unique_norms: set[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
@@ -47,6 +49,42 @@ class TokenTable:
         if got is None:
             got = self._lower_text = self.text.lower()
         return got
+
+    @property
+    def unique_lowers(self) -> set[str]:
+        """The distinct lower-case words of the note (made once)."""
+        got = self._unique
+        if got is None:
+            got = self._unique = set(self.lowers)
+        return got
+
+    @property
+    def unique_norms(self) -> set[str]:
+        """The distinct norms (made once: only read after normalisation, which sets them)."""
+        got = self._unique_norms
+        if got is None:
+            got = self._unique_norms = set(self.norms)
+        return got
+
+    def positions(self, words: set[str] | frozenset[str], norms: bool = False) -> list[int]:
+        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order: a C-level
+        ``list.index`` scan per word the note actually contains, instead of a Python loop over tokens."""
+        seq = self.norms if norms else self.lowers
+        present = (self.unique_norms if norms else self.unique_lowers) & words
+        if not present:
+            return []
+        out: list[int] = []
+        for w in present:
+            i = seq.index(w)
+            while True:
+                out.append(i)
+                try:
+                    i = seq.index(w, i + 1)
+                except ValueError:
+                    break
+        if len(present) > 1:
+            out.sort()
+        return out
 
     def __len__(self) -> int:
         return len(self.idx)
