@@ -61,7 +61,7 @@ class ContextTagger:
             self.rules[key] = rule
             self.matcher.add(key, [nlp.make_doc(rule.literal)])
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
-        self.correction_first = {c[0] for c in self.correction_cues}
+        self.correction_first = frozenset(c[0] for c in self.correction_cues)
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
@@ -136,9 +136,7 @@ class ContextTagger:
         tab = table(doc)
         lowers = tab.lowers
         out: list[Cue] = []
-        for i, low in enumerate(lowers):
-            if low not in self.correction_first:
-                continue
+        for i in tab.positions(self.correction_first):
             for cue in self.correction_cues:
                 k = len(cue)
                 if tuple(lowers[i : i + k]) == cue:

@@ -19,6 +19,8 @@ UNIT_WEEKS = {
     "month": 52 / 12, "months": 52 / 12, "mo": 52 / 12, "mos": 52 / 12, "mo.": 52 / 12, "mths": 52 / 12,
     "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0,
 }
+_UNITS = frozenset(UNIT_WEEKS)
+_SINCE = frozenset({"since"})
 _GLUED = re.compile(r"^(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")
 _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
@@ -46,7 +48,8 @@ def _durations(v: View) -> list[Duration]:
     n = len(tab)
     # only the few tokens just before a unit word can start a duration
     wanted: set[int] = set()
-    for k in [k for k, w in enumerate(lowers) if w in UNIT_WEEKS or (w[-1:] in "sdko" and _GLUED.match(w))]:
+    glued = {w for w in tab.unique_lowers if w[:1].isdecimal() and _GLUED.match(w)}  # "6wks"
+    for k in tab.positions(_UNITS | glued if glued else _UNITS):
         wanted.update(range(max(0, k - 8), k + 1))
     skip_to = 0
     for i in sorted(wanted):
@@ -122,9 +125,7 @@ def _since_then(text: str, window_start: int, pos: int, dos: date | None) -> flo
 def _since(v: View, dos: date | None) -> list[Duration]:
     out: list[Duration] = []
     tab = v.tab
-    for k, low in enumerate(tab.lowers):
-        if low != "since":
-            continue
+    for k in tab.positions(_SINCE):
         start_char = tab.idx[k]
         tail = v.text[start_char + 6 : start_char + 60]
         if tail[:4].lower() == "then":
