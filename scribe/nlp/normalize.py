@@ -51,8 +51,9 @@ class Normalizer:
         self.targets = list(norm.fuzzy_targets)
         self.starters: set[str] = {k[0] for k in self.joined} | _LEVEL_LETTERS | set(norm.letter_words) | \
             set(norm.region_words) | set(_ORD_WORDS)
-        for target in self.concat_targets:
-            self.starters.update(target[:k] for k in range(1, len(target)))
+        self.concat_prefixes = {target[:k] for target in self.concat_targets for k in range(1, len(target))}
+        self.starters.update(self.concat_prefixes)
+        self.joined_first = {k[0] for k in self.joined}
         self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
         self._word_norms: dict[str, tuple[str, bool] | None] = {}
         self._clean: set[str] = set()  # words seen that need no correction
@@ -96,10 +97,11 @@ class Normalizer:
         n = len(lowers)
         w = lowers[i]
         # 1. explicit joined phrases ("vertebral plasty")
-        for size in range(min(self.join_max, n - i), 1, -1):
-            key = tuple(lowers[i : i + size])
-            if key in self.joined and self._adjacent(gaps, i, i + size):
-                return i + size, self.joined[key]
+        if w in self.joined_first:
+            for size in range(min(self.join_max, n - i), 1, -1):
+                key = tuple(lowers[i : i + size])
+                if key in self.joined and self._adjacent(gaps, i, i + size):
+                    return i + size, self.joined[key]
         nxt = lowers[i + 1] if i + 1 < n else ""
         # 2. spoken levels: letter + number ("t twelve", "l 1", "el one")
         spoken_letter = self.norm.letter_words.get(w)
@@ -129,15 +131,20 @@ class Normalizer:
         # 4. ordinal + region ("twelfth thoracic", "first lumbar")
         if w in _ORD_WORDS and nxt in self.norm.region_words and self._adjacent(gaps, i, i + 2):
             return i + 2, f"{self.norm.region_words[nxt]}{_ORD_WORDS[w]}"
-        # 5. split words whose concatenation is a domain word ("spine jack", "c arm")
-        for size in (4, 3, 2):
-            if i + size > n:
-                continue
+        # 5. split words whose concatenation is a domain word ("spine jack", "c arm"), longest first;
+        # a concatenation that begins no target cannot grow into one
+        cat = w
+        sizes: list[int] = []
+        for size in range(2, min(4, n - i) + 1):
+            cat += lowers[i + size - 1]
+            if cat in self.concat_targets:
+                sizes.append(size)
+            elif cat not in self.concat_prefixes:
+                break
+        for size in reversed(sizes):
             parts = lowers[i : i + size]
-            cat = "".join(parts)
-            if cat in self.concat_targets and all(p.isalpha() for p in parts) and \
-                    self._adjacent(gaps, i, i + size):
-                return i + size, cat
+            if all(p.isalpha() for p in parts) and self._adjacent(gaps, i, i + size):
+                return i + size, "".join(parts)
         return None
 
     def __call__(self, doc: Doc) -> Doc:
@@ -166,18 +173,17 @@ class Normalizer:
             fix = cache.get(low, _UNSEEN)
             if fix is _UNSEEN:
                 fix = cache[low] = self._word_norm(low)
-            if fix is None:
+            if fix is None or (fix[0] == low and not fix[1]):  # "t12" is already its own norm
                 clean.add(low)
             else:
                 fixes[low] = fix
         fuzzy_idx: set[int] = set()
         if fixes:
             norms = tab.norms
-            for i, low in enumerate(lowers):
-                fix = fixes.get(low)
-                if fix is None or i in merged_at:
+            for i in tab.positions(fixes.keys()):
+                if i in merged_at:
                     continue
-                target, fuzzy = fix
+                target, fuzzy = fixes[lowers[i]]
                 tok = doc[i]
                 tok.norm_ = target
                 norms[i] = target

@@ -4,6 +4,7 @@ call: components and resolvers read it instead of creating Token objects over an
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from spacy.attrs import IDX, LENGTH, NORM
@@ -66,7 +67,7 @@ class TokenTable:
             got = self._unique_norms = set(self.norms)
         return got
 
-    def positions(self, words: set[str] | frozenset[str], norms: bool = False) -> list[int]:
+    def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
         """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order: a C-level
         ``list.index`` scan per word the note actually contains, instead of a Python loop over tokens."""
         seq = self.norms if norms else self.lowers
