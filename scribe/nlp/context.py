@@ -96,6 +96,7 @@ class ContextTagger:
         kept.sort(key=lambda c: c.start)
         doc.user_data["cues"] = kept
         doc.user_data["cue_starts"] = [c.start for c in kept]
+        doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []), doc.user_data.get("clause_id", []))
         return doc
 
     def _date_cues(self, doc: Doc) -> list[Cue]:
@@ -145,44 +146,74 @@ class ContextTagger:
         return out
 
 
+class CueIndex:
+    """The cues of one Doc, ready for ``flags``: sorted starts, the scope window that can reach a
+    target, and each cue's Flag made once."""
+
+    __slots__ = ("clause", "cues", "flag_of", "reach_after", "reach_before", "sent", "starts")
+
+    def __init__(self, cues: list[Cue], sent: list[int], clause: list[int]) -> None:
+        self.cues = cues
+        self.starts = [c.start for c in cues]
+        self.sent, self.clause = sent, clause
+        self.flag_of = [Flag(c.category, c.text, c.start_char, c.end_char) for c in cues]
+        # a cue reaches a target only within its scope (or by overlapping it); never beyond 40 tokens
+        scope = max((c.max_scope for c in cues), default=0)
+        length = max((c.end - c.start for c in cues), default=0)
+        self.reach_before = min(40, scope + length)
+        self.reach_after = min(40, scope)
+
+    def flags(self, start: int, end: int, categories: frozenset[str] | None = None,
+              same_sentence: bool = False) -> list[Flag]:
+        starts = self.starts
+        lo = bisect_left(starts, start - self.reach_before)
+        hi = bisect_right(starts, end + self.reach_after)
+        if lo == hi:
+            return []
+        unit = self.sent if same_sentence else self.clause
+        cues, flag_of = self.cues, self.flag_of
+        out: list[Flag] = []
+        target_unit = unit[start]
+        for k in range(lo, hi):
+            cue = cues[k]
+            if categories is not None and cue.category not in categories:
+                continue
+            if cue.start < end and cue.end > start:
+                if start <= cue.start and cue.end <= end:
+                    continue  # the cue is part of the target itself
+                out.append(flag_of[k])
+                continue  # a cue that contains the target ("on CT") applies to it
+            if cue.end <= start:
+                if cue.direction not in ("forward", "bidirectional"):
+                    continue
+                if unit[cue.start] != target_unit and unit[cue.end - 1] != target_unit:
+                    continue
+                if start - cue.end > cue.max_scope:
+                    continue
+            else:
+                if cue.direction not in ("backward", "bidirectional"):
+                    continue
+                if unit[cue.start] != target_unit:
+                    continue
+                if cue.start - end > cue.max_scope:
+                    continue
+            out.append(flag_of[k])
+        return out
+
+
+def cue_index(doc: Doc) -> CueIndex:
+    got = doc.user_data.get("cue_index")
+    if got is None:
+        got = doc.user_data["cue_index"] = CueIndex(doc.user_data.get("cues", []), doc.user_data.get("sent_id", []),
+                                                    doc.user_data.get("clause_id", []))
+    return got
+
+
 def flags_for(doc: Doc, start: int, end: int, categories: frozenset[str] | None = None,
               same_sentence: bool = False) -> list[Flag]:
-    """ConText flags for the target tokens [start, end): cue in the same clause, within scope."""
-    cues: list[Cue] = doc.user_data.get("cues", [])
-    if not cues:
-        return []
-    clause = doc.user_data["clause_id"]
-    sent = doc.user_data["sent_id"]
-    unit = sent if same_sentence else clause
-    starts: list[int] = doc.user_data["cue_starts"]
-    lo = bisect_left(starts, start - 40)
-    hi = bisect_right(starts, end + 40)
-    out: list[Flag] = []
-    target_unit = unit[start]
-    for cue in cues[lo:hi]:
-        if categories is not None and cue.category not in categories:
-            continue
-        if cue.start < end and cue.end > start:
-            if start <= cue.start and cue.end <= end:
-                continue  # the cue is part of the target itself
-            out.append(Flag(cue.category, cue.text, cue.start_char, cue.end_char))
-            continue  # a cue that contains the target ("on CT") applies to it
-        if cue.end <= start:
-            if cue.direction not in ("forward", "bidirectional"):
-                continue
-            if unit[cue.start] != target_unit and unit[cue.end - 1] != target_unit:
-                continue
-            if start - cue.end > cue.max_scope:
-                continue
-        else:
-            if cue.direction not in ("backward", "bidirectional"):
-                continue
-            if unit[cue.start] != target_unit:
-                continue
-            if cue.start - end > cue.max_scope:
-                continue
-        out.append(Flag(cue.category, cue.text, cue.start_char, cue.end_char))
-    return out
+    """ConText flags for the target tokens [start, end): cue in the same clause, within scope. Flags
+    are shared between calls: read them, do not change them."""
+    return cue_index(doc).flags(start, end, categories, same_sentence)
 
 
 @Language.factory("scribe_context", assigns=["doc.user_data"],

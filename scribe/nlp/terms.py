@@ -21,7 +21,7 @@ def _plural(word: str) -> str:
     return word + "s"
 
 
-def _longest_first(span: tuple[int, int, str]) -> tuple[int, int]:
+def _longest_first(span: tuple[int, int, object]) -> tuple[int, int]:
     return span[0] - span[1], span[0]
 
 
@@ -49,33 +49,44 @@ class TermMatcher:
             self.matcher.add(key, docs)
         self.labels = {key: entry.label for key, entry in self.entries.items()}
         self.rules = {key: f"{entry.label}:{entry.pattern}" for key, entry in self.entries.items()}
+        # the matcher reports each key by its string hash: label, value and rule by that hash
+        strings = nlp.vocab.strings
+        self.by_id: dict[int, tuple[str, str | None, str]] = {
+            strings.add(key): (entry.label, entry.value, self.rules[key]) for key, entry in self.entries.items()
+        }
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
-        strings = doc.vocab.strings
-        by_label: dict[str, list[tuple[int, int, str]]] = {}
+        by_id = self.by_id
+        by_label: dict[str, list[tuple[int, int, tuple[str, str | None, str]]]] = {}
         for match_id, start, end in self.matcher(doc):
-            key = strings[match_id]
-            by_label.setdefault(self.labels[key], []).append((start, end, key))
+            info = by_id[match_id]
+            got = by_label.get(info[0])
+            if got is None:
+                by_label[info[0]] = [(start, end, info)]
+            else:
+                got.append((start, end, info))
         terms: list[Term] = []
         fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
         text, idx, ends = tab.text, tab.idx, tab.ends
-        entries, rules = self.entries, self.rules
-        for label, spans in by_label.items():
+        for spans in by_label.values():
             # longest first, then leftmost; keep spans that overlap nothing kept (as filter_spans).
             # Kept spans are at least as long as any later one, so a later span overlaps a kept one
             # exactly when its first or last token is taken.
             if len(spans) > 1:
                 spans.sort(key=_longest_first)
             taken: set[int] = set()
-            for start, end, key in spans:
+            for start, end, (label, value, rule) in spans:
                 if start in taken or end - 1 in taken:
                     continue
-                taken.update(range(start, end))
+                if end - start == 1:
+                    taken.add(start)
+                else:
+                    taken.update(range(start, end))
                 s_char, e_char = idx[start], ends[end - 1]
                 terms.append(Term(
-                    label, entries[key].value, start, end, s_char, e_char, text[s_char:e_char],
-                    bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(start, end)), rules[key],
+                    label, value, start, end, s_char, e_char, text[s_char:e_char],
+                    bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(start, end)), rule,
                 ))
         terms.sort(key=lambda t: (t.start, -t.end))
         doc.user_data["terms"] = terms

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
-from scribe.nlp.context import flags_for
+from scribe.nlp.context import cue_index
 from scribe.nlp.sections import merged_ends
 from scribe.nlp.table import table
 from scribe.nlp.types import Flag, LevelMention, Section, Term
@@ -58,6 +58,7 @@ class View:
         self.levels: list[LevelMention] = [m for m in doc.user_data.get("levels", []) if m.levels]
         self.dictation: bool = doc.user_data.get("dictation", False)
         self.mentions: list[Mention] = []
+        self._cues = cue_index(doc)
         self._para_starts = self._paragraph_starts()
         self._by_label: dict[str, list[Term]] = {}
         for t in self.terms:
@@ -185,7 +186,7 @@ class View:
 
     # -- context ------------------------------------------------------------------------
     def flags(self, start: int, end: int, categories: frozenset[str] = EXCLUDING) -> list[Flag]:
-        return flags_for(self.doc, start, end, categories)
+        return self._cues.flags(start, end, categories)
 
     def has(self, start: int, end: int, *categories: str) -> bool:
         return bool(self.flags(start, end, frozenset(categories)))
