@@ -96,7 +96,8 @@ class ContextTagger:
         kept.sort(key=lambda c: c.start)
         doc.user_data["cues"] = kept
         doc.user_data["cue_starts"] = [c.start for c in kept]
-        doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []), doc.user_data.get("clause_id", []))
+        doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []),
+                                              doc.user_data.get("clause_id", []))
         return doc
 
     def _date_cues(self, doc: Doc) -> list[Cue]:

@@ -8,9 +8,9 @@ index of the section of each token). Text before the first heading is the TITLE 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
-import numpy
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -37,6 +37,7 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n[ \t]*")
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPACES = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
 
@@ -75,7 +76,7 @@ class SectionDetector:
                 continue
             if key in self.header_map:
                 name = self.header_map[key][0]
-            elif len(key.split()) <= 4 and not re.search(r"\d", key):
+            elif len(key.split()) <= 4 and not _DIGIT.search(key):
                 name = self.default_field
             else:
                 continue
@@ -99,11 +100,12 @@ class SectionDetector:
         for m in _CAPS_LINE.finditer(text):
             label = m.group(1).strip()
             key = _key(label)
-            if key in self.header_map and m.start(1) not in {h[0] for h in heads}:
+            if key in self.header_map and m.start(1) not in starts_known:
                 line_start = text.rfind("\n", 0, m.start(1)) + 1
                 if line_start in taken:
                     continue
                 heads.append((m.start(1), m.end(), self.header_map[key][0], label))
+                starts_known.add(m.start(1))
                 taken.add(line_start)
         for pos in paragraph_ends(text, lower):
             line_start = text.rfind("\n", 0, pos) + 1
@@ -152,8 +154,14 @@ class SectionDetector:
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
         sections = self.find(tab.text, tab.lower_text)
-        starts = [s.start for s in sections]
-        tok_section = numpy.maximum(numpy.searchsorted(starts, tab.idx, side="right") - 1, 0).tolist()
+        # token i is in the last section starting at or before it (the first section for tokens before all)
+        idx, n = tab.idx, len(tab)
+        tok_section: list[int] = []
+        bounds = [0, *(bisect_left(idx, s.start) for s in sections[1:]), n]
+        for k in range(len(sections)):
+            tok_section.extend([k] * (bounds[k + 1] - bounds[k]))
+        if not sections:
+            tok_section = [0] * n
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc
