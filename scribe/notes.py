@@ -117,17 +117,19 @@ def read_note(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
     )
 
 
-_DOS_LABEL = re.compile(
-    r"(date\s+of\s+(?:service|surgery|procedure|operation|exam(?:ination)?|visit|encounter)"
-    r"|service\s+date|procedure\s+date|d\.?o\.?s\.?(?=\W)|date(?=\s*:))\s*[:\-]?\s*",
-    re.IGNORECASE,
-)
+_DOS_PATTERN = (r"(date\s+of\s+(?:service|surgery|procedure|operation|exam(?:ination)?|visit|encounter)"
+                r"|service\s+date|procedure\s+date|d\.?o\.?s\.?(?=\W)|date(?=\s*:))\s*[:\-]?\s*")
+_DOS_LABEL = re.compile(_DOS_PATTERN, re.IGNORECASE)
+_DOS_LABEL_LOWER = re.compile(_DOS_PATTERN)
 
 
 def find_date_of_service(text: str) -> date | None:
     """The date of service: a labelled date ("Date of Service: 04/22/2025", spoken "date of
     service march eleventh twenty twenty five"), else None."""
-    for m in _DOS_LABEL.finditer(text):
+    # the labels are lower-case words: on ASCII text, scanning the lower-cased copy without IGNORECASE
+    # finds the same matches several times faster
+    labels = _DOS_LABEL_LOWER.finditer(text.lower()) if text.isascii() else _DOS_LABEL.finditer(text)
+    for m in labels:
         window = text[m.end() : m.end() + 80]
         found = parse_date(window)
         if found is not None and found[1] <= 3:

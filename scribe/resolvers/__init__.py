@@ -66,5 +66,6 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
         missing=compute_missing(elements, proc.is_procedure_note),
         date_of_service=date_of_service, is_procedure_note=proc.is_procedure_note,
         treated=proc.treated, mentions=v.mentions, text_length=len(v.text),
-        coverage=find_coverage(v.text, [t.level for t in proc.treated]) if proc.is_procedure_note else {},
+        coverage=find_coverage(v.text, [t.level for t in proc.treated], v.tab.lower_text)
+        if proc.is_procedure_note else {},
     )

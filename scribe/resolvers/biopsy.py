@@ -11,6 +11,8 @@ from scribe.nlp.types import Term, level_sort_key
 from scribe.resolvers.view import View
 
 _SKIP = frozenset({"historical", "hypothetical"})
+_NHH = frozenset({"negated", "historical", "hypothetical"})
+_NEG = frozenset({"negated"})
 _NEG_HIST = frozenset({"negated", "historical"})
 _INSTRUMENT = frozenset({"needle", "needles", "trocar", "trocars", "cannula", "cannulas", "system", "kit", "device",
                          "forceps", "tool", "set"})
@@ -91,7 +93,7 @@ def _weak_denied(v: View, t: Term) -> bool:
     if t.text.lower().rstrip("s") not in _WEAK or v.in_header_label(t):
         return False
     return any(0 <= f.cue_start - t.end_char <= 2 or 0 <= t.start_char - f.cue_end <= 1
-               for f in v.flags(t.start, t.end, frozenset({"negated"})))
+               for f in v.flags(t.start, t.end, _NEG))
 
 
 def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
@@ -108,7 +110,7 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
         if v.blank_field(t):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue
-        flags = v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"}))
+        flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
         if "negated" in cats and v.section_name(t.start) not in ("PLAN",):
             denied.append(t)

@@ -47,10 +47,10 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
     return start, min(ends) if ends else len(text)
 
 
-def find_coverage(text: str, treated: list[str]) -> dict[str, list[Evidence]]:
+def find_coverage(text: str, treated: list[str], lower: str | None = None) -> dict[str, list[Evidence]]:
     lex, compiled, negation = _lexicon()
     treated_set = set(treated)
-    lower = text.lower()
+    lower = text.lower() if lower is None else lower
     out: dict[str, list[Evidence]] = {}
     for item, rx in compiled.items():
         keywords = lex.keywords.get(item)

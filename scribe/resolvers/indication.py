@@ -18,6 +18,7 @@ _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|color
                       re.I)
 
 
+_NHH = frozenset({"negated", "hypothetical", "historical"})
 _FRACTURE = re.compile(r"\bfractur|\bcollapse", re.IGNORECASE)
 _BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\b", re.IGNORECASE)
 _WEDGE = re.compile(r"\b(?:wedge|compression)\s+(?:type\s+)?(?:fracture|deformity|fx)", re.IGNORECASE)
@@ -41,7 +42,7 @@ def resolve_indication(v: View) -> Element:
     texts: dict[str, list[str]] = {}
     for t in v.terms_of("IND"):
         sec = v.section_name(t.start)
-        flags = v.flags(t.start, t.end, frozenset({"negated", "hypothetical", "historical"}))
+        flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
         ok = sec not in ("PLAN", "CONSENT") and not (cats & {"negated", "hypothetical"})
         v.record("indication", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)

@@ -7,6 +7,7 @@ from scribe.models import Element, Status
 from scribe.nlp.types import Term
 from scribe.resolvers.view import View
 
+_EXCLUDE = frozenset({"negated", "historical", "hypothetical", "corrected", "diagnostic"})
 _CONTEXT = {"PROC", "SACRUM", "ACCESS", "CEMENT", "INJECT"}
 
 
@@ -29,8 +30,7 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
     for t in v.terms_of("SIDE"):
         if not v.session(t.start) or v.section_name(t.start) == "DEMOGRAPHICS":
             continue
-        flags = v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical",
-                                                    "corrected", "diagnostic"}))
+        flags = v.flags(t.start, t.end, _EXCLUDE)
         sid = v.sent(t.start)
         near = {x.label for x in v.sent_terms(sid)} & _CONTEXT
         ok = not flags and bool(near) and not _describes_fracture(v, t)

@@ -30,6 +30,9 @@ _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected",
                     "abandoned")
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
+_NHH = frozenset({"negated", "historical", "hypothetical"})
+_CORRECTED = frozenset({"corrected"})
+_STRONG_SET = frozenset(_STRONG)
 
 
 @dataclass
@@ -56,7 +59,7 @@ class _Resolver:
     def proc_terms(self) -> list[Term]:
         out = []
         for t in self.v.terms_of("PROC"):
-            flags = self.v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"}))
+            flags = self.v.flags(t.start, t.end, _NHH)
             ok = self.v.session(t.start) and not flags
             self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
                           flags, t.fuzzy)
@@ -78,7 +81,7 @@ class _Resolver:
                 sent_text = self._sent_text(t.start)
                 if not _CREATE.search(sent_text) and not self.v.in_header_label(t):
                     continue
-            flags = self.v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"}))
+            flags = self.v.flags(t.start, t.end, _NHH)
             cats = {f.category for f in flags}
             if cats & {"historical", "hypothetical"} and "negated" not in cats:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False,
@@ -116,7 +119,7 @@ class _Resolver:
         return False
 
     def _corrected(self, m: LevelMention) -> bool:
-        flags = self.v.flags(m.start, m.end, frozenset({"corrected"}))
+        flags = self.v.flags(m.start, m.end, _CORRECTED)
         if not flags:
             return False
         cue_end_char = flags[0].cue_end
@@ -191,7 +194,7 @@ class _Resolver:
     def _term_negated(self, t: Term) -> bool:
         """Negated, historical or hypothetical; a level-only cue ("L2 was not treated") does not
         negate the procedure named beside it ("Kyphoplasty L1 and L3, L2 was not treated")."""
-        for f in self.v.flags(t.start, t.end, frozenset({"negated", "historical", "hypothetical"})):
+        for f in self.v.flags(t.start, t.end, _NHH):
             if f.category == "negated" and f.cue_start > t.end_char and any(
                     c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
                 continue
@@ -205,8 +208,8 @@ class _Resolver:
             label = sec.label.lower()
             if "level" in label or "site" in label:
                 return True
-            return bool(labels & set(_STRONG)) or (bool(labels) and not has_biopsy)
-        if has_biopsy and not labels & set(_STRONG):
+            return bool(labels & _STRONG_SET) or (bool(labels) and not has_biopsy)
+        if has_biopsy and not labels & _STRONG_SET:
             return False
         return bool(labels)
 
