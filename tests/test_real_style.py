@@ -120,3 +120,11 @@ def test_x_ray_guidance_is_fluoroscopy() -> None:
     v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: X-ray of the lumbar spine showed an L2 fracture.\n"
                "DESCRIPTION: A needle was advanced into L2 and cement was injected.")
     assert v["guidance"] == []
+
+
+def test_balloon_that_ruptured_before_any_cavity_is_cement_only() -> None:
+    v = values("PROCEDURE: Attempted kyphoplasty T12, converted to vertebroplasty.\nTECHNIQUE: Under fluoroscopy a "
+               "cannula was placed into T12. The balloon ruptured on first inflation before any cavity was made "
+               "and was withdrawn. Cement was then injected directly into T12.")
+    assert v["procedure_type"] == "vertebroplasty"
+    assert v["cavity_creation"] is False
