@@ -128,3 +128,9 @@ def test_balloon_that_ruptured_before_any_cavity_is_cement_only() -> None:
                "and was withdrawn. Cement was then injected directly into T12.")
     assert v["procedure_type"] == "vertebroplasty"
     assert v["cavity_creation"] is False
+
+
+def test_a_cause_still_to_be_excluded_is_not_the_indication() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: Painful L2 "
+               "fracture in a 70-year-old; malignancy needs to be ruled out, so a biopsy was sent.")
+    assert v["indication"] is None
