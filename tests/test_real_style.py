@@ -134,3 +134,9 @@ def test_a_cause_still_to_be_excluded_is_not_the_indication() -> None:
     v = values("PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: Painful L2 "
                "fracture in a 70-year-old; malignancy needs to be ruled out, so a biopsy was sent.")
     assert v["indication"] is None
+
+
+def test_cement_seen_stable_at_other_levels_is_not_treatment_today() -> None:
+    v = values("PROCEDURE: Vertebroplasty T10.\nTECHNIQUE: Under fluoroscopy a needle was placed into T10 and 3 mL "
+               "of cement was injected. The T7 and T8 cement casts were stable.")
+    assert v["levels"] == ["T10"]
