@@ -140,3 +140,18 @@ def test_cement_seen_stable_at_other_levels_is_not_treatment_today() -> None:
     v = values("PROCEDURE: Vertebroplasty T10.\nTECHNIQUE: Under fluoroscopy a needle was placed into T10 and 3 mL "
                "of cement was injected. The T7 and T8 cement casts were stable.")
     assert v["levels"] == ["T10"]
+
+
+def test_tabs_no_break_and_double_spaces_inside_a_phrase() -> None:
+    for gap in ("  ", "\t", "\u00a0"):
+        v = values(f"PROCEDURE: Kyphoplasty T11{gap}through{gap}L1.\nHISTORY: Osteoporosis; she failed 6{gap}weeks "
+                   "of bracing.\nTECHNIQUE: Under fluoroscopy balloons were inflated at each level, creating "
+                   "cavities, and cement was injected.")
+        assert v["levels"] == ["T11", "T12", "L1"], repr(gap)
+        assert v["conservative_therapy"]["weeks"] == 6.0, repr(gap)
+
+
+def test_a_list_on_separate_lines_is_not_a_range() -> None:
+    v = values("PROCEDURE: Vertebroplasty.\nLevels treated:\n- T11\n- L1\nUnder fluoroscopy cement was injected at "
+               "each level.")
+    assert v["levels"] == ["T11", "L1"]
