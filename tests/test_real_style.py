@@ -155,3 +155,12 @@ def test_a_list_on_separate_lines_is_not_a_range() -> None:
     v = values("PROCEDURE: Vertebroplasty.\nLevels treated:\n- T11\n- L1\nUnder fluoroscopy cement was injected at "
                "each level.")
     assert v["levels"] == ["T11", "L1"]
+
+
+def test_terse_vp_abbreviation_but_not_a_vp_shunt() -> None:
+    v = values("VP T12 under fluoro for osteoporotic fx, cement in T12. Failed 6 wk brace. No bx.")
+    assert (v["procedure_type"], v["levels"], v["guidance"]) == ("vertebroplasty", ["T12"], ["fluoroscopy"])
+    assert v["biopsy"] == {"performed": False, "sites": []}
+    ex = extract("Man with a VP shunt and a painful osteoporotic L1 fracture seen today.\nPLAN: consider kyphoplasty.",
+                 with_codes=False)
+    assert not ex.is_procedure_note
