@@ -164,3 +164,13 @@ def test_terse_vp_abbreviation_but_not_a_vp_shunt() -> None:
     ex = extract("Man with a VP shunt and a painful osteoporotic L1 fracture seen today.\nPLAN: consider kyphoplasty.",
                  with_codes=False)
     assert not ex.is_procedure_note
+
+
+def test_blank_template_field_in_the_middle_of_a_line() -> None:
+    v = values("Procedure: Vertebroplasty   Level: L2   Side: ____\nGuidance: fluoroscopy   Biopsy: ____   Cement: 3 mL"
+               "\nNarrative: needle placed into L2 and cement injected.")
+    assert v["biopsy"] == {"performed": None, "sites": []}
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("Procedure: Kyphoplasty L1   Balloon: ***   Guidance: ***\nNarrative: cannula placed into L1, cement "
+               "injected.")
+    assert v["guidance"] == [] and v["cavity_creation"] is None
