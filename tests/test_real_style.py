@@ -174,3 +174,12 @@ def test_blank_template_field_in_the_middle_of_a_line() -> None:
     v = values("Procedure: Kyphoplasty L1   Balloon: ***   Guidance: ***\nNarrative: cannula placed into L1, cement "
                "injected.")
     assert v["guidance"] == [] and v["cavity_creation"] is None
+
+
+def test_template_title_vertebral_augmentation_beside_a_named_vertebroplasty() -> None:
+    v = values("VERTEBRAL AUGMENTATION PROCEDURE NOTE\nProcedure: Vertebroplasty\nLevel(s): T11\nGuidance: Fluoroscopy"
+               "\nNarrative: a needle was placed into T11 and 2 mL of cement was injected.")
+    assert v["procedure_type"] == "vertebroplasty"
+    v = values("Procedure: Vertebral augmentation\nLevel(s): T11\nNarrative: a needle was placed into T11 and cement "
+               "was injected.")
+    assert (v["procedure_type"], v["cavity_creation"]) == ("kyphoplasty", None)
