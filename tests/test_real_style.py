@@ -183,3 +183,9 @@ def test_template_title_vertebral_augmentation_beside_a_named_vertebroplasty() -
     v = values("Procedure: Vertebral augmentation\nLevel(s): T11\nNarrative: a needle was placed into T11 and cement "
                "was injected.")
     assert (v["procedure_type"], v["cavity_creation"]) == ("kyphoplasty", None)
+
+
+def test_dotted_letter_with_a_spoken_number_and_floral_scopic() -> None:
+    v = values("procedure kyphoplasty at T. twelve. under floral scopic guidance the balloon was inflated in T. "
+               "twelve creating a cavity and cement was injected.")
+    assert (v["levels"], v["guidance"]) == (["T12"], ["fluoroscopy"])
