@@ -120,3 +120,72 @@ def test_x_ray_guidance_is_fluoroscopy() -> None:
     v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: X-ray of the lumbar spine showed an L2 fracture.\n"
                "DESCRIPTION: A needle was advanced into L2 and cement was injected.")
     assert v["guidance"] == []
+
+
+def test_balloon_that_ruptured_before_any_cavity_is_cement_only() -> None:
+    v = values("PROCEDURE: Attempted kyphoplasty T12, converted to vertebroplasty.\nTECHNIQUE: Under fluoroscopy a "
+               "cannula was placed into T12. The balloon ruptured on first inflation before any cavity was made "
+               "and was withdrawn. Cement was then injected directly into T12.")
+    assert v["procedure_type"] == "vertebroplasty"
+    assert v["cavity_creation"] is False
+
+
+def test_a_cause_still_to_be_excluded_is_not_the_indication() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: Painful L2 "
+               "fracture in a 70-year-old; malignancy needs to be ruled out, so a biopsy was sent.")
+    assert v["indication"] is None
+
+
+def test_cement_seen_stable_at_other_levels_is_not_treatment_today() -> None:
+    v = values("PROCEDURE: Vertebroplasty T10.\nTECHNIQUE: Under fluoroscopy a needle was placed into T10 and 3 mL "
+               "of cement was injected. The T7 and T8 cement casts were stable.")
+    assert v["levels"] == ["T10"]
+
+
+def test_tabs_no_break_and_double_spaces_inside_a_phrase() -> None:
+    for gap in ("  ", "\t", "\u00a0"):
+        v = values(f"PROCEDURE: Kyphoplasty T11{gap}through{gap}L1.\nHISTORY: Osteoporosis; she failed 6{gap}weeks "
+                   "of bracing.\nTECHNIQUE: Under fluoroscopy balloons were inflated at each level, creating "
+                   "cavities, and cement was injected.")
+        assert v["levels"] == ["T11", "T12", "L1"], repr(gap)
+        assert v["conservative_therapy"]["weeks"] == 6.0, repr(gap)
+
+
+def test_a_list_on_separate_lines_is_not_a_range() -> None:
+    v = values("PROCEDURE: Vertebroplasty.\nLevels treated:\n- T11\n- L1\nUnder fluoroscopy cement was injected at "
+               "each level.")
+    assert v["levels"] == ["T11", "L1"]
+
+
+def test_terse_vp_abbreviation_but_not_a_vp_shunt() -> None:
+    v = values("VP T12 under fluoro for osteoporotic fx, cement in T12. Failed 6 wk brace. No bx.")
+    assert (v["procedure_type"], v["levels"], v["guidance"]) == ("vertebroplasty", ["T12"], ["fluoroscopy"])
+    assert v["biopsy"] == {"performed": False, "sites": []}
+    ex = extract("Man with a VP shunt and a painful osteoporotic L1 fracture seen today.\nPLAN: consider kyphoplasty.",
+                 with_codes=False)
+    assert not ex.is_procedure_note
+
+
+def test_blank_template_field_in_the_middle_of_a_line() -> None:
+    v = values("Procedure: Vertebroplasty   Level: L2   Side: ____\nGuidance: fluoroscopy   Biopsy: ____   Cement: 3 mL"
+               "\nNarrative: needle placed into L2 and cement injected.")
+    assert v["biopsy"] == {"performed": None, "sites": []}
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("Procedure: Kyphoplasty L1   Balloon: ***   Guidance: ***\nNarrative: cannula placed into L1, cement "
+               "injected.")
+    assert v["guidance"] == [] and v["cavity_creation"] is None
+
+
+def test_template_title_vertebral_augmentation_beside_a_named_vertebroplasty() -> None:
+    v = values("VERTEBRAL AUGMENTATION PROCEDURE NOTE\nProcedure: Vertebroplasty\nLevel(s): T11\nGuidance: Fluoroscopy"
+               "\nNarrative: a needle was placed into T11 and 2 mL of cement was injected.")
+    assert v["procedure_type"] == "vertebroplasty"
+    v = values("Procedure: Vertebral augmentation\nLevel(s): T11\nNarrative: a needle was placed into T11 and cement "
+               "was injected.")
+    assert (v["procedure_type"], v["cavity_creation"]) == ("kyphoplasty", None)
+
+
+def test_dotted_letter_with_a_spoken_number_and_floral_scopic() -> None:
+    v = values("procedure kyphoplasty at T. twelve. under floral scopic guidance the balloon was inflated in T. "
+               "twelve creating a cavity and cement was injected.")
+    assert (v["levels"], v["guidance"]) == (["T12"], ["fluoroscopy"])

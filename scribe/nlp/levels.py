@@ -34,6 +34,13 @@ def _level(letter: str, num: int) -> str | None:
     return None
 
 
+def _past_space(lowers: list[str], j: int) -> int:
+    """The first token from ``j`` that is not whitespace within the line."""
+    while j < len(lowers) and lowers[j].isspace() and "\n" not in lowers[j]:
+        j += 1
+    return j
+
+
 def expand(a: str, b: str) -> list[str]:
     """Expand a range in spinal order ("T11", "L1" -> T11, T12, L1)."""
     ia, ib = LEVEL_INDEX.get(a), LEVEL_INDEX.get(b)
@@ -105,16 +112,19 @@ class LevelFinder:
             levels = [name] if name else []
             is_range = False
             # a range: X - Y, X to Y, X through Y (Y may be a bare number of the same region)
-            if name and i + 2 < n and lowers[i + 1] in _RANGE_WORDS:
-                m2 = _ONE.match(norms[i + 2])
+            # (tabs, no-break spaces and runs of spaces are tokens of their own: skipped)
+            r = _past_space(lowers, i + 1)
+            y = _past_space(lowers, r + 1)
+            if name and y < n and lowers[r] in _RANGE_WORDS:
+                m2 = _ONE.match(norms[y])
                 other = None
                 if m2:
                     other = _level(m2.group(1), int(m2.group(2)))
-                elif tab.words[i + 2].isdecimal() and lowers[i + 1] in {"-", "–"}:
-                    other = _level(name[0].lower(), int(tab.words[i + 2]))
+                elif tab.words[y].isdecimal() and lowers[r] in {"-", "–"}:
+                    other = _level(name[0].lower(), int(tab.words[y]))
                 if other:
                     levels = expand(name, other)
-                    end = i + 3
+                    end = y + 1
                     is_range = True
             s_char, e_char = tab.idx[i], tab.ends[end - 1]
             out.append(LevelMention(levels, i, end, s_char, e_char, tab.text[s_char:e_char],

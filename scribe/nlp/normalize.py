@@ -116,12 +116,15 @@ class Normalizer:
         if w in _LEVEL_LETTERS and nxt == "-" and i + 2 < n and lowers[i + 2].isdecimal() and \
                 0 < int(lowers[i + 2]) < 14 and gaps.idx[i + 1] == gaps.ends[i] and gaps.idx[i + 2] == gaps.ends[i + 1]:
             return i + 3, f"{w}{int(lowers[i + 2])}"
-        # 2c. speech recognition's dotted letter ("L. 1", "T. 12")
-        if w in _LEVEL_LETTERS and nxt == "." and i + 2 < n and lowers[i + 2].isdecimal() and \
-                0 < int(lowers[i + 2]) < 14 and gaps.idx[i + 1] == gaps.ends[i] and \
-                gaps.idx[i + 2] - gaps.ends[i + 1] <= 1 and gaps.gap(i + 1) in ("", " ") and \
-                not (i + 3 < n and lowers[i + 3] in _LEVEL_FOLLOW_BLOCK):
-            return i + 3, f"{w}{int(lowers[i + 2])}"
+        # 2c. speech recognition's dotted letter ("L. 1", "T. 12", "L. two")
+        if w in _LEVEL_LETTERS and nxt == "." and i + 2 < n:
+            third = lowers[i + 2]
+            num = (int(third) if third.isdecimal() and 0 < int(third) < 14 else None) if third[:1].isdecimal() \
+                else _NUM_WORDS.get(third)
+            if num is not None and gaps.idx[i + 1] == gaps.ends[i] and \
+                    gaps.idx[i + 2] - gaps.ends[i + 1] <= 1 and gaps.gap(i + 1) in ("", " ") and \
+                    not (i + 3 < n and lowers[i + 3] in _LEVEL_FOLLOW_BLOCK):
+                return i + 3, f"{w}{num}"
         # 3. region word + number ("lumbar four", "thoracic 12")
         region = self.norm.region_words.get(w)
         if region is not None and nxt and self._adjacent(gaps, i, i + 2):

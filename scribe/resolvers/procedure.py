@@ -311,6 +311,9 @@ class _Resolver:
             if tied:
                 (kp_named if t.value == KP else vp_named).update(tied)
         explicit_mix = bool(vp_named) and bool(kp_named | aff)
+        # "vertebral augmentation" is also the umbrella word of templates and titles: beside a named
+        # vertebroplasty, with no cavity step anywhere, it does not make the levels augmentation
+        umbrella_only = VP in names and all("augmentation" in t.text.lower() for t in procs if t.value == KP)
 
         def family(lv: str) -> str | None:
             if lv in aff:
@@ -323,7 +326,7 @@ class _Resolver:
                 return KP
             if lv in vp_named:
                 return VP
-            if KP in names:
+            if KP in names and not umbrella_only:
                 return KP
             if VP in names:
                 return VP

@@ -21,6 +21,7 @@ EXCLUDING = frozenset({"negated", "historical", "hypothetical", "other_level", "
 _PARAGRAPH = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _NEW_PARAGRAPH = re.compile(r"new paragraph")
+_INLINE_BLANK = re.compile(r"[ \t]*:[ \t]*(?:[_*]{2,}|\?+)(?=\s|$)")
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
 
@@ -144,8 +145,12 @@ class View:
         return self.text[sec.body_start : min(line_end, sec.end)]
 
     def blank_field(self, term: Term) -> bool:
+        """A field left empty: "Biopsy: ***" as a heading, or mid-line in a template row
+        ("Guidance: fluoroscopy   Biopsy: ____   Date: …")."""
         value = self.field_value(term)
-        return value is not None and bool(_BLANK_VALUE.match(value))
+        if value is not None:
+            return bool(_BLANK_VALUE.match(value))
+        return _INLINE_BLANK.match(self.text, term.end_char) is not None
 
     # -- lookups ------------------------------------------------------------------------
     def terms_of(self, label: str) -> list[Term]:
