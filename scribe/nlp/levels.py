@@ -34,13 +34,6 @@ def _level(letter: str, num: int) -> str | None:
     return None
 
 
-def _past_space(lowers: list[str], j: int) -> int:
-    """The first token from ``j`` that is not whitespace within the line."""
-    while j < len(lowers) and lowers[j].isspace() and "\n" not in lowers[j]:
-        j += 1
-    return j
-
-
 def expand(a: str, b: str) -> list[str]:
     """Expand a range in spinal order ("T11", "L1" -> T11, T12, L1)."""
     ia, ib = LEVEL_INDEX.get(a), LEVEL_INDEX.get(b)
@@ -113,8 +106,8 @@ class LevelFinder:
             is_range = False
             # a range: X - Y, X to Y, X through Y (Y may be a bare number of the same region)
             # (tabs, no-break spaces and runs of spaces are tokens of their own: skipped)
-            r = _past_space(lowers, i + 1)
-            y = _past_space(lowers, r + 1)
+            r = tab.past_space(i + 1)
+            y = tab.past_space(r + 1)
             if name and y < n and lowers[r] in _RANGE_WORDS:
                 m2 = _ONE.match(norms[y])
                 other = None

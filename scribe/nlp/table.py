@@ -87,6 +87,14 @@ class TokenTable:
             out.sort()
         return out
 
+    def past_space(self, j: int) -> int:
+        """The first token from ``j`` that is not whitespace within the line: tabs, no-break spaces and
+        runs of spaces are tokens of their own, skipped inside "T11 through L1" or "6 weeks"."""
+        lowers = self.lowers
+        while j < len(lowers) and lowers[j].isspace() and "\n" not in lowers[j]:
+            j += 1
+        return j
+
     def __len__(self) -> int:
         return len(self.idx)
 

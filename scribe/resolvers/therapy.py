@@ -71,7 +71,7 @@ def _durations(v: View) -> list[Duration]:
         if parsed is None:
             continue
         value, used = parsed
-        j = _past_space(lowers, i + used)  # "6\u00a0weeks", "6  weeks": a whitespace token between
+        j = tab.past_space(i + used)  # "6\u00a0weeks", "6  weeks": a whitespace token between
         if j < n and lowers[j] in _RANGE and j + 1 < n:
             second = parse_number(lowers[j + 1 : j + 4])
             if second is not None:
@@ -93,14 +93,6 @@ def _durations(v: View) -> list[Duration]:
             out.append(Duration(value * UNIT_WEEKS[unit], i, end, tab.idx[i], tab.ends[end - 1]))
             skip_to = end
     return out
-
-
-def _past_space(lowers: list[str], j: int) -> int:
-    """The first token from ``j`` that is not whitespace within the line (tabs, no-break spaces, runs of
-    spaces)."""
-    while j < len(lowers) and lowers[j].isspace() and "\n" not in lowers[j]:
-        j += 1
-    return j
 
 
 _AGO = re.compile(r"\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
