@@ -49,11 +49,13 @@ class Normalizer:
         }
         self.vocabulary = vocabulary | set(norm.fuzzy_targets)
         self.targets = list(norm.fuzzy_targets)
-        self.starters: set[str] = {k[0] for k in self.joined} | _LEVEL_LETTERS | set(norm.letter_words) | \
-            set(norm.region_words) | set(_ORD_WORDS)
-        self.concat_prefixes = {target[:k] for target in self.concat_targets for k in range(1, len(target))}
-        self.starters.update(self.concat_prefixes)
         self.joined_first = {k[0] for k in self.joined}
+        self.concat_prefixes = {target[:k] for target in self.concat_targets for k in range(1, len(target))}
+        self.concat_any = self.concat_targets | self.concat_prefixes
+        # words that start a merge other than a split word; a split word needs its next word to continue it
+        self.direct_starters = self.joined_first | _LEVEL_LETTERS | set(norm.letter_words) | \
+            set(norm.region_words) | set(_ORD_WORDS)
+        self.starters: set[str] = self.direct_starters | self.concat_prefixes
         self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
         self._word_norms: dict[str, tuple[str, bool] | None] = {}
         self._clean: set[str] = set()  # words seen that need no correction
@@ -79,9 +81,13 @@ class Normalizer:
         """Spans to merge into one token, with the norm they get. Non-overlapping, in order."""
         out: list[tuple[int, int, str]] = []
         end = 0
+        n = len(lowers)
+        direct, concat_any = self.direct_starters, self.concat_any
         for i in gaps.positions(self.starters):
             if i < end:
                 continue
+            if lowers[i] not in direct and (i + 1 >= n or lowers[i] + lowers[i + 1] not in concat_any):
+                continue  # only a split word could start here, and the next word does not continue one
             merged = self._match_at(lowers, gaps, i)
             if merged is not None:
                 end, norm = merged

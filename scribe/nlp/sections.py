@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterable
 from functools import lru_cache
 
 from spacy.language import Language
@@ -85,7 +86,10 @@ class SectionDetector:
         # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
         # only known headings, written in capitals, after a sentence end or a comma
         starts_known = {h[0] for h in heads}
-        for m in _INLINE.finditer(text):
+        # every inline heading ends at a colon; when each colon ends a heading found above, an inline
+        # match can only lie inside one of those (and is skipped): no need to scan
+        inline: Iterable[re.Match[str]] = _INLINE.finditer(text) if text.count(":") > len(heads) else ()
+        for m in inline:
             before = text[max(0, m.start(1) - 2) : m.start(1)]
             if m.start(1) > 0 and not (before[-1:] in ".,;:)" or before in (". ", ", ", "; ", ": ", ") ", "  ")):
                 continue

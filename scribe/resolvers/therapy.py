@@ -41,6 +41,22 @@ class Duration:
     end_char: int
 
 
+_NOT_GLUED: set[str] = set()  # words seen that are no glued duration ("6wks"), across notes
+
+
+def _glued(words: set[str]) -> set[str]:
+    """The glued durations among ``words``; each distinct word is tested once per process."""
+    if len(_NOT_GLUED) > 200_000:
+        _NOT_GLUED.clear()
+    out: set[str] = set()
+    for w in words - _NOT_GLUED:
+        if w[:1].isdecimal() and _GLUED.match(w):
+            out.add(w)
+        else:
+            _NOT_GLUED.add(w)
+    return out
+
+
 def _durations(v: View) -> list[Duration]:
     tab = v.tab
     lowers = tab.lowers
@@ -48,7 +64,7 @@ def _durations(v: View) -> list[Duration]:
     n = len(tab)
     # only the few tokens just before a unit word can start a duration
     wanted: set[int] = set()
-    glued = {w for w in tab.unique_lowers if w[:1].isdecimal() and _GLUED.match(w)}  # "6wks"
+    glued = _glued(tab.unique_lowers)  # "6wks"
     for k in tab.positions(_UNITS | glued if glued else _UNITS):
         wanted.update(range(max(0, k - 8), k + 1))
     skip_to = 0
