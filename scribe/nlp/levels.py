@@ -93,7 +93,7 @@ class LevelFinder:
                 if a and b:
                     slash = "/" in norm  # "T10/L2" lists two levels; "T11-L1" is a range
                     out.append(LevelMention([a, b] if slash else expand(a, b), i, i + 1, tab.idx[i], tab.ends[i],
-                                            tab.words[i], is_range=not slash))
+                                            tab.word(i), is_range=not slash))
                 i += 1
                 continue
             single = self._single(tab, i)
@@ -113,8 +113,8 @@ class LevelFinder:
                 other = None
                 if m2:
                     other = _level(m2.group(1), int(m2.group(2)))
-                elif tab.words[y].isdecimal() and lowers[r] in {"-", "–"}:
-                    other = _level(name[0].lower(), int(tab.words[y]))
+                elif lowers[y].isdecimal() and lowers[r] in {"-", "–"}:
+                    other = _level(name[0].lower(), int(lowers[y]))
                 if other:
                     levels = expand(name, other)
                     end = y + 1
@@ -128,12 +128,12 @@ class LevelFinder:
                 k = i + 1
                 if lowers[i] == "," and lowers[k] == "and" and k + 1 < n:
                     k += 1  # "L1, 2, and 3"
-                if not tab.words[k].isdecimal() or (k + 1 < n and lowers[k + 1] in _UNIT_AFTER):
+                if not lowers[k].isdecimal() or (k + 1 < n and lowers[k + 1] in _UNIT_AFTER):
                     break
-                more = _level(name[0].lower(), int(tab.words[k]))
+                more = _level(name[0].lower(), int(lowers[k]))
                 if more is None:
                     break
-                out.append(LevelMention([more], k, k + 1, tab.idx[k], tab.ends[k], tab.words[k]))
+                out.append(LevelMention([more], k, k + 1, tab.idx[k], tab.ends[k], tab.word(k)))
                 i = k + 1
         doc.user_data["levels"] = out
         return doc

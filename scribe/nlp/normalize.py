@@ -171,7 +171,7 @@ class Normalizer:
                 doc = self._merged(doc, tab, merges)
             tab = TokenTable.from_doc(doc, text)
             lowers = tab.lowers
-            merged_at = {i for i, w in enumerate(tab.words) if " " in w}
+            merged_at = {i for i, w in enumerate(tab.lowers) if " " in w}
         # each distinct word once: words known to need no correction are skipped in one set operation
         fixes: dict[str, tuple[str, bool]] = {}
         cache, clean = self._word_norms, self._clean

@@ -35,7 +35,7 @@ def is_dictation(tab: TokenTable, doc: Doc | None = None) -> bool:
         n_alpha, n_lower = len(words), sum(map(str.islower, words))
     if n_alpha < 20:
         return False
-    punct = sum(map(tab.words.count, _FINAL))
+    punct = sum(map(tab.lowers.count, _FINAL))
     return punct / n_alpha < 0.02 and n_lower / n_alpha > 0.85
 
 
@@ -60,7 +60,7 @@ class Splitter:
             doc.user_data.update(sent_id=[], clause_id=[], dictation=False)
             return doc
         dictation = is_dictation(tab, doc)
-        words, lowers, text, idx = tab.words, tab.lowers, tab.text, tab.idx
+        lowers, text, idx = tab.lowers, tab.text, tab.idx
         starts = bytearray(n)
         starts[0] = 1
         # section starts: the first token of each section (where the token's section changes)
@@ -86,11 +86,11 @@ class Splitter:
             nxt = tab.token_at(pos)
             if idx[nxt] <= pos:
                 nxt += 1  # the token at or before the break; the sentence starts after it
-            while nxt < n and words[nxt].isspace():
+            while nxt < n and lowers[nxt].isspace():
                 nxt += 1
             if 0 < nxt < n and not starts[nxt]:
                 prev = nxt - 1
-                while prev > 0 and words[prev].isspace():
+                while prev > 0 and lowers[prev].isspace():
                     prev -= 1
                 between = text[tab.ends[prev] : idx[nxt]]
                 if between.count("\n") >= 2 or self._line_break_is_boundary(text, tab, prev, nxt):
@@ -123,10 +123,10 @@ class Splitter:
         """A single line break ends a sentence unless a long prose line wraps into lower case."""
         line_start = text.rfind("\n", 0, tab.idx[prev]) + 1
         line = text[line_start : tab.ends[prev]]
-        last = tab.words[prev][-1:]
+        last = tab.lowers[prev][-1:]
         if last in ".:;!?,":
             return last != ","
-        return not (len(line) > 60 and tab.words[cur][:1].islower())
+        return not (len(line) > 60 and text[tab.idx[cur]].islower())
 
 
 @Language.factory("scribe_sentences", assigns=["token.is_sent_start", "doc.user_data"],

@@ -16,9 +16,9 @@ class TokenTable:
     text: str
     idx: list[int]
     ends: list[int]
-    words: list[str]
     lowers: list[str]
     norms: list[str]
+    _words: list[str] | None = field(default=None, repr=False, compare=False)
     _lower_text: str | None = field(default=None, repr=False, compare=False)
     _unique: set[str] | None = field(default=None, repr=False, compare=False)
     _unique_norms: set[str] | None = field(default=None, repr=False, compare=False)
@@ -33,14 +33,32 @@ class TokenTable:
         rows = doc.to_array([IDX, LENGTH, NORM])
         idx = rows[:, 0].tolist()
         ends = (rows[:, 0] + rows[:, 1]).tolist()
-        words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
-        lowers = [w.lower() for w in words]
+        lower_text = text.lower()
+        words: list[str] | None = None
+        if len(lower_text) == len(text) and "\u03a3" not in text:
+            # lower-casing went character by character (no final sigma, no length change): each token's
+            # lower-case form is the same slice of the lower-cased text
+            lowers = [lower_text[s:e] for s, e in zip(idx, ends, strict=True)]
+        else:
+            words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
+            lowers = [w.lower() for w in words]
         if fresh and text.isascii() and "`" not in text:
             norms = lowers.copy()
         else:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
-        return cls(text, idx, ends, words, lowers, norms)
+        return cls(text, idx, ends, lowers, norms, words, lower_text)
+
+    @property
+    def words(self) -> list[str]:
+        """Each token's text as written (made on first use)."""
+        got = self._words
+        if got is None:
+            got = self._words = [self.text[s:e] for s, e in zip(self.idx, self.ends, strict=True)]
+        return got
+
+    def word(self, i: int) -> str:
+        return self.text[self.idx[i] : self.ends[i]]
 
     @property
     def lower_text(self) -> str:
