@@ -56,6 +56,20 @@ class Normalizer:
         self.direct_starters = self.joined_first | _LEVEL_LETTERS | set(norm.letter_words) | \
             set(norm.region_words) | set(_ORD_WORDS)
         self.starters: set[str] = self.direct_starters | self.concat_prefixes
+        # the words that may follow each starter in a merge other than a split word (steps 1-4 of
+        # _match_at), and the starters a written number may follow ("t 12", "lumbar 4")
+        self.follow: dict[str, set[str]] = {}
+        for key in self.joined:
+            self.follow.setdefault(key[0], set()).add(key[1])
+        for w in _LEVEL_LETTERS | set(norm.letter_words):
+            nxt = set(_NUM_WORDS) | ({"-", "."} if w in _LEVEL_LETTERS else set()) | \
+                (set(norm.level_number_homophones) if w in norm.letter_words else set())
+            self.follow.setdefault(w, set()).update(nxt)
+        for w in norm.region_words:
+            self.follow.setdefault(w, set()).update(_NUM_WORDS)
+        for w in _ORD_WORDS:
+            self.follow.setdefault(w, set()).update(norm.region_words)
+        self.number_led = _LEVEL_LETTERS | set(norm.letter_words) | set(norm.region_words)
         self._fuzzy = lru_cache(maxsize=50_000)(self._fuzzy_uncached)
         self._word_norms: dict[str, tuple[str, bool] | None] = {}
         self._clean: set[str] = set()  # words seen that need no correction
@@ -82,12 +96,16 @@ class Normalizer:
         out: list[tuple[int, int, str]] = []
         end = 0
         n = len(lowers)
-        direct, concat_any = self.direct_starters, self.concat_any
+        concat_any, follow, number_led = self.concat_any, self.follow, self.number_led
         for i in gaps.positions(self.starters):
             if i < end:
                 continue
-            if lowers[i] not in direct and (i + 1 >= n or lowers[i] + lowers[i + 1] not in concat_any):
-                continue  # only a split word could start here, and the next word does not continue one
+            if i + 1 >= n:
+                continue  # every merge joins two tokens or more
+            w, nxt = lowers[i], lowers[i + 1]
+            if w + nxt not in concat_any and nxt not in follow.get(w, ()) and \
+                    not (w in number_led and nxt.isdecimal()):
+                continue  # the next word continues no merge that could start here
             merged = self._match_at(lowers, gaps, i)
             if merged is not None:
                 end, norm = merged
