@@ -52,6 +52,11 @@ def word_value(word: str) -> int | None:
     return None
 
 
+_DECIMAL = re.compile(r"\d+(\.\d+)?")
+# the first words parse_number can read: number words, fractions and its lead-ins ("a month", "the last")
+_NUMBER_STARTS = frozenset(UNITS) | frozenset(TENS) | frozenset(FRACTIONS) | {"a", "an", "the", "one"}
+
+
 def parse_number(words: list[str]) -> tuple[float, int] | None:
     """Parse a number at the start of ``words``; return (value, words consumed).
 
@@ -61,8 +66,10 @@ def parse_number(words: list[str]) -> tuple[float, int] | None:
     if not words:
         return None
     first = words[0].lower()
+    if first not in _NUMBER_STARTS and not first[:1].isdecimal() and "-" not in first:
+        return None  # no branch below can read a number here
     try:
-        if re.fullmatch(r"\d+(\.\d+)?", first):
+        if _DECIMAL.fullmatch(first):
             value = float(first)
             used = 1
             if len(words) >= 4 and words[1] == "and" and words[2] in ("a", "one") and \

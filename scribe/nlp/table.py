@@ -30,7 +30,8 @@ class TokenTable:
         text = doc.text if text is None else text
         if not len(doc):
             return cls(text, [], [], [], [], [])
-        rows = doc.to_array([IDX, LENGTH, NORM])
+        lexeme_norms = fresh and text.isascii() and "`" not in text
+        rows = doc.to_array([IDX, LENGTH] if lexeme_norms else [IDX, LENGTH, NORM])
         idx = rows[:, 0].tolist()
         ends = (rows[:, 0] + rows[:, 1]).tolist()
         lower_text = text.lower()
@@ -42,7 +43,7 @@ class TokenTable:
         else:
             words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
             lowers = [w.lower() for w in words]
-        if fresh and text.isascii() and "`" not in text:
+        if lexeme_norms:
             norms = lowers.copy()
         else:
             strings = doc.vocab.strings
