@@ -1,7 +1,7 @@
 """Throughput of scribe's extraction pipeline against bare spaCy tokenisation, on the same notes.
 
-For each corpus it measures, in one process and alternating in ``--rounds`` rounds (best round reported,
-as ``timeit`` does, so a busy moment on the machine does not decide the figure):
+For each corpus it measures, in one process, over ``--rounds`` rounds that alternate the two in batches of
+50 notes (so a change in the machine's speed during the run weighs on both figures alike):
 
 (a) notes/s of ``spacy.blank("en")`` tokenisation: ``nlp.tokenizer(text)`` over every note;
 (b) notes/s of the full ``scribe.api.extract(text, note_id=..., mentions=False)`` pipeline (codes included)
@@ -53,6 +53,7 @@ from scribe.api import extract
 
 TARGET_RATIO = 0.5
 SHARE_NOTES = 40
+BATCH = 50  # notes tokenised, then extracted, in turn
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIRS = [ROOT / "sample_notes", ROOT.parent / "shared" / "dev_gold"]
 
@@ -65,7 +66,7 @@ class Result:
     words: int
     tokens: int
     chunk_share: float  # distinct whitespace-separated chunks / all chunks, in the first SHARE_NOTES distinct notes
-    tok_s: float  # best round, seconds for all notes
+    tok_s: float  # mean over the rounds, seconds for all notes
     ext_s: float
     tok_rounds: list[float]
     ext_rounds: list[float]
@@ -91,20 +92,27 @@ def run_tokenizer(nlp: spacy.language.Language, notes: list[tuple[str, str]]) ->
 
 
 def measure(name: str, notes: list[tuple[str, str]], distinct: list[str], rounds: int) -> Result:
+    """Tokenise and extract alternately, batch by batch, so a change in the machine's speed during the
+    run (other processes, a neighbour on the host) weighs on both figures alike."""
     nlp = spacy.blank("en")
     nlp.tokenizer(notes[0][1])  # warm-up
     extract(notes[0][1], note_id="warmup", mentions=False)  # warm-up: lexicons, matchers, coding tables
     tok_rounds: list[float] = []
     ext_rounds: list[float] = []
     for _ in range(rounds):
-        tok_rounds.append(run_tokenizer(nlp, notes))
-        ext_rounds.append(run_extract(notes))
+        tok = ext = 0.0
+        for b in range(0, len(notes), BATCH):
+            batch = notes[b : b + BATCH]
+            tok += run_tokenizer(nlp, batch)
+            ext += run_extract(batch)
+        tok_rounds.append(tok)
+        ext_rounds.append(ext)
     sample = distinct[:SHARE_NOTES]  # the same number of notes for every corpus: the share falls as notes grow
     chunks = [c for t in sample for c in t.split()]
     return Result(
         name=name, notes=len(notes), distinct=len(distinct), words=sum(len(t.split()) for _, t in notes),
         tokens=sum(len(nlp.tokenizer(t)) for _, t in notes), chunk_share=len(set(chunks)) / max(1, len(chunks)),
-        tok_s=min(tok_rounds), ext_s=min(ext_rounds), tok_rounds=tok_rounds, ext_rounds=ext_rounds,
+        tok_s=sum(tok_rounds) / rounds, ext_s=sum(ext_rounds) / rounds, tok_rounds=tok_rounds, ext_rounds=ext_rounds,
     )
 
 
@@ -130,7 +138,7 @@ def read_dirs(dirs: list[Path]) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="scribe extract throughput vs spacy.blank tokenisation")
     parser.add_argument("--n", type=int, default=2000, help="notes per corpus (default 2000)")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per corpus; the best counts (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per corpus, averaged (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="generated corpus seed (default 0)")
     parser.add_argument("--corpus", type=Path, action="append", default=[],
                         help="read the *.txt notes of this folder (repeatable) for the real-style corpus instead of "
