@@ -168,7 +168,7 @@ def parse_date(text: str) -> tuple[date, int, int] | None:
             d = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
         if d is not None and (best is None or m.start() < best[1]):
             best = (d, m.start(), m.end())
-    spoken = parse_spoken_date(text)
+    spoken = parse_spoken_date(text, before=None if best is None else best[1])
     if spoken is not None and (best is None or spoken[1] < best[1]):
         best = spoken
     return best
@@ -177,11 +177,14 @@ def parse_date(text: str) -> tuple[date, int, int] | None:
 _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\d+(?:st|nd|rd|th)?")
 
 
-def parse_spoken_date(text: str, default_year: int | None = None) -> tuple[date, int, int] | None:
+def parse_spoken_date(text: str, default_year: int | None = None,
+                      before: int | None = None) -> tuple[date, int, int] | None:
     """A spoken date: "march eleventh twenty twenty five", "february second" (year optional
-    when ``default_year`` is given)."""
+    when ``default_year`` is given); with ``before``, only one starting before that offset."""
     toks = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
     for i, (w, s, _) in enumerate(toks):
+        if before is not None and s >= before:
+            break
         month = MONTHS.get(w.lower())
         if month is None or len(w) < 3 or (w.lower() == "may" and i + 1 < len(toks) and \
                 toks[i + 1][0].lower() in ("be", "have", "not")):
