@@ -71,13 +71,14 @@ def _durations(v: View) -> list[Duration]:
     for i in sorted(wanted):
         if i < skip_to:
             continue
-        g = _GLUED.match(lowers[i])
+        low = lowers[i]
+        g = _GLUED.match(low) if low in glued else None
         if g:
             w = float(g.group(1)) * UNIT_WEEKS[g.group(2)]
             out.append(Duration(w, i, i + 1, tab.idx[i], tab.ends[i]))
             skip_to = i + 1
             continue
-        xm = _X_NUM.match(lowers[i])
+        xm = _X_NUM.match(low) if low[:1] == "x" else None
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
         elif lowers[i][:1].isdecimal() or lowers[i].isalpha():
