@@ -189,3 +189,22 @@ def test_dotted_letter_with_a_spoken_number_and_floral_scopic() -> None:
     v = values("procedure kyphoplasty at T. twelve. under floral scopic guidance the balloon was inflated in T. "
                "twelve creating a cavity and cement was injected.")
     assert (v["levels"], v["guidance"]) == (["T12"], ["fluoroscopy"])
+
+
+def test_a_denial_after_the_guidance_still_reaches_the_term_before_it() -> None:
+    """'under' is no clause boundary: a backward denial reaches the biopsy named before the guidance."""
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under fluoroscopic guidance an 11 gauge needle was "
+               "placed into L2 and 3 mL of PMMA cement was injected. A bone biopsy under fluoroscopy was not performed.")
+    assert v["biopsy"] == {"performed": False, "sites": []}
+    v = values("CONSULT NOTE\nOsteoporotic L1 compression fracture. Kyphoplasty under fluoroscopic guidance was not "
+               "performed today because the patient declined. Will follow up.")
+    assert v["procedure_type"] is None
+
+
+def test_a_negation_aimed_at_an_earlier_term_spares_the_guidance_after_it() -> None:
+    v = values("PROCEDURE: Kyphoplasty L1.\nDESCRIPTION: No balloon was used under fluoroscopy at first; then an "
+               "inflatable bone tamp was inflated in L1 and cement injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Vertebroplasty L3.\nDESCRIPTION: Cement was injected into L3 under CT guidance. "
+               "No fluoroscopy or balloon was used.")
+    assert v["guidance"] == ["ct"]

@@ -81,7 +81,7 @@ class _Resolver:
                 sent_text = self._sent_text(t.start)
                 if not _CREATE.search(sent_text) and not self.v.in_header_label(t):
                     continue
-            flags = self.v.flags(t.start, t.end, _NHH)
+            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)]
             cats = {f.category for f in flags}
             if cats & {"historical", "hypothetical"} and "negated" not in cats:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False,

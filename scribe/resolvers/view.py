@@ -22,6 +22,7 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _NEW_PARAGRAPH = re.compile(r"new paragraph")
 _INLINE_BLANK = re.compile(r"[ \t]*:[ \t]*(?:[_*]{2,}|\?+)(?=\s|$)")
+_LISTED = frozenset({",", "or", "and", "nor", "/", "&", "the", "a", "an", "any"})  # words of a list of terms
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
 
@@ -214,6 +215,26 @@ class View:
                         continue
             out.append(f)
         return out
+
+    def aimed_before(self, f: Flag, t: Term) -> bool:
+        """A negation cue before ``t`` that reaches it only past another term not listed with it: in
+        "we did not do a biopsy under fluoro balloon inflated" the cue is aimed at the biopsy, not at
+        the fluoroscopy or the balloon; in "no biopsy or balloon" it denies both."""
+        if f.category != "negated" or f.cue_end > t.start_char:
+            return False
+        starts = self._term_index()
+        terms = self._sorted_terms
+        i = bisect_left(starts, f.cue_end)
+        between = [x for x in terms[i : bisect_left(starts, t.start_char)] if x.end_char <= t.start_char]
+        if not between:
+            return False
+        lowers = self.tab.lowers
+        prev_end = between[0].end
+        for x in [*between[1:], t]:
+            if any(w not in _LISTED and not w.isspace() for w in lowers[prev_end : x.start]):
+                return True
+            prev_end = max(prev_end, x.end)
+        return False
 
     def levels_between(self, start_char: int, end_char: int) -> list[LevelMention]:
         """Level mentions lying inside [start_char, end_char) of the text, in order."""
