@@ -194,7 +194,8 @@ def test_dotted_letter_with_a_spoken_number_and_floral_scopic() -> None:
 def test_a_denial_after_the_guidance_still_reaches_the_term_before_it() -> None:
     """'under' is no clause boundary: a backward denial reaches the biopsy named before the guidance."""
     v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under fluoroscopic guidance an 11 gauge needle was "
-               "placed into L2 and 3 mL of PMMA cement was injected. A bone biopsy under fluoroscopy was not performed.")
+               "placed into L2 and 3 mL of PMMA cement was injected. A bone biopsy under fluoroscopy was not "
+               "performed.")
     assert v["biopsy"] == {"performed": False, "sites": []}
     v = values("CONSULT NOTE\nOsteoporotic L1 compression fracture. Kyphoplasty under fluoroscopic guidance was not "
                "performed today because the patient declined. Will follow up.")
