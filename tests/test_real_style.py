@@ -209,3 +209,14 @@ def test_a_negation_aimed_at_an_earlier_term_spares_the_guidance_after_it() -> N
     v = values("PROCEDURE: Vertebroplasty L3.\nDESCRIPTION: Cement was injected into L3 under CT guidance. "
                "No fluoroscopy or balloon was used.")
     assert v["guidance"] == ["ct"]
+
+
+def test_something_else_unchanged_beside_the_treated_level_is_no_history() -> None:
+    """Only stable prior cement is history ("the T7 and T8 cement casts were stable"): an unchanged
+    alignment or a stable patient beside today's level is not."""
+    v = values("Vertebroplasty note. Under fluoroscopy cement was injected into L2 and alignment was unchanged. "
+               "Osteoporosis. Failed 6 weeks of bracing.")
+    assert v["levels"] == ["L2"]
+    v = values("Kyphoplasty note. Under fluoroscopy balloons were inflated at T11 and T12 and cement was injected "
+               "and the patient was stable.")
+    assert v["levels"] == ["T11", "T12"]
