@@ -56,9 +56,13 @@ class ContextTagger:
     def __init__(self, nlp: Language, lexicon: Lexicon) -> None:
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.rules: dict[str, ContextRule] = {}
+        self.by_id: dict[int, ContextRule] = {}  # the matcher reports each rule by its key's hash
         for n, rule in enumerate(lexicon.context):
+            if rule.direction == "terminate":
+                continue  # clause ends are the sentence splitter's (scribe_sentences)
             key = f"ctx{n}"
             self.rules[key] = rule
+            self.by_id[nlp.vocab.strings.add(key)] = rule
             self.matcher.add(key, [nlp.make_doc(rule.literal)])
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.correction_first = frozenset(c[0] for c in self.correction_cues)
@@ -67,12 +71,11 @@ class ContextTagger:
         tab = table(doc)
         found: list[Cue] = []
         pseudo: list[tuple[int, int]] = []
+        by_id = self.by_id
         for match_id, start, end in self.matcher(doc):
-            rule = self.rules[doc.vocab.strings[match_id]]
+            rule = by_id[match_id]
             if rule.direction == "pseudo":
                 pseudo.append((start, end))
-                continue
-            if rule.direction == "terminate":
                 continue
             s_char, e_char = tab.idx[start], tab.ends[end - 1]
             found.append(Cue(rule.category, rule.direction, start, end, s_char, e_char,
