@@ -220,3 +220,9 @@ def test_something_else_unchanged_beside_the_treated_level_is_no_history() -> No
     v = values("Kyphoplasty note. Under fluoroscopy balloons were inflated at T11 and T12 and cement was injected "
                "and the patient was stable.")
     assert v["levels"] == ["T11", "T12"]
+
+
+def test_months_of_pain_despite_treatment_is_how_long_the_pain_lasted() -> None:
+    head = "PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: "
+    assert weeks(head + "3 months of pain despite NSAIDs and a brace.") is None
+    assert weeks(head + "Despite 2 months of pain medication she remains in pain.") == 8.67

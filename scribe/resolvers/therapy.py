@@ -193,8 +193,11 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         sid = v.sent(d.start)
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
             continue
+        # "2 months of pain medication", "6 weeks of a TLSO brace" (not "3 months of pain despite NSAIDs":
+        # no pain word between "of" and the therapy)
         of_therapy = d.end < len(lowers) and lowers[d.end] == "of" and any(
-            t.start in (d.end + 1, d.end + 2, d.end + 3) for t in therapy_terms)
+            t.start in (d.end + 1, d.end + 2, d.end + 3) and not _PAIN_AFTER.intersection(lowers[d.end + 1 : t.start])
+            for t in therapy_terms)
         if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK and not (
                 lowers[d.start - 1] == "after" and of_therapy):  # "after 3 months of bracing" still counts
             continue
