@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from datetime import date
 
 from spacy.language import Language
@@ -50,29 +51,51 @@ def date_matches(text: str) -> list[re.Match[str]]:
     return out
 
 
+def context_rules(lexicon: Lexicon) -> dict[str, ContextRule]:
+    """The ConText rules matched as cues, by matcher key (clause terminators are the sentence splitter's)."""
+    return {f"ctx{n}": rule for n, rule in enumerate(lexicon.context) if rule.direction != "terminate"}
+
+
+def cue_patterns(nlp: Language, rules: dict[str, ContextRule],
+                 normalizer: Callable[[Doc], Doc] | None) -> dict[str, list[Doc]]:
+    """Each cue literal as a Doc normalised like the notes, to be matched on NORM."""
+    out: dict[str, list[Doc]] = {}
+    for key, rule in rules.items():
+        d = nlp.make_doc(rule.literal)
+        out[key] = [normalizer(d) if normalizer is not None else d]
+    return out
+
+
 class ContextTagger:
     """Pipeline component ``scribe_context``: finds cues; ``flags_for`` applies them."""
 
     def __init__(self, nlp: Language, lexicon: Lexicon) -> None:
-        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.rules: dict[str, ContextRule] = {}
-        self.by_id: dict[int, ContextRule] = {}  # the matcher reports each rule by its key's hash
-        for n, rule in enumerate(lexicon.context):
-            if rule.direction == "terminate":
-                continue  # clause ends are the sentence splitter's (scribe_sentences)
-            key = f"ctx{n}"
-            self.rules[key] = rule
-            self.by_id[nlp.vocab.strings.add(key)] = rule
-            self.matcher.add(key, [nlp.make_doc(rule.literal)])
+        self.nlp = nlp
+        self.rules = context_rules(lexicon)
+        self.by_id: dict[int, ContextRule] = {nlp.vocab.strings.add(k): r for k, r in self.rules.items()}
+        self._matcher: PhraseMatcher | None = None
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.correction_first = frozenset(c[0] for c in self.correction_cues)
+
+    def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """The cue matches: found by scribe_terms' matcher in the same pass as the terms when it ran
+        (``doc.user_data["cue_matches"]``), else by a matcher of this component's own."""
+        got = doc.user_data.get("cue_matches")
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+        if self._matcher is None:
+            self._matcher = PhraseMatcher(self.nlp.vocab, attr="NORM")
+            normalizer = self.nlp.get_pipe("scribe_normalize") if "scribe_normalize" in self.nlp.pipe_names else None
+            for key, docs in cue_patterns(self.nlp, self.rules, normalizer).items():
+                self._matcher.add(key, docs)
+        return list(self._matcher(doc))
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
         found: list[Cue] = []
         pseudo: list[tuple[int, int]] = []
         by_id = self.by_id
-        for match_id, start, end in self.matcher(doc):
+        for match_id, start, end in self.matches(doc):
             rule = by_id[match_id]
             if rule.direction == "pseudo":
                 pseudo.append((start, end))

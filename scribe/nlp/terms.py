@@ -9,6 +9,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from scribe.lexicon import Lexicon, TermPattern, default_lexicon
+from scribe.nlp.context import context_rules, cue_patterns
 from scribe.nlp.table import table
 from scribe.nlp.types import Term
 
@@ -47,6 +48,10 @@ class TermMatcher:
                 by_key.setdefault(key, []).append(d)
         for key, docs in by_key.items():
             self.matcher.add(key, docs)
+        # the ConText cues ride in the same matcher (one pass over the note); their matches are left in
+        # doc.user_data["cue_matches"] for scribe_context
+        for key, docs in cue_patterns(nlp, context_rules(lexicon), normalizer).items():
+            self.matcher.add(key, docs)
         self.labels = {key: entry.label for key, entry in self.entries.items()}
         self.rules = {key: f"{entry.label}:{entry.pattern}" for key, entry in self.entries.items()}
         # the matcher reports each key by its string hash: label, value and rule by that hash
@@ -59,8 +64,13 @@ class TermMatcher:
         tab = table(doc)
         by_id = self.by_id
         by_label: dict[str, list[tuple[int, int, tuple[str, str | None, str]]]] = {}
-        for match_id, start, end in self.matcher(doc):
-            info = by_id[match_id]
+        cue_matches: list[tuple[int, int, int]] = []
+        for match in self.matcher(doc):
+            match_id, start, end = match
+            info = by_id.get(match_id)
+            if info is None:
+                cue_matches.append(match)
+                continue
             got = by_label.get(info[0])
             if got is None:
                 by_label[info[0]] = [(start, end, info)]
@@ -90,6 +100,7 @@ class TermMatcher:
                 ))
         terms.sort(key=lambda t: (t.start, -t.end))
         doc.user_data["terms"] = terms
+        doc.user_data["cue_matches"] = cue_matches
         return doc
 
 
