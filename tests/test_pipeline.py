@@ -162,3 +162,13 @@ def test_date_scan_equals_the_plain_pattern(text: str) -> None:
 
     assert [(m.span(), m.groups()) for m in date_matches(text)] == \
         [(m.span(), m.groups()) for m in _DATE.finditer(text)]
+
+
+def test_cues_found_by_the_terms_pass_equal_the_context_components_own() -> None:
+    doc = analyse("No balloon was used at L2; prior kyphoplasty at T8 in 2019. L3 was not treated, "
+                  "biopsy to be considered.")
+    shared = [(c.category, c.start, c.end) for c in doc.user_data["cues"]]
+    doc.user_data.pop("cue_matches")
+    get_nlp().get_pipe("scribe_context")(doc)
+    assert [(c.category, c.start, c.end) for c in doc.user_data["cues"]] == shared
+    assert {c[0] for c in shared} >= {"negated", "historical"}
