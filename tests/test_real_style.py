@@ -189,3 +189,12 @@ def test_dotted_letter_with_a_spoken_number_and_floral_scopic() -> None:
     v = values("procedure kyphoplasty at T. twelve. under floral scopic guidance the balloon was inflated in T. "
                "twelve creating a cavity and cement was injected.")
     assert (v["levels"], v["guidance"]) == (["T12"], ["fluoroscopy"])
+
+
+# -- long one-line dictations --------------------------------------------------------------
+def test_spoken_headings_after_new_paragraph_on_one_line_each_start_a_section() -> None:
+    v = values("dictation for a patient new paragraph preoperative diagnosis colon fracture of el two period "
+               "new paragraph procedure colon kyphoplasty el two period new paragraph description colon under "
+               "fluoroscopy a balloon was inflated in el two creating a cavity and cement was injected period")
+    assert (v["procedure_type"], v["cavity_creation"], v["levels"]) == ("kyphoplasty", True, ["L2"])
+    assert v["guidance"] == ["fluoroscopy"]
