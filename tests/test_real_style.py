@@ -198,3 +198,19 @@ def test_spoken_headings_after_new_paragraph_on_one_line_each_start_a_section() 
                "fluoroscopy a balloon was inflated in el two creating a cavity and cement was injected period")
     assert (v["procedure_type"], v["cavity_creation"], v["levels"]) == ("kyphoplasty", True, ["L2"])
     assert v["guidance"] == ["fluoroscopy"]
+
+
+# -- indication: a cancer in remission or only in the history ------------------------------
+def test_cancer_in_remission_beside_an_insufficiency_fracture_is_osteoporosis() -> None:
+    v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Osteoporotic man, "
+               "lymphoma that is in remission for 4 years, with a T9 insufficiency fracture.")
+    assert v["indication"] == "osteoporosis"
+    v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Myeloma, not in "
+               "remission, with a lytic T9 fracture; also osteoporosis.")
+    assert v["indication"] == "neoplasm"
+
+
+def test_a_cancer_history_behind_the_word_is_history() -> None:
+    v = values("PROCEDURE: Vertebroplasty L3 under fluoroscopy; cement injected into L3.\nHISTORY: Osteoporosis. "
+               "Given her colon cancer history a biopsy of L3 was sent to exclude malignancy.")
+    assert v["indication"] == "osteoporosis"
