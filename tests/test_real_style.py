@@ -214,3 +214,11 @@ def test_a_cancer_history_behind_the_word_is_history() -> None:
     v = values("PROCEDURE: Vertebroplasty L3 under fluoroscopy; cement injected into L3.\nHISTORY: Osteoporosis. "
                "Given her colon cancer history a biopsy of L3 was sent to exclude malignancy.")
     assert v["indication"] == "osteoporosis"
+
+
+def test_scheduled_medication_is_regular_dosing_not_a_plan() -> None:
+    assert weeks("Date of Service: 03/30/2025\nPROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into "
+                 "L2.\nHISTORY: She has used a brace and scheduled acetaminophen since 03/02/2025 without "
+                 "improvement.") == 4.0
+    assert weeks("PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: Pain "
+                 "refractory to scheduled tramadol for 5 weeks.") == 5.0
