@@ -222,3 +222,9 @@ def test_scheduled_medication_is_regular_dosing_not_a_plan() -> None:
                  "improvement.") == 4.0
     assert weeks("PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: Pain "
                  "refractory to scheduled tramadol for 5 weeks.") == 5.0
+
+
+def test_fluoroscopy_that_confirmed_the_level_was_the_guidance() -> None:
+    v = values("PROCEDURE: Vertebroplasty T5.\nDESCRIPTION: Biplanar fluoroscopy confirmed the level by counting "
+               "from C7. A needle was placed into T5 and 2 mL of cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
