@@ -228,3 +228,10 @@ def test_fluoroscopy_that_confirmed_the_level_was_the_guidance() -> None:
     v = values("PROCEDURE: Vertebroplasty T5.\nDESCRIPTION: Biplanar fluoroscopy confirmed the level by counting "
                "from C7. A needle was placed into T5 and 2 mL of cement was injected.")
     assert v["guidance"] == ["fluoroscopy"]
+
+
+def test_therapy_that_ended_weeks_ago_is_not_its_duration() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: Metastatic "
+                 "fracture; pain refractory to palliative radiation completed 3 weeks ago and to oral morphine.") is None
+    assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: She "
+                 "completed 3 weeks of physical therapy without relief.") == 3.0

@@ -170,6 +170,12 @@ def _since(v: View, dos: date | None) -> list[Duration]:
 
 _BARE_FAILED = {"failed", "fail", "despite", "tried"}
 _AFTER_BLOCK = {"ago", "later", "after", "post", "postoperatively", "old"}
+_ENDED = frozenset({"completed", "finished", "ended", "stopped", "discontinued", "concluded", "done"})
+
+
+def _ended_ago(lowers: list[str], d: Duration) -> bool:
+    """"radiation completed 3 weeks ago" dates the end of a therapy; it is not how long it lasted."""
+    return d.end < len(lowers) and lowers[d.end] == "ago" and bool(_ENDED & set(lowers[max(0, d.start - 3) : d.start]))
 
 
 def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
@@ -198,6 +204,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
                 lowers[d.start - 1] == "after" and of_therapy):  # "after 3 months of bracing" still counts
             continue
         if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
+            continue
+        if _ended_ago(lowers, d):
             continue
         near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
         if not near and not _failed_right_before(v, failed_terms, d):
