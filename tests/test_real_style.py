@@ -235,3 +235,10 @@ def test_therapy_that_ended_weeks_ago_is_not_its_duration() -> None:
                  "fracture; pain refractory to palliative radiation completed 3 weeks ago and to oral morphine.") is None
     assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: She "
                  "completed 3 weeks of physical therapy without relief.") == 3.0
+
+
+def test_the_other_sacral_ala_said_intact_is_not_a_treated_side() -> None:
+    v = values("PROCEDURE: Sacroplasty.\nTECHNIQUE: Under CT guidance a needle was placed into the left sacral ala "
+               "and 4 mL of cement was injected.\nFINDINGS: Left alar fracture filled with cement. The right sacral "
+               "ala is intact.")
+    assert v["laterality"] == "unilateral"
