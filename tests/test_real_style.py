@@ -242,3 +242,13 @@ def test_the_other_sacral_ala_said_intact_is_not_a_treated_side() -> None:
                "and 4 mL of cement was injected.\nFINDINGS: Left alar fracture filled with cement. The right sacral "
                "ala is intact.")
     assert v["laterality"] == "unilateral"
+
+
+def test_stable_cement_at_a_level_in_an_imaging_paragraph_is_not_treatment() -> None:
+    ex = extract("FOLLOW-UP\nHPI: Myeloma with painful T9 and T10 fractures; kyphoplasty at L2 in 2023.\nIMAGING: MRI "
+                 "shows fractures at T9 and T10 with persistent edema, stable L2 cement.\nPLAN: vertebroplasty at T9 "
+                 "and T10 next week.", with_codes=False)
+    assert not ex.is_procedure_note
+    v = values("PROCEDURE: Kyphoplasty L1 for a stable L1 burst fracture.\nTECHNIQUE: Under fluoroscopy a balloon "
+               "was inflated in L1, creating a cavity, and cement was injected.")
+    assert v["levels"] == ["L1"]
