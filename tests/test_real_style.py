@@ -232,7 +232,8 @@ def test_fluoroscopy_that_confirmed_the_level_was_the_guidance() -> None:
 
 def test_therapy_that_ended_weeks_ago_is_not_its_duration() -> None:
     assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: Metastatic "
-                 "fracture; pain refractory to palliative radiation completed 3 weeks ago and to oral morphine.") is None
+                 "fracture; pain refractory to palliative radiation completed 3 weeks ago and to oral "
+                 "morphine.") is None
     assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: She "
                  "completed 3 weeks of physical therapy without relief.") == 3.0
 
@@ -252,3 +253,9 @@ def test_stable_cement_at_a_level_in_an_imaging_paragraph_is_not_treatment() -> 
     v = values("PROCEDURE: Kyphoplasty L1 for a stable L1 burst fracture.\nTECHNIQUE: Under fluoroscopy a balloon "
                "was inflated in L1, creating a cavity, and cement was injected.")
     assert v["levels"] == ["L1"]
+
+
+def test_weeks_of_radiation_are_not_conservative_care() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Myeloma. He "
+                 "completed 4 weeks of radiation to T9 and T10 and has worn a brace for 5 weeks, but pain remains "
+                 "7/10.") == 5.0

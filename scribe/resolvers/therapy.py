@@ -26,6 +26,8 @@ _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
 WINDOW = 14
 _PAIN_AFTER = {"history", "pain", "symptoms", "back", "neck", "hx", "ache", "discomfort"}
+# "4 weeks of radiation": the length of a cancer treatment, not of conservative care for the fracture
+_ONCOLOGIC = frozenset({"radiation", "radiotherapy", "chemotherapy", "chemo", "xrt", "sbrt", "immunotherapy"})
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
               "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
               "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
@@ -214,6 +216,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if after[:1] and (after[0] in _PAIN_AFTER or (after[0] in ("of", "-") and after[1:2]
                                                        and after[1] in _PAIN_AFTER)) and not of_therapy:
             continue  # "a 5-month history of pain", but "2 months of pain medication" is therapy
+        if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
+            continue
         pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
         if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years" is how long the pain lasted
