@@ -226,3 +226,73 @@ def test_months_of_pain_despite_treatment_is_how_long_the_pain_lasted() -> None:
     head = "PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: "
     assert weeks(head + "3 months of pain despite NSAIDs and a brace.") is None
     assert weeks(head + "Despite 2 months of pain medication she remains in pain.") == 8.67
+
+
+# -- long one-line dictations --------------------------------------------------------------
+def test_spoken_headings_after_new_paragraph_on_one_line_each_start_a_section() -> None:
+    v = values("dictation for a patient new paragraph preoperative diagnosis colon fracture of el two period "
+               "new paragraph procedure colon kyphoplasty el two period new paragraph description colon under "
+               "fluoroscopy a balloon was inflated in el two creating a cavity and cement was injected period")
+    assert (v["procedure_type"], v["cavity_creation"], v["levels"]) == ("kyphoplasty", True, ["L2"])
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+# -- indication: a cancer in remission or only in the history ------------------------------
+def test_cancer_in_remission_beside_an_insufficiency_fracture_is_osteoporosis() -> None:
+    v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Osteoporotic man, "
+               "lymphoma that is in remission for 4 years, with a T9 insufficiency fracture.")
+    assert v["indication"] == "osteoporosis"
+    v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Myeloma, not in "
+               "remission, with a lytic T9 fracture; also osteoporosis.")
+    assert v["indication"] == "neoplasm"
+
+
+def test_a_cancer_history_behind_the_word_is_history() -> None:
+    v = values("PROCEDURE: Vertebroplasty L3 under fluoroscopy; cement injected into L3.\nHISTORY: Osteoporosis. "
+               "Given her colon cancer history a biopsy of L3 was sent to exclude malignancy.")
+    assert v["indication"] == "osteoporosis"
+
+
+def test_scheduled_medication_is_regular_dosing_not_a_plan() -> None:
+    assert weeks("Date of Service: 03/30/2025\nPROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into "
+                 "L2.\nHISTORY: She has used a brace and scheduled acetaminophen since 03/02/2025 without "
+                 "improvement.") == 4.0
+    assert weeks("PROCEDURE: Vertebroplasty L2 under fluoroscopy; cement injected into L2.\nHISTORY: Pain "
+                 "refractory to scheduled tramadol for 5 weeks.") == 5.0
+
+
+def test_fluoroscopy_that_confirmed_the_level_was_the_guidance() -> None:
+    v = values("PROCEDURE: Vertebroplasty T5.\nDESCRIPTION: Biplanar fluoroscopy confirmed the level by counting "
+               "from C7. A needle was placed into T5 and 2 mL of cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+def test_therapy_that_ended_weeks_ago_is_not_its_duration() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: Metastatic "
+                 "fracture; pain refractory to palliative radiation completed 3 weeks ago and to oral "
+                 "morphine.") is None
+    assert weeks("PROCEDURE: Vertebroplasty T6 under fluoroscopy; cement injected into T6.\nHISTORY: She "
+                 "completed 3 weeks of physical therapy without relief.") == 3.0
+
+
+def test_the_other_sacral_ala_said_intact_is_not_a_treated_side() -> None:
+    v = values("PROCEDURE: Sacroplasty.\nTECHNIQUE: Under CT guidance a needle was placed into the left sacral ala "
+               "and 4 mL of cement was injected.\nFINDINGS: Left alar fracture filled with cement. The right sacral "
+               "ala is intact.")
+    assert v["laterality"] == "unilateral"
+
+
+def test_stable_cement_at_a_level_in_an_imaging_paragraph_is_not_treatment() -> None:
+    ex = extract("FOLLOW-UP\nHPI: Myeloma with painful T9 and T10 fractures; kyphoplasty at L2 in 2023.\nIMAGING: MRI "
+                 "shows fractures at T9 and T10 with persistent edema, stable L2 cement.\nPLAN: vertebroplasty at T9 "
+                 "and T10 next week.", with_codes=False)
+    assert not ex.is_procedure_note
+    v = values("PROCEDURE: Kyphoplasty L1 for a stable L1 burst fracture.\nTECHNIQUE: Under fluoroscopy a balloon "
+               "was inflated in L1, creating a cavity, and cement was injected.")
+    assert v["levels"] == ["L1"]
+
+
+def test_weeks_of_radiation_are_not_conservative_care() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Myeloma. He "
+                 "completed 4 weeks of radiation to T9 and T10 and has worn a brace for 5 weeks, but pain remains "
+                 "7/10.") == 5.0

@@ -113,7 +113,12 @@ class SectionDetector:
                 taken.add(line_start)
         for pos in paragraph_ends(text, lower):
             line_start = text.rfind("\n", 0, pos) + 1
-            if line_start in taken or pos >= len(text):
+            if pos >= len(text):
+                continue
+            # a spoken "new paragraph" inside a dictation on one line starts its own paragraph: it is
+            # taken by position, not by the line an earlier heading already took
+            spot = pos if text[line_start:pos].strip() else line_start
+            if spot in taken:
                 continue
             sm = self.spoken_rx.match(text, pos)
             if sm is None:
@@ -124,7 +129,7 @@ class SectionDetector:
                 continue
             name = self.spoken_map[sm.group(1).lower()]
             heads.append((pos, sm.end(), name, sm.group(0)))
-            taken.add(line_start)
+            taken.add(spot)
         heads.extend(self._narrative_starts(text, heads))
         heads.sort()
         out: list[Section] = []

@@ -26,6 +26,8 @@ _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
 WINDOW = 14
 _PAIN_AFTER = {"history", "pain", "symptoms", "back", "neck", "hx", "ache", "discomfort"}
+# "4 weeks of radiation": the length of a cancer treatment, not of conservative care for the fracture
+_ONCOLOGIC = frozenset({"radiation", "radiotherapy", "chemotherapy", "chemo", "xrt", "sbrt", "immunotherapy"})
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
               "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
               "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
@@ -171,6 +173,12 @@ def _since(v: View, dos: date | None) -> list[Duration]:
 
 _BARE_FAILED = {"failed", "fail", "despite", "tried"}
 _AFTER_BLOCK = {"ago", "later", "after", "post", "postoperatively", "old"}
+_ENDED = frozenset({"completed", "finished", "ended", "stopped", "discontinued", "concluded", "done"})
+
+
+def _ended_ago(lowers: list[str], d: Duration) -> bool:
+    """"radiation completed 3 weeks ago" dates the end of a therapy; it is not how long it lasted."""
+    return d.end < len(lowers) and lowers[d.end] == "ago" and bool(_ENDED & set(lowers[max(0, d.start - 3) : d.start]))
 
 
 def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
@@ -203,6 +211,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             continue
         if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
             continue
+        if _ended_ago(lowers, d):
+            continue
         near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
         if not near and not _failed_right_before(v, failed_terms, d):
             continue
@@ -210,6 +220,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if after[:1] and (after[0] in _PAIN_AFTER or (after[0] in ("of", "-") and after[1:2]
                                                        and after[1] in _PAIN_AFTER)) and not of_therapy:
             continue  # "a 5-month history of pain", but "2 months of pain medication" is therapy
+        if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
+            continue
         pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
         if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years" is how long the pain lasted
