@@ -15,8 +15,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from scribe.models import Element, Evidence, Status, TreatedLevel
-from scribe.nlp.types import LevelMention, Section, Term, level_sort_key
-from scribe.resolvers.view import View
+from scribe.nlp.types import Flag, LevelMention, Section, Term, level_sort_key
+from scribe.resolvers.view import EXCLUDING, View
 
 KP, VP, SP = "kyphoplasty", "vertebroplasty", "sacroplasty"
 _ALL_LEVELS = re.compile(
@@ -118,8 +118,10 @@ class _Resolver:
                     return True
         return False
 
-    def _corrected(self, m: LevelMention) -> bool:
-        flags = self.v.flags(m.start, m.end, _CORRECTED)
+    def _corrected(self, m: LevelMention, raw: list[Flag] | None = None) -> bool:
+        """``raw``: the mention's flags of every excluding category, when already looked up."""
+        flags = self.v.flags(m.start, m.end, _CORRECTED) if raw is None else \
+            [f for f in raw if f.category == "corrected"]
         if not flags:
             return False
         cue_end_char = flags[0].cue_end
@@ -138,14 +140,15 @@ class _Resolver:
         candidates: list[LevelMention] = []
         for m in self.v.levels:
             sec = self.v.section(m.start)
-            flags = self.v.level_flags(m)
+            raw = self.v.flags(m.start, m.end, EXCLUDING)
+            flags = self.v.level_flags_of(m, raw)
             cats = {f.category for f in flags}
             used = False
             if "negated" in cats and self._negates_treatment(m, flags):
                 removed.update(m.levels)
                 if self._says_untreated(flags):
                     self.untreated.update(m.levels)
-            if self._corrected(m):
+            if self._corrected(m, raw):
                 self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
                 continue
             cats.discard("corrected")

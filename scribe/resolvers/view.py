@@ -61,7 +61,7 @@ class View:
         self.dictation: bool = doc.user_data.get("dictation", False)
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
-        self._para_starts = self._paragraph_starts()
+        self._para_starts: list[int] | None = None  # made on first use (paragraph)
         self._by_label: dict[str, list[Term]] = {}
         for t in self.terms:
             self._by_label.setdefault(t.label, []).append(t)
@@ -97,7 +97,10 @@ class View:
     def paragraph(self, tok: int) -> int:
         if not len(self.tab):
             return 0
-        return bisect_right(self._para_starts, self.tab.idx[tok]) - 1
+        starts = self._para_starts
+        if starts is None:
+            starts = self._para_starts = self._paragraph_starts()
+        return bisect_right(starts, self.tab.idx[tok]) - 1
 
     def sent_text(self, tok: int) -> str:
         sid = self.sent_id[tok]
@@ -200,8 +203,12 @@ class View:
     def level_flags(self, m: LevelMention, categories: frozenset[str] = EXCLUDING) -> list[Flag]:
         """Flags for a level mention, without negations aimed at something else: in "no balloon
         at that level at T12" the cue negates the balloon, not the level."""
+        return self.level_flags_of(m, self.flags(m.start, m.end, categories))
+
+    def level_flags_of(self, m: LevelMention, flags: list[Flag]) -> list[Flag]:
+        """``level_flags`` from the mention's flags already looked up."""
         out = []
-        for f in self.flags(m.start, m.end, categories):
+        for f in flags:
             if f.category == "negated" and f.cue_end <= m.start_char:
                 first = self._first_term_from(f.cue_end)
                 if first is not None and first.end_char <= m.start_char and first.label in _NEG_ELSEWHERE:
