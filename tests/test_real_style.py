@@ -296,3 +296,14 @@ def test_weeks_of_radiation_are_not_conservative_care() -> None:
     assert weeks("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Myeloma. He "
                  "completed 4 weeks of radiation to T9 and T10 and has worn a brace for 5 weeks, but pain remains "
                  "7/10.") == 5.0
+
+
+# -- over-broad cues narrowed (review of today's rules) ----------------------------------------
+def test_stable_is_prior_cement_only_when_cement_follows() -> None:
+    """'stable <level> cement' is prior cement; a stable patient or a stable fracture is not history."""
+    v = values("PROCEDURE: Kyphoplasty T12.\nDESCRIPTION: Under fluoroscopy, with the patient hemodynamically stable, "
+               "a balloon was inflated in T12 and cement was injected.")
+    assert v["cavity_creation"] is True
+    v = values("PROCEDURE: Vertebroplasty for a stable T12 compression fracture with persistent pain.\nTECHNIQUE: "
+               "Under fluoroscopy bilateral needles were placed and cement was injected.")
+    assert v["levels"] == ["T12"]
