@@ -307,3 +307,14 @@ def test_stable_is_prior_cement_only_when_cement_follows() -> None:
     v = values("PROCEDURE: Vertebroplasty for a stable T12 compression fracture with persistent pain.\nTECHNIQUE: "
                "Under fluoroscopy bilateral needles were placed and cement was injected.")
     assert v["levels"] == ["T12"]
+
+
+def test_an_abandoned_needle_path_is_no_aborted_level() -> None:
+    """'the T12 procedure was aborted' drops T12; a trajectory or approach given up and redone does not."""
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under fluoroscopy the first needle trajectory into L2 was "
+               "abandoned because of a medial breach. The needle was redirected laterally and 3 mL of cement was "
+               "injected into L2.")
+    assert (v["levels"], v["guidance"]) == (["L2"], ["fluoroscopy"])
+    v = values("PROCEDURE: Kyphoplasty T11 and T12.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T11 "
+               "and cement was injected. The T12 pedicle was too narrow and the procedure at T12 was abandoned.")
+    assert v["levels"] == ["T11"]
