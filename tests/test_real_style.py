@@ -318,3 +318,14 @@ def test_an_abandoned_needle_path_is_no_aborted_level() -> None:
     v = values("PROCEDURE: Kyphoplasty T11 and T12.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T11 "
                "and cement was injected. The T12 pedicle was too narrow and the procedure at T12 was abandoned.")
     assert v["levels"] == ["T11"]
+
+
+def test_a_history_heading_run_into_the_procedure_line_is_no_history_cue() -> None:
+    """'her colon cancer history' makes the cancer history; a 'History' heading spoken or typed right after
+    the procedure and level does not make the procedure a past one."""
+    v = values("procedure vertebroplasty tee twelve history eighty year old woman with osteoporosis under fluoro "
+               "cement injected into tee twelve")
+    assert (v["procedure_type"], v["levels"]) == ("vertebroplasty", ["T12"])
+    v = values("Procedure: Vertebroplasty T12 Brief history: osteoporosis, fall from standing. Under fluoroscopy "
+               "cement was injected into T12.")
+    assert v["procedure_type"] == "vertebroplasty"
