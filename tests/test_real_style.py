@@ -329,3 +329,15 @@ def test_a_history_heading_run_into_the_procedure_line_is_no_history_cue() -> No
     v = values("Procedure: Vertebroplasty T12 Brief history: osteoporosis, fall from standing. Under fluoroscopy "
                "cement was injected into T12.")
     assert v["procedure_type"] == "vertebroplasty"
+
+
+def test_a_rupture_or_before_any_denies_only_the_balloon_and_the_cavity() -> None:
+    v = values("PROCEDURE: Kyphoplasty T11.\nDESCRIPTION: Under fluoroscopy the balloon inflated in T11 ruptured at "
+               "300 psi after reduction. Cement was injected.")
+    assert v["cavity_creation"] is True
+    v = values("PROCEDURE: Kyphoplasty T11.\nDESCRIPTION: Under fluoroscopy the T11 balloon burst on inflation at "
+               "full volume after the cavity was formed; cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Kyphoplasty L1.\nDESCRIPTION: A biopsy was obtained before any balloon inflation. Cement "
+               "was injected under fluoroscopy.")
+    assert v["cavity_creation"] is True
