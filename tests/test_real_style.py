@@ -341,3 +341,10 @@ def test_a_rupture_or_before_any_denies_only_the_balloon_and_the_cavity() -> Non
     v = values("PROCEDURE: Kyphoplasty L1.\nDESCRIPTION: A biopsy was obtained before any balloon inflation. Cement "
                "was injected under fluoroscopy.")
     assert v["cavity_creation"] is True
+
+
+def test_a_vp_shunt_written_other_ways_names_no_vertebroplasty() -> None:
+    for shunt in ("a ventriculoperitoneal (VP) shunt", "a VP-shunt", "hydrocephalus, VP shunted in 2015"):
+        ex = extract(f"CONSULT NOTE\nPatient with {shunt} and a painful osteoporotic L1 fracture seen today.\n"
+                     "PLAN: consider kyphoplasty at L1.", with_codes=False)
+        assert not ex.is_procedure_note, shunt
