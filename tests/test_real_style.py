@@ -348,3 +348,14 @@ def test_a_vp_shunt_written_other_ways_names_no_vertebroplasty() -> None:
         ex = extract(f"CONSULT NOTE\nPatient with {shunt} and a painful osteoporotic L1 fracture seen today.\n"
                      "PLAN: consider kyphoplasty at L1.", with_codes=False)
         assert not ex.is_procedure_note, shunt
+
+
+def test_stairs_and_horses_outside_a_fall_are_no_trauma() -> None:
+    for history in ("She lives on a horse farm.", "She was walking down the stairs when the pain began.",
+                    "She can climb only one flight of stairs before resting."):
+        v = values("PROCEDURE: Vertebroplasty T12 under fluoroscopy; cement injected into T12.\nHISTORY: Painful T12 "
+                   f"compression fracture without injury. {history}")
+        assert v["indication"] is None, history
+    v = values("PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated in L1, cement injected.\nHISTORY: "
+               "40-year-old who was thrown off her horse. Normal bone density.")
+    assert v["indication"] == "trauma"
