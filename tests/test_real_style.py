@@ -359,3 +359,14 @@ def test_stairs_and_horses_outside_a_fall_are_no_trauma() -> None:
     v = values("PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated in L1, cement injected.\nHISTORY: "
                "40-year-old who was thrown off her horse. Normal bone density.")
     assert v["indication"] == "trauma"
+
+
+def test_a_negation_over_a_list_or_an_instrument_still_reaches_the_later_term() -> None:
+    """The earlier term spares a later one only across a clause-like gap ('biopsy under fluoro'), not across
+    'or' ('no biopsy or post-procedure CT') or an instrument ('cavity creation with a balloon tamp')."""
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Cement was injected into L2 under fluoroscopy. No biopsy "
+               "or post-procedure CT was performed.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Kyphoplasty L2.\nDESCRIPTION: Under fluoroscopy, no attempt at cavity creation with a "
+               "balloon tamp was made; cement was injected directly into L2.")
+    assert (v["procedure_type"], v["cavity_creation"]) == ("vertebroplasty", False)
