@@ -370,3 +370,14 @@ def test_a_negation_over_a_list_or_an_instrument_still_reaches_the_later_term() 
     v = values("PROCEDURE: Kyphoplasty L2.\nDESCRIPTION: Under fluoroscopy, no attempt at cavity creation with a "
                "balloon tamp was made; cement was injected directly into L2.")
     assert (v["procedure_type"], v["cavity_creation"]) == ("vertebroplasty", False)
+
+
+def test_an_intact_posterior_wall_denies_nothing_done() -> None:
+    """'is intact' denies a sacral side ('the right sacral ala is intact'), not the guidance or biopsy beside
+    an intact cortex or core."""
+    v = values("PROCEDURE: Vertebroplasty T12.\nDESCRIPTION: Cement was injected into T12 under fluoroscopy and the "
+               "posterior wall is intact.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Kyphoplasty T11 under fluoroscopy. A biopsy was obtained, core was intact. Balloon inflated "
+               "at T11 and cement injected.")
+    assert v["biopsy"] == {"performed": True, "sites": ["T11"]}
