@@ -41,6 +41,9 @@ class ContextRule(_Strict):
     direction: Literal["forward", "backward", "bidirectional", "terminate", "pseudo"]
     max_scope: int | None = None
     applies_to: list[str] = Field(default_factory=list)  # element labels; empty = all
+    # words one of which must stand within the cue's scope on the side it modifies (same sentence)
+    # for the cue to count: "stable" only before cement ("stable L2 cement"), not "stable, a balloon"
+    requires: list[str] = Field(default_factory=list)
 
 
 class SectionDef(_Strict):

@@ -296,3 +296,88 @@ def test_weeks_of_radiation_are_not_conservative_care() -> None:
     assert weeks("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected into T9.\nHISTORY: Myeloma. He "
                  "completed 4 weeks of radiation to T9 and T10 and has worn a brace for 5 weeks, but pain remains "
                  "7/10.") == 5.0
+
+
+# -- over-broad cues narrowed (review of today's rules) ----------------------------------------
+def test_stable_is_prior_cement_only_when_cement_follows() -> None:
+    """'stable <level> cement' is prior cement; a stable patient or a stable fracture is not history."""
+    v = values("PROCEDURE: Kyphoplasty T12.\nDESCRIPTION: Under fluoroscopy, with the patient hemodynamically stable, "
+               "a balloon was inflated in T12 and cement was injected.")
+    assert v["cavity_creation"] is True
+    v = values("PROCEDURE: Vertebroplasty for a stable T12 compression fracture with persistent pain.\nTECHNIQUE: "
+               "Under fluoroscopy bilateral needles were placed and cement was injected.")
+    assert v["levels"] == ["T12"]
+
+
+def test_an_abandoned_needle_path_is_no_aborted_level() -> None:
+    """'the T12 procedure was aborted' drops T12; a trajectory or approach given up and redone does not."""
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Under fluoroscopy the first needle trajectory into L2 was "
+               "abandoned because of a medial breach. The needle was redirected laterally and 3 mL of cement was "
+               "injected into L2.")
+    assert (v["levels"], v["guidance"]) == (["L2"], ["fluoroscopy"])
+    v = values("PROCEDURE: Kyphoplasty T11 and T12.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T11 "
+               "and cement was injected. The T12 pedicle was too narrow and the procedure at T12 was abandoned.")
+    assert v["levels"] == ["T11"]
+
+
+def test_a_history_heading_run_into_the_procedure_line_is_no_history_cue() -> None:
+    """'her colon cancer history' makes the cancer history; a 'History' heading spoken or typed right after
+    the procedure and level does not make the procedure a past one."""
+    v = values("procedure vertebroplasty tee twelve history eighty year old woman with osteoporosis under fluoro "
+               "cement injected into tee twelve")
+    assert (v["procedure_type"], v["levels"]) == ("vertebroplasty", ["T12"])
+    v = values("Procedure: Vertebroplasty T12 Brief history: osteoporosis, fall from standing. Under fluoroscopy "
+               "cement was injected into T12.")
+    assert v["procedure_type"] == "vertebroplasty"
+
+
+def test_a_rupture_or_before_any_denies_only_the_balloon_and_the_cavity() -> None:
+    v = values("PROCEDURE: Kyphoplasty T11.\nDESCRIPTION: Under fluoroscopy the balloon inflated in T11 ruptured at "
+               "300 psi after reduction. Cement was injected.")
+    assert v["cavity_creation"] is True
+    v = values("PROCEDURE: Kyphoplasty T11.\nDESCRIPTION: Under fluoroscopy the T11 balloon burst on inflation at "
+               "full volume after the cavity was formed; cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Kyphoplasty L1.\nDESCRIPTION: A biopsy was obtained before any balloon inflation. Cement "
+               "was injected under fluoroscopy.")
+    assert v["cavity_creation"] is True
+
+
+def test_a_vp_shunt_written_other_ways_names_no_vertebroplasty() -> None:
+    for shunt in ("a ventriculoperitoneal (VP) shunt", "a VP-shunt", "hydrocephalus, VP shunted in 2015"):
+        ex = extract(f"CONSULT NOTE\nPatient with {shunt} and a painful osteoporotic L1 fracture seen today.\n"
+                     "PLAN: consider kyphoplasty at L1.", with_codes=False)
+        assert not ex.is_procedure_note, shunt
+
+
+def test_stairs_and_horses_outside_a_fall_are_no_trauma() -> None:
+    for history in ("She lives on a horse farm.", "She was walking down the stairs when the pain began.",
+                    "She can climb only one flight of stairs before resting."):
+        v = values("PROCEDURE: Vertebroplasty T12 under fluoroscopy; cement injected into T12.\nHISTORY: Painful T12 "
+                   f"compression fracture without injury. {history}")
+        assert v["indication"] is None, history
+    v = values("PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated in L1, cement injected.\nHISTORY: "
+               "40-year-old who was thrown off her horse. Normal bone density.")
+    assert v["indication"] == "trauma"
+
+
+def test_a_negation_over_a_list_or_an_instrument_still_reaches_the_later_term() -> None:
+    """The earlier term spares a later one only across a clause-like gap ('biopsy under fluoro'), not across
+    'or' ('no biopsy or post-procedure CT') or an instrument ('cavity creation with a balloon tamp')."""
+    v = values("PROCEDURE: Vertebroplasty L2.\nDESCRIPTION: Cement was injected into L2 under fluoroscopy. No biopsy "
+               "or post-procedure CT was performed.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Kyphoplasty L2.\nDESCRIPTION: Under fluoroscopy, no attempt at cavity creation with a "
+               "balloon tamp was made; cement was injected directly into L2.")
+    assert (v["procedure_type"], v["cavity_creation"]) == ("vertebroplasty", False)
+
+
+def test_an_intact_posterior_wall_denies_nothing_done() -> None:
+    """'is intact' denies a sacral side ('the right sacral ala is intact'), not the guidance or biopsy beside
+    an intact cortex or core."""
+    v = values("PROCEDURE: Vertebroplasty T12.\nDESCRIPTION: Cement was injected into T12 under fluoroscopy and the "
+               "posterior wall is intact.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values("PROCEDURE: Kyphoplasty T11 under fluoroscopy. A biopsy was obtained, core was intact. Balloon inflated "
+               "at T11 and cement injected.")
+    assert v["biopsy"] == {"performed": True, "sites": ["T11"]}

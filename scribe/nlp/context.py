@@ -74,6 +74,7 @@ class ContextTagger:
         self.rules = context_rules(lexicon)
         self.by_id: dict[int, ContextRule] = {nlp.vocab.strings.add(k): r for k, r in self.rules.items()}
         self._matcher: PhraseMatcher | None = None
+        self.required = {id(r): frozenset(w.lower() for w in r.requires) for r in self.rules.values() if r.requires}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.correction_first = frozenset(c[0] for c in self.correction_cues)
 
@@ -100,6 +101,8 @@ class ContextTagger:
             if rule.direction == "pseudo":
                 pseudo.append((start, end))
                 continue
+            if rule.requires and not self._required_near(doc, rule, start, end):
+                continue
             s_char, e_char = tab.idx[start], tab.ends[end - 1]
             found.append(Cue(rule.category, rule.direction, start, end, s_char, e_char,
                              tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
@@ -125,6 +128,19 @@ class ContextTagger:
         doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []),
                                               doc.user_data.get("clause_id", []))
         return doc
+
+    def _required_near(self, doc: Doc, rule: ContextRule, start: int, end: int) -> bool:
+        """One of the rule's required words within its scope on the side it modifies, same sentence."""
+        lowers = table(doc).lowers
+        sent: list[int] = doc.user_data.get("sent_id", [])
+        scope = rule.max_scope or DEFAULT_SCOPE
+        window: list[int] = []
+        if rule.direction in ("backward", "bidirectional"):
+            window.extend(range(max(0, start - scope - 1), start))
+        if rule.direction in ("forward", "bidirectional"):
+            window.extend(range(end, min(len(lowers), end + scope + 1)))
+        required = self.required[id(rule)]
+        return any(lowers[k] in required and (not sent or sent[k] == sent[start]) for k in window)
 
     def _date_cues(self, doc: Doc) -> list[Cue]:
         dos: date | None = doc.user_data.get("dos")

@@ -23,6 +23,9 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _NEW_PARAGRAPH = re.compile(r"new paragraph")
 _INLINE_BLANK = re.compile(r"[ \t]*:[ \t]*(?:[_*]{2,}|\?+)(?=\s|$)")
 _LISTED = frozenset({",", "or", "and", "nor", "/", "&", "the", "a", "an", "any"})  # words of a list of terms
+# a gap with one of these keeps the later term under the negation: "no biopsy or post-procedure CT" (a list),
+# "no cavity creation with a balloon tamp" (the instrument of the denied step)
+_STILL_DENIED = frozenset({"or", "nor", "with", "using", "via"})
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
 
@@ -238,7 +241,8 @@ class View:
         lowers = self.tab.lowers
         prev_end = between[0].end
         for x in [*between[1:], t]:
-            if any(w not in _LISTED and not w.isspace() for w in lowers[prev_end : x.start]):
+            gap = lowers[prev_end : x.start]
+            if not _STILL_DENIED.intersection(gap) and any(w not in _LISTED and not w.isspace() for w in gap):
                 return True
             prev_end = max(prev_end, x.end)
         return False
