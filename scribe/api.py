@@ -35,6 +35,7 @@ def extract(
 
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
+    text = _encodable(text)
     dos = date_of_service or find_date_of_service(text)
     doc = analyse(text, dos)
     extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
@@ -45,6 +46,18 @@ def extract(
     if with_codes:
         extraction = apply_coding(extraction, payer=payer)
     return extraction
+
+
+def _encodable(text: str) -> str:
+    """The text with any lone surrogate (which no decoded file holds, but a caller's string may, and
+    spaCy cannot store) replaced by U+FFFD, one character for one, so every offset stays the same."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
 
 
 def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:

@@ -65,3 +65,14 @@ def test_huge_input_never_raises() -> None:
     ex = extract(text, note_id="big")
     assert ex.elements.levels.value == ["T12"]
     check(ex, text)
+
+
+def test_lone_surrogates_do_not_raise_and_keep_offsets() -> None:
+    from scribe.api import extract
+
+    text = "PROCEDURE: Kyphoplasty L1 \ud800 under fluoroscopy; balloon inflated, cement injected.\udfff"
+    ex = extract(text, note_id="s")
+    assert ex.elements.levels.value == ["L1"]
+    assert ex.text_length == len(text)
+    for ev in ex.elements.procedure_type.evidence:
+        assert text[ev.start : ev.end] == ev.text
