@@ -181,6 +181,8 @@ def parse_spoken_date(text: str, default_year: int | None = None,
                       before: int | None = None) -> tuple[date, int, int] | None:
     """A spoken date: "march eleventh twenty twenty five", "february second" (year optional
     when ``default_year`` is given); with ``before``, only one starting before that offset."""
+    if before is not None and before < 3:
+        return None  # a month name needs three letters before the offset
     toks = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
     for i, (w, s, _) in enumerate(toks):
         if before is not None and s >= before:
