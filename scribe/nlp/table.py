@@ -88,11 +88,13 @@ class TokenTable:
 
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
         """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order: a C-level
-        ``list.index`` scan per word the note actually contains, instead of a Python loop over tokens."""
+        ``list.index`` scan per word the note actually contains when they are few, else one pass."""
         seq = self.norms if norms else self.lowers
         present = (self.unique_norms if norms else self.unique_lowers) & words
         if not present:
             return []
+        if len(present) > 4:  # beyond a few distinct words, one pass over the tokens is cheaper
+            return [i for i, w in enumerate(seq) if w in present]
         out: list[int] = []
         for w in present:
             i = seq.index(w)
