@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from spacy.attrs import IDX, LENGTH, NORM
 from spacy.tokens import Doc
@@ -19,9 +20,6 @@ class TokenTable:
     lowers: list[str]
     norms: list[str]
     _words: list[str] | None = field(default=None, repr=False, compare=False)
-    _lower_text: str | None = field(default=None, repr=False, compare=False)
-    _unique: set[str] | None = field(default=None, repr=False, compare=False)
-    _unique_norms: set[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
@@ -48,7 +46,9 @@ class TokenTable:
         else:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
-        return cls(text, idx, ends, lowers, norms, words, lower_text)
+        tab = cls(text, idx, ends, lowers, norms, words)
+        tab.__dict__["lower_text"] = lower_text  # the cached property, already made
+        return tab
 
     @property
     def words(self) -> list[str]:
@@ -61,30 +61,21 @@ class TokenTable:
     def word(self, i: int) -> str:
         return self.text[self.idx[i] : self.ends[i]]
 
-    @property
+    @cached_property
     def lower_text(self) -> str:
         """``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode
         character changes length when lower-cased: callers check)."""
-        got = self._lower_text
-        if got is None:
-            got = self._lower_text = self.text.lower()
-        return got
+        return self.text.lower()
 
-    @property
+    @cached_property
     def unique_lowers(self) -> set[str]:
         """The distinct lower-case words of the note (made once)."""
-        got = self._unique
-        if got is None:
-            got = self._unique = set(self.lowers)
-        return got
+        return set(self.lowers)
 
-    @property
+    @cached_property
     def unique_norms(self) -> set[str]:
         """The distinct norms (made once: only read after normalisation, which sets them)."""
-        got = self._unique_norms
-        if got is None:
-            got = self._unique_norms = set(self.norms)
-        return got
+        return set(self.norms)
 
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
         """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order: a C-level
