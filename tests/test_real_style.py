@@ -381,3 +381,12 @@ def test_an_intact_posterior_wall_denies_nothing_done() -> None:
     v = values("PROCEDURE: Kyphoplasty T11 under fluoroscopy. A biopsy was obtained, core was intact. Balloon inflated "
                "at T11 and cement injected.")
     assert v["biopsy"] == {"performed": True, "sites": ["T11"]}
+
+
+def test_a_heading_level_the_narrative_corrects_and_never_names_again_is_not_treated() -> None:
+    v = values("PROCEDURE: Vertebroplasty T11.\nDESCRIPTION: Under fluoroscopy an 11 gauge needle was placed into "
+               "T11, correction, T12, and 2 mL of cement was injected.")
+    assert v["levels"] == ["T12"]
+    v = values("PROCEDURE: Vertebroplasty T11.\nDESCRIPTION: Under fluoroscopy a needle was placed into T11 and "
+               "cement was injected. No leak at T10, sorry, at T11.")
+    assert v["levels"] == ["T11"]

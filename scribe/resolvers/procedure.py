@@ -54,6 +54,9 @@ class _Resolver:
         self._bounds_cache: dict[int, tuple[list[LevelMention] | list[Term], list[int], list[int]]] = {}
         self._cand_idx: dict[tuple[int, frozenset[str]], dict[str, dict[int, list[LevelMention]]]] = {}
         self.untreated: set[str] = set()  # levels a body sentence says were not treated
+        # levels the narrative names, then corrects ("tee eleven, sorry, tee twelve")
+        self.corrected_away: set[str] = set()
+        self.body_support: set[str] = set()  # levels supported outside the procedure heading line
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -149,6 +152,8 @@ class _Resolver:
                 if self._says_untreated(flags):
                     self.untreated.update(m.levels)
             if self._corrected(m, raw):
+                if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
+                    self.corrected_away.update(m.levels)
                 self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
                 continue
             cats.discard("corrected")
@@ -160,6 +165,8 @@ class _Resolver:
                         support.setdefault(lv, []).append(m)
                     if sec.name == "PROCEDURE" and self._in_heading_line(sec, m):
                         heading.update(m.levels)
+                    else:
+                        self.body_support.update(m.levels)
             self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
         return support, removed, heading, candidates
 
@@ -281,6 +288,9 @@ class _Resolver:
         support, removed, heading, cands = self.level_support()
         # the heading names what was planned; "L1 was not treated" / "aborted" in the body wins over it
         treated_set = {lv for lv in support if lv not in removed or (lv in heading and lv not in self.untreated)}
+        # a heading level the narrative corrects to another ("at tee eleven, I'm sorry, tee twelve") and never
+        # names again was misspoken in the heading too
+        treated_set = {lv for lv in treated_set if lv not in self.corrected_away or lv in self.body_support}
         sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
                         and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
         is_sacro = SP in names
