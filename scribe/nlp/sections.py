@@ -38,6 +38,7 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n[ \t]*")
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPACES = re.compile(r"\s+")
+_UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -63,23 +64,35 @@ class SectionDetector:
         )
         self.spoken_map = {s: n for s, n in spoken}
         self.session.setdefault("TITLE", True)
+        self._field_names: dict[str, str | None] = {}
+
+    def _field_name(self, label: str) -> str | None:
+        """The section a "Label:" field starts, or None when the label is no heading (a level, a long
+        phrase, an unknown label with digits); decided once per distinct label."""
+        got = self._field_names.get(label, _UNDECIDED)
+        if got is not _UNDECIDED:
+            return got  # type: ignore[return-value]
+        key = _key(label)
+        name: str | None = None
+        if key and not _LEVEL_LABEL.match(label) and len(key.split()) <= 6:
+            if key in self.header_map:
+                name = self.header_map[key][0]
+            elif len(key.split()) <= 4 and not _DIGIT.search(key):
+                name = self.default_field
+        if len(self._field_names) < 20_000:
+            self._field_names[label] = name
+        return name
 
     def find(self, text: str, lower: str | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
         for m in _FORMAL.finditer(text):
             label = m.group(1).strip()
-            key = _key(label)
-            if not key or _LEVEL_LABEL.match(label) or len(key.split()) > 6:
+            name = self._field_name(label)
+            if name is None:
                 continue
             line_start = text.rfind("\n", 0, m.start(1)) + 1
             if line_start in taken:
-                continue
-            if key in self.header_map:
-                name = self.header_map[key][0]
-            elif len(key.split()) <= 4 and not _DIGIT.search(key):
-                name = self.default_field
-            else:
                 continue
             heads.append((m.start(1), m.end(), name, label))
             taken.add(line_start)
