@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 import numpy
-from spacy.attrs import IS_ALPHA, IS_LOWER, SENT_START
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -23,20 +23,14 @@ _FINAL = {".", "!", "?"}
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
-def is_dictation(tab: TokenTable, doc: Doc | None = None) -> bool:
-    """Few punctuation marks and mostly lower case: a speech-recognition transcript. With the Doc, the
-    counts come from spaCy's lexeme flags (``str.isalpha`` / ``str.islower`` of each token's text)."""
-    if doc is not None and len(doc) == len(tab):
-        flags = doc.to_array([IS_ALPHA, IS_LOWER])
-        n_alpha = int(flags[:, 0].sum())
-        n_lower = int((flags[:, 0] & flags[:, 1]).sum())
-    else:
-        words = [w for w in tab.words if w.isalpha()]
-        n_alpha, n_lower = len(words), sum(map(str.islower, words))
-    if n_alpha < 20:
+def is_dictation(tab: TokenTable) -> bool:
+    """Few punctuation marks and mostly lower case: a speech-recognition transcript."""
+    words = [w for w in tab.words if w.isalpha()]
+    if len(words) < 20:
         return False
     punct = sum(map(tab.lowers.count, _FINAL))
-    return punct / n_alpha < 0.02 and n_lower / n_alpha > 0.85
+    lower = sum(map(str.islower, words))
+    return punct / len(words) < 0.02 and lower / len(words) > 0.85
 
 
 class Splitter:
@@ -59,7 +53,7 @@ class Splitter:
         if n == 0:
             doc.user_data.update(sent_id=[], clause_id=[], dictation=False)
             return doc
-        dictation = is_dictation(tab, doc)
+        dictation = is_dictation(tab)
         lowers, text, idx = tab.lowers, tab.text, tab.idx
         starts = bytearray(n)
         starts[0] = 1

@@ -8,7 +8,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from spacy.attrs import IDX, LENGTH, NORM
+import numpy
+from spacy.attrs import IDX, NORM, SPACY
 from spacy.tokens import Doc
 
 
@@ -29,9 +30,15 @@ class TokenTable:
         if not len(doc):
             return cls(text, [], [], [], [], [])
         lexeme_norms = fresh and text.isascii() and "`" not in text
-        rows = doc.to_array([IDX, LENGTH] if lexeme_norms else [IDX, LENGTH, NORM])
-        idx = rows[:, 0].tolist()
-        ends = (rows[:, 0] + rows[:, 1]).tolist()
+        # IDX and SPACY are fields of the token itself (LENGTH is the lexeme's, twice as slow to read); a
+        # token ends where the next begins, less the one space it may carry
+        rows = doc.to_array([IDX, SPACY] if lexeme_norms else [IDX, SPACY, NORM])
+        starts = rows[:, 0].astype(numpy.int64)
+        stops = numpy.empty_like(starts)
+        stops[:-1] = starts[1:]
+        stops[-1] = len(text)
+        idx = starts.tolist()
+        ends = (stops - rows[:, 1].astype(numpy.int64)).tolist()
         lower_text = text.lower()
         words: list[str] | None = None
         if len(lower_text) == len(text) and "\u03a3" not in text:
