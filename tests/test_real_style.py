@@ -390,3 +390,10 @@ def test_a_heading_level_the_narrative_corrects_and_never_names_again_is_not_tre
     v = values("PROCEDURE: Vertebroplasty T11.\nDESCRIPTION: Under fluoroscopy a needle was placed into T11 and "
                "cement was injected. No leak at T10, sorry, at T11.")
     assert v["levels"] == ["T11"]
+
+
+def test_prior_cement_described_as_intact_is_not_a_treated_level() -> None:
+    v = values("PROCEDURE: T8 kyphoplasty.\nINDICATIONS: Prior L3 vertebroplasty in 2023.\nPROCEDURE IN DETAIL: "
+               "Under fluoroscopy balloon tamps were inflated at T8 creating a cavity and PMMA was delivered. "
+               "No extravasation. The L3 cement was intact.")
+    assert v["levels"] == ["T8"]
