@@ -397,3 +397,13 @@ def test_prior_cement_described_as_intact_is_not_a_treated_level() -> None:
                "Under fluoroscopy balloon tamps were inflated at T8 creating a cavity and PMMA was delivered. "
                "No extravasation. The L3 cement was intact.")
     assert v["levels"] == ["T8"]
+
+
+def test_a_terse_narrative_under_a_diagnosis_field_is_the_procedure() -> None:
+    """'Under fluoro, … access into T12 obtained. PMMA 5 mL injected' on lines after 'Dx: …' is the act."""
+    v = values("Kyphoplasty procedure note, DOS 03/03/2025.\nDx: osteoporotic T12 fracture, failed 6 wks of TLSO "
+               "and Norco.\nUnder fluoro, bilateral 11g access into T12 obtained. PMMA 5 mL injected bilaterally "
+               "with good fill. No leak.\nNo bx. No complications.")
+    assert v["levels"] == ["T12"]
+    assert v["guidance"] == ["fluoroscopy"]
+    assert v["cavity_creation"] is None

@@ -29,7 +29,8 @@ _INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")
 _NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")
 _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloons?|tamps?)\b[^.\n]{0,80}?"
                   r"\b(?:was|were) (?:then )?(?:placed|advanced|inserted|injected|inflated|introduced|deployed)\b"
-                  r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoroscop\w*)\b", re.IGNORECASE)
+                  r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoro\w*|c-?arm)\b"
+                  r"|\b(?:cement|pmma)\b[^.\n]{0,40}?\binjected\b", re.IGNORECASE)
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan\w*|consider\w*)\b", re.IGNORECASE)
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
