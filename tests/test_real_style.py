@@ -407,3 +407,15 @@ def test_a_terse_narrative_under_a_diagnosis_field_is_the_procedure() -> None:
     assert v["levels"] == ["T12"]
     assert v["guidance"] == ["fluoroscopy"]
     assert v["cavity_creation"] is None
+
+
+def test_a_side_or_level_said_not_done_or_spared_is_not_treated() -> None:
+    v = values("procedure left sacroplasty indication sacral insufficiency fracture she has osteoporosis period new "
+               "paragraph technique under ct guidance a ten gauge needle was placed into the left sacral ala and "
+               "four cc of cement were injected the right side was not done period no biopsy period")
+    assert v["laterality"] == "unilateral"
+    v = values("PROCEDURE: Percutaneous vertebroplasty, L1 and L3 (L2 spared).\nTECHNIQUE: Under fluoroscopic "
+               "guidance, needles were placed into L1 and L3 and PMMA was injected. A bone biopsy of L3 was "
+               "obtained prior to cement injection.")
+    assert v["levels"] == ["L1", "L3"]
+    assert v["biopsy"] == {"performed": True, "sites": ["L3"]}
