@@ -419,3 +419,15 @@ def test_a_side_or_level_said_not_done_or_spared_is_not_treated() -> None:
                "obtained prior to cement injection.")
     assert v["levels"] == ["L1", "L3"]
     assert v["biopsy"] == {"performed": True, "sites": ["L3"]}
+
+
+def test_a_balloon_that_could_not_be_advanced_leaves_that_level_a_vertebroplasty() -> None:
+    text = ("PROCEDURE: Kyphoplasty T12 and L2.\nHISTORY: Osteoporosis on DXA. Fell from a chair 5 weeks ago. She "
+            "has been using a lumbar brace and hydrocodone since the fall.\nDATE OF SERVICE: 06/02/2025\n"
+            "DESCRIPTION: Under fluoroscopy, bilateral cannulas were placed at T12 and L2. At T12, two balloons "
+            "were inflated and cement was placed (4 cc). At L2, the balloon could not be advanced due to sclerotic "
+            "bone, so 2 cc of cement was injected directly through the cannula without cavity creation.")
+    ex = extract(text, note_id="t").to_contract()
+    assert ex["elements"]["procedure_type"]["value"] == "mixed"
+    assert sorted((c["code"], c["units"]) for c in ex["codes"]) == [("22511", 1), ("22513", 1)]
+    assert ex["elements"]["conservative_therapy"]["value"]["weeks"] == 5.0  # "since the fall", 5 weeks ago

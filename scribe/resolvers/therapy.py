@@ -21,6 +21,7 @@ UNIT_WEEKS = {
 }
 _UNITS = frozenset(UNIT_WEEKS)
 _SINCE = frozenset({"since"})
+_SINCE_EVENT = re.compile(r"(?:then|that time|(?:the|her|his) (?:fall|injury|accident|event))\b", re.IGNORECASE)
 _GLUED = re.compile(r"^(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")
 _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
@@ -147,10 +148,12 @@ def _since(v: View, dos: date | None) -> list[Duration]:
     for k in tab.positions(_SINCE):
         start_char = tab.idx[k]
         tail = v.text[start_char + 6 : start_char + 60]
-        if tail[:4].lower() == "then":
+        event = _SINCE_EVENT.match(tail)
+        if event:  # "since then", "since the fall": from the last date or "N weeks ago" named before it
             weeks = _since_then(v.text, v.section(k).body_start, start_char, dos)
             if weeks is not None:
-                out.append(Duration(weeks, k, min(k + 2, len(tab)), start_char, start_char + 10))
+                end_char = start_char + 6 + event.end()
+                out.append(Duration(weeks, k, tab.token_at(end_char - 1) + 1, start_char, end_char))
             continue
         if dos is None:
             continue
