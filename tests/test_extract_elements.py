@@ -468,6 +468,8 @@ def test_sacroplasty_laterality_is_the_access_side(technique: str, side: str) ->
     ("Traumatic L1 compression fracture after a car accident.", "wedge"),
     ("Unstable burst fracture L1 after a motorcycle crash.", "burst_unstable"),
     ("Stable burst fracture of L1 after a high-speed collision.", "burst_stable"),
+    ("L1 burst fracture, stable, after a high-speed collision.", "burst_stable"),
+    ("L1 burst fracture which is unstable, after a high-speed collision.", "burst_unstable"),
 ])
 def test_trauma_fracture_type(indication: str, ftype: str) -> None:
     ex = ex_of(f"INDICATION: {indication}\nPROCEDURE: Kyphoplasty L1. Balloon inflated, cement injected.")

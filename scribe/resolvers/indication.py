@@ -20,7 +20,8 @@ _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|color
 
 _NHH = frozenset({"negated", "hypothetical", "historical"})
 _FRACTURE = re.compile(r"\bfractur|\bcollapse", re.IGNORECASE)
-_BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\b", re.IGNORECASE)
+_BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\s+(?:fracture|fx)\s*,?\s*(?:which\s+is\s+)?(un)?stable\b"
+                    r"|\bburst\b", re.IGNORECASE)
 _WEDGE = re.compile(r"\b(?:wedge|compression)\s+(?:type\s+)?(?:fracture|deformity|fx)", re.IGNORECASE)
 
 
@@ -28,9 +29,10 @@ def _fracture_type(text: str) -> str | None:
     """Wedge compression, stable / unstable burst (D4's 6th character), or None."""
     m = _BURST.search(text)
     if m:
-        if m.group(0).lower().startswith("unstable"):
+        said = m.group(0).lower()
+        if said.startswith("unstable") or said.endswith("unstable"):
             return "burst_unstable"
-        if m.group(0).lower().startswith("stable"):
+        if said.startswith("stable") or said.endswith("stable"):
             return "burst_stable"
         return "burst"
     return "wedge" if _WEDGE.search(text) else None
