@@ -74,7 +74,9 @@ class ContextTagger:
         self.rules = context_rules(lexicon)
         self.by_id: dict[int, ContextRule] = {nlp.vocab.strings.add(k): r for k, r in self.rules.items()}
         self._matcher: PhraseMatcher | None = None
-        self.required = {id(r): frozenset(w.lower() for w in r.requires) for r in self.rules.values() if r.requires}
+        # by match hash: the words one of which a rule with ``requires`` needs within its scope
+        self.required: dict[int, frozenset[str]] = {
+            h: frozenset(w.lower() for w in r.requires) for h, r in self.by_id.items() if r.requires}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.correction_first = frozenset(c[0] for c in self.correction_cues)
 
@@ -101,7 +103,7 @@ class ContextTagger:
             if rule.direction == "pseudo":
                 pseudo.append((start, end))
                 continue
-            if rule.requires and not self._required_near(doc, rule, start, end):
+            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
                 continue
             s_char, e_char = tab.idx[start], tab.ends[end - 1]
             found.append(Cue(rule.category, rule.direction, start, end, s_char, e_char,
@@ -124,12 +126,12 @@ class ContextTagger:
         kept.extend(self._correction_cues(doc))
         kept.sort(key=lambda c: c.start)
         doc.user_data["cues"] = kept
-        doc.user_data["cue_starts"] = [c.start for c in kept]
         doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []),
                                               doc.user_data.get("clause_id", []))
         return doc
 
-    def _required_near(self, doc: Doc, rule: ContextRule, start: int, end: int) -> bool:
+    @staticmethod
+    def _required_near(doc: Doc, rule: ContextRule, required: frozenset[str], start: int, end: int) -> bool:
         """One of the rule's required words within its scope on the side it modifies, same sentence."""
         lowers = table(doc).lowers
         sent: list[int] = doc.user_data.get("sent_id", [])
@@ -139,7 +141,6 @@ class ContextTagger:
             window.extend(range(max(0, start - scope - 1), start))
         if rule.direction in ("forward", "bidirectional"):
             window.extend(range(end, min(len(lowers), end + scope + 1)))
-        required = self.required[id(rule)]
         return any(lowers[k] in required and (not sent or sent[k] == sent[start]) for k in window)
 
     def _date_cues(self, doc: Doc) -> list[Cue]:

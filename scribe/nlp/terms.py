@@ -52,12 +52,11 @@ class TermMatcher:
         # doc.user_data["cue_matches"] for scribe_context
         for key, docs in cue_patterns(nlp, context_rules(lexicon), normalizer).items():
             self.matcher.add(key, docs)
-        self.labels = {key: entry.label for key, entry in self.entries.items()}
-        self.rules = {key: f"{entry.label}:{entry.pattern}" for key, entry in self.entries.items()}
         # the matcher reports each key by its string hash: label, value and rule by that hash
         strings = nlp.vocab.strings
         self.by_id: dict[int, tuple[str, str | None, str]] = {
-            strings.add(key): (entry.label, entry.value, self.rules[key]) for key, entry in self.entries.items()
+            strings.add(key): (entry.label, entry.value, f"{entry.label}:{entry.pattern}")
+            for key, entry in self.entries.items()
         }
 
     def __call__(self, doc: Doc) -> Doc:
