@@ -172,3 +172,26 @@ def test_cues_found_by_the_terms_pass_equal_the_context_components_own() -> None
     get_nlp().get_pipe("scribe_context")(doc)
     assert [(c.category, c.start, c.end) for c in doc.user_data["cues"]] == shared
     assert {c[0] for c in shared} >= {"negated", "historical"}
+
+
+@pytest.mark.parametrize("text", [
+    "Kypho plasty at tee twelve and el one under c arm, M R N 123.",
+    "lumbar four and lumbar five\nthoracic six  t 12 \u00c9DEMA s one",
+    "t twelve",
+])
+def test_table_after_merges_equals_the_merged_doc_read_again(text: str) -> None:
+    from scribe.nlp.table import TokenTable
+
+    nlp = get_nlp()
+    doc = nlp.make_doc(text)
+    tab = TokenTable.from_doc(doc, text, fresh=True)
+    merges = nlp.get_pipe("scribe_normalize")._merges(tab.lowers, tab)
+    assert merges
+    spliced, at = tab.merged(merges)
+    with doc.retokenize() as retok:
+        for start, end, norm in merges:
+            retok.merge(doc[start:end], attrs={"NORM": norm})
+    again = TokenTable.from_doc(doc, text)
+    assert (spliced.idx, spliced.ends, spliced.lowers, spliced.norms) == \
+        (again.idx, again.ends, again.lowers, again.norms)
+    assert [spliced.norms[i] for i in at] == [m[2] for m in merges]

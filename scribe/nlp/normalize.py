@@ -187,9 +187,9 @@ class Normalizer:
                         retok.merge(doc[start:end], attrs={"NORM": norm})
             else:  # retokenize costs O(n) per merge: rebuild the Doc instead
                 doc = self._merged(doc, tab, merges)
-            tab = TokenTable.from_doc(doc, text)
+            tab, at = tab.merged(merges)
             lowers = tab.lowers
-            merged_at = {i for i, w in enumerate(tab.lowers) if " " in w}
+            merged_at = set(at)
         # each distinct word once: words known to need no correction are skipped in one set operation
         fixes: dict[str, tuple[str, bool]] = {}
         cache, clean = self._word_norms, self._clean

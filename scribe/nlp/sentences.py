@@ -25,10 +25,15 @@ _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 def is_dictation(tab: TokenTable) -> bool:
     """Few punctuation marks and mostly lower case: a speech-recognition transcript."""
+    n = len(tab)
+    if n < 20:
+        return False  # fewer than 20 tokens hold fewer than 20 words
+    punct = sum(map(tab.lowers.count, _FINAL))
+    if punct >= 0.02 * n:
+        return False  # punctuated even counted against every token (the words are fewer)
     words = [w for w in tab.words if w.isalpha()]
     if len(words) < 20:
         return False
-    punct = sum(map(tab.lowers.count, _FINAL))
     lower = sum(map(str.islower, words))
     return punct / len(words) < 0.02 and lower / len(words) > 0.85
 

@@ -57,6 +57,38 @@ class TokenTable:
         tab.__dict__["lower_text"] = lower_text  # the cached property, already made
         return tab
 
+    def merged(self, merges: list[tuple[int, int, str]]) -> tuple[TokenTable, list[int]]:
+        """The table of the Doc after each ``(start, end, norm)`` span (sorted, disjoint) became one token
+        with that norm, and the new index of each merged token: the same as ``from_doc`` on the merged Doc,
+        without reading it again."""
+        idx: list[int] = []
+        ends: list[int] = []
+        lowers: list[str] = []
+        norms: list[str] = []
+        at: list[int] = []
+        lower_text = self.lower_text
+        same_case = len(lower_text) == len(self.text)
+        i = 0
+        for start, end, norm in merges:
+            idx += self.idx[i:start]
+            ends += self.ends[i:start]
+            lowers += self.lowers[i:start]
+            norms += self.norms[i:start]
+            at.append(len(idx))
+            s, e = self.idx[start], self.ends[end - 1]
+            idx.append(s)
+            ends.append(e)
+            lowers.append(lower_text[s:e] if same_case else self.text[s:e].lower())
+            norms.append(norm)
+            i = end
+        idx += self.idx[i:]
+        ends += self.ends[i:]
+        lowers += self.lowers[i:]
+        norms += self.norms[i:]
+        tab = TokenTable(self.text, idx, ends, lowers, norms)
+        tab.__dict__["lower_text"] = lower_text
+        return tab, at
+
     @property
     def words(self) -> list[str]:
         """Each token's text as written (made on first use)."""
