@@ -12,8 +12,6 @@ from datetime import date
 from scribe.models import Extraction
 from scribe.notes import DEFAULT_MAX_BYTES, Note, find_date_of_service, read_note
 
-MAX_CHARS = 2_000_000  # beyond this, extract() reads only the head of the text
-
 
 def extract(
     text: str,
@@ -30,7 +28,7 @@ def extract(
     ``mentions=False`` skips recording every candidate mention (``Extraction.mentions``), which
     only the TUI and the audit show; batch output does not need it.
     """
-    from scribe.nlp import analyse
+    from scribe.nlp import MAX_CHARS, analyse
     from scribe.resolvers import resolve
 
     if len(text) > MAX_CHARS:

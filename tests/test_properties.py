@@ -67,6 +67,15 @@ def test_huge_input_never_raises() -> None:
     check(ex, text)
 
 
+def test_text_beyond_spacys_default_length_limit_is_analysed() -> None:
+    # spaCy refuses texts over 1,000,000 characters by default; extract() must not
+    text = "Kyphoplasty at L1 under fluoroscopy. " * 28_000  # 1,036,000 characters
+    assert len(text) > 1_000_000
+    ex = extract(text, note_id="long", with_codes=False, mentions=False)
+    assert ex.elements.levels.value == ["L1"]
+    assert ex.text_length == len(text)
+
+
 def test_lone_surrogates_do_not_raise_and_keep_offsets() -> None:
     from scribe.api import extract
 

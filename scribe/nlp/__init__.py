@@ -8,6 +8,7 @@ scribe_context. Resolvers (``scribe.resolvers``) read what they leave in ``doc.u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 
@@ -29,12 +30,22 @@ PIPELINE: tuple[str, ...] = (
 )
 
 
+MAX_CHARS = 2_000_000  # the longest text analysed (spaCy's own default limit is 1,000,000)
+
+
 def build() -> Language:
     nlp = spacy.blank("en")
     nlp.tokenizer = note_tokenizer(nlp.vocab)
+    nlp.max_length = MAX_CHARS
     for name in PIPELINE:
         nlp.add_pipe(name)
     return nlp
+
+
+@cache
+def _components() -> tuple[Callable[[Doc], Doc], ...]:
+    """The pipeline's components in order (``Language.pipeline`` builds a new list on every read)."""
+    return tuple(proc for _, proc in get_nlp().pipeline)
 
 
 @cache
@@ -44,10 +55,11 @@ def get_nlp() -> Language:
 
 def analyse(text: str, date_of_service: date | None = None) -> Doc:
     """Run the pipeline on ``text``; the date of service feeds the historical-date cues."""
-    nlp = get_nlp()
-    doc = nlp.make_doc(text)
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
+    doc = get_nlp().tokenizer(text)
     doc.user_data["dos"] = date_of_service
     doc.user_data["text"] = text
-    for _, proc in nlp.pipeline:
+    for proc in _components():
         doc = proc(doc)
     return doc
