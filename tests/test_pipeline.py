@@ -195,3 +195,12 @@ def test_table_after_merges_equals_the_merged_doc_read_again(text: str) -> None:
     assert (spliced.idx, spliced.ends, spliced.lowers, spliced.norms) == \
         (again.idx, again.ends, again.lowers, again.norms)
     assert [spliced.norms[i] for i in at] == [m[2] for m in merges]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"CTLS12 \t\n:,&a", "and", "T12", "L1:", "\nT1", " and L2", ": "]),
+                max_size=30).map("".join))
+def test_level_label_line_scan_equals_the_multiline_pattern(text: str) -> None:
+    from scribe.resolvers.view import _LEVEL_LABEL_LINE, level_label_lines
+
+    assert level_label_lines(text) == [m.start() for m in _LEVEL_LABEL_LINE.finditer(text)]

@@ -34,10 +34,20 @@ class CoverageLexicon(BaseModel):
     keywords: dict[str, list[str]] = {}  # item -> lower-case words one of which must occur (a cheap pre-filter)
 
 
+_CASED_SYNTAX = re.compile(r"\\[A-Z]|[A-Z]-[A-Z]")  # an upper-case escape or range: lower-casing changes its meaning
+
+
 @cache
-def _lexicon() -> tuple[CoverageLexicon, dict[str, re.Pattern[str]], re.Pattern[str]]:
+def _lexicon() -> tuple[CoverageLexicon, dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]], re.Pattern[str]]:
+    """The lexicon; per item its case-insensitive pattern for the text and, when lower-casing the pattern
+    keeps its meaning, the same pattern lower-cased for the lower-cased text (case-sensitive matching is
+    the faster of the two); and the negation cue pattern."""
     lex = CoverageLexicon.model_validate(_load_json(lexicon_dir() / "coverage.json"))
-    compiled = {k: re.compile("|".join(f"(?:{p})" for p in v), re.IGNORECASE) for k, v in lex.items.items()}
+    compiled: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+    for item, patterns in lex.items.items():
+        source = "|".join(f"(?:{p})" for p in patterns)
+        lowered = None if _CASED_SYNTAX.search(source) else re.compile(source.lower())
+        compiled[item] = (re.compile(source, re.IGNORECASE), lowered)
     return lex, compiled, re.compile(rf"(?:{lex.negation})\W+(?:\w+\W+){{0,3}}$", re.IGNORECASE)
 
 
@@ -51,17 +61,20 @@ def find_coverage(text: str, treated: list[str], lower: str | None = None) -> di
     lex, compiled, negation = _lexicon()
     treated_set = set(treated)
     lower = text.lower() if lower is None else lower
+    same_offsets = len(lower) == len(text)
     out: dict[str, list[Evidence]] = {}
-    for item, rx in compiled.items():
+    for item, (rx, rx_lower) in compiled.items():
+        # the lower-cased pattern on the lower-cased text finds what the case-insensitive one finds in the text
+        rx, where = (rx_lower, lower) if rx_lower is not None and same_offsets else (rx, text)
         keywords = lex.keywords.get(item)
         if not keywords:
-            matches: list[re.Match[str]] = list(rx.finditer(text))
+            matches: list[re.Match[str]] = list(rx.finditer(where))
         else:
-            matches = _windowed(rx, text, lower, keywords)
+            matches = _windowed(rx, where, lower, keywords)
         for m in matches:
             if len(out.get(item, ())) >= 3:
                 break
-            _take(text, m, item, lex, negation, treated_set, out)
+            _take(text, m.start(), m.end(), item, lex, negation, treated_set, out)
     return out
 
 
@@ -83,22 +96,22 @@ def _windowed(rx: re.Pattern[str], text: str, lower: str, keywords: list[str]) -
     return [seen[k] for k in sorted(seen)]
 
 
-def _take(text: str, m: re.Match[str], item: str, lex: CoverageLexicon, negation: re.Pattern[str],
+def _take(text: str, start: int, end: int, item: str, lex: CoverageLexicon, negation: re.Pattern[str],
           treated_set: set[str], out: dict[str, list[Evidence]]) -> None:
-    before = text[max(0, m.start() - 40) : m.start()]
+    before = text[max(0, start - 40) : start]
     cut = max(before.rfind("."), before.rfind("\n"), before.rfind(";"))
     if negation.search(before[cut + 1 :]):  # a cue in the same sentence only
         return
     if item == "pain_score":
-        scores = _OUT_OF_TEN.sub(" ", m.group(0).lower())
+        scores = _OUT_OF_TEN.sub(" ", text[start:end].lower())
         nums = [int(n) if n.isdecimal() else _WORDS[n] for n in _NUMBER.findall(scores)]
         nums = [n for n in nums if n <= 10]
         if not nums or max(nums) < lex.min_pain_score:
             return
     if item in lex.level_scoped:
-        s, e = _sentence_bounds(text, m.start())
+        s, e = _sentence_bounds(text, start)
         named = {f"{a.upper()}{b}" for a, b in _LEVEL.findall(text[s:e])}
         if not named or not named <= treated_set:
             return
     out.setdefault(item, []).append(make_evidence(
-        start=m.start(), end=m.end(), text=m.group(0), section=None, rule=f"coverage:{item}", fuzzy=False))
+        start=start, end=end, text=text[start:end], section=None, rule=f"coverage:{item}", fuzzy=False))

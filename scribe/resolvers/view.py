@@ -29,6 +29,33 @@ _STILL_DENIED = frozenset({"or", "nor", "with", "using", "via"})
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
 
+_LEVEL_LABEL_LINE = re.compile(r"(?m)^[ \t]*[CTLS]\d{1,2}(?:\s*(?:and|,|&)\s*[CTLS]\d{1,2})*\s*:")
+_LEVEL_LABEL_AT = re.compile(r"[ \t]*[CTLS]\d{1,2}(?:\s*(?:and|,|&)\s*[CTLS]\d{1,2})*\s*:")
+_LINE_THEN_LEVEL = re.compile(r"\n[ \t]*[CTLS]\d")
+
+
+def level_label_lines(text: str) -> list[int]:
+    """Starts of the ``_LEVEL_LABEL_LINE`` matches: lines that open with a level label. Found from a
+    literal-led search for a line break before a level (a multi-line ``^`` pattern is tried at every
+    character); the only match that can begin at a line break's own line is one a match begun on an
+    earlier line did not already take."""
+    out: list[int] = []
+    taken = 0
+    m = _LEVEL_LABEL_AT.match(text)
+    if m is not None:
+        out.append(0)
+        taken = m.end()
+    for hit in _LINE_THEN_LEVEL.finditer(text):
+        line = hit.start() + 1
+        if line < taken:
+            continue
+        m = _LEVEL_LABEL_AT.match(text, line)
+        if m is not None:
+            out.append(line)
+            taken = m.end()
+    return out
+
+
 @dataclass
 class LevelGroup:
     """Consecutive level mentions joined by "and", ",", "&", "/" ("T10 and L2")."""
@@ -92,9 +119,8 @@ class View:
             starts.extend(m.end() for m in _PARAGRAPH.finditer(self.text))
         for s in self.sections:
             starts.append(s.start)
-        # a line that opens with a level label ("T12:", "at L2:") starts a paragraph too
-        for m in re.finditer(r"(?m)^[ \t]*[CTLS]\d{1,2}(?:\s*(?:and|,|&)\s*[CTLS]\d{1,2})*\s*:", self.text):
-            starts.append(m.start())
+        # a line that opens with a level label ("T12:", "T12 and L1:") starts a paragraph too
+        starts.extend(level_label_lines(self.text))
         return sorted(set(starts))
 
     def paragraph(self, tok: int) -> int:
