@@ -54,7 +54,7 @@ def word_value(word: str) -> int | None:
 
 _DECIMAL = re.compile(r"\d+(\.\d+)?")
 # the first words parse_number can read: number words, fractions and its lead-ins ("a month", "the last")
-_NUMBER_STARTS = frozenset(UNITS) | frozenset(TENS) | frozenset(FRACTIONS) | {"a", "an", "the", "one"}
+NUMBER_STARTS = frozenset(UNITS) | frozenset(TENS) | frozenset(FRACTIONS) | {"a", "an", "the", "one"}
 
 
 def parse_number(words: list[str]) -> tuple[float, int] | None:
@@ -66,7 +66,7 @@ def parse_number(words: list[str]) -> tuple[float, int] | None:
     if not words:
         return None
     first = words[0].lower()
-    if first not in _NUMBER_STARTS and not first[:1].isdecimal() and "-" not in first:
+    if first not in NUMBER_STARTS and not first[:1].isdecimal() and "-" not in first:
         return None  # no branch below can read a number here
     try:
         if _DECIMAL.fullmatch(first):

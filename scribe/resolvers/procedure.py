@@ -102,9 +102,11 @@ class _Resolver:
     # -- levels ----------------------------------------------------------------------
     def _biopsy_attached(self, m: LevelMention) -> bool:
         """The level names a biopsy site ("biopsy of L3", "L3 bone biopsy"), not a treatment."""
+        biopsies = self.v.sent_terms(self.v.sent(m.start), "BIOPSY")
+        if not biopsies:
+            return False
         clause = self.v.clause(m.start)
         group = self.v.group_of(m)
-        biopsies = self.v.sent_terms(self.v.sent(m.start), "BIOPSY")
         starts = self._bounds(biopsies)[1]
         lo, hi = bisect_left(starts, group.start - 12), bisect_right(starts, group.end + 4)
         for t in biopsies[lo:hi]:

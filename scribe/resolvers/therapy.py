@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from scribe.models import Element, Evidence, Status
 from scribe.nlp.types import Term
-from scribe.numbers import parse_date, parse_number, parse_spoken_date
+from scribe.numbers import NUMBER_STARTS, parse_date, parse_number, parse_spoken_date
 from scribe.resolvers.view import View
 
 UNIT_WEEKS = {
@@ -84,7 +84,7 @@ def _durations(v: View) -> list[Duration]:
         xm = _X_NUM.match(low) if low[:1] == "x" else None
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
-        elif lowers[i][:1].isdecimal() or lowers[i].isalpha():
+        elif low[:1].isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
             parsed = parse_number(lowers[i : i + 5])
         else:
             parsed = None
@@ -268,6 +268,7 @@ def _modalities(v: View, d: Duration | None) -> tuple[list[str], list[Evidence]]
                 continue
         elif v.sent(t.start) not in failed_sents:
             continue
-        found.setdefault(t.value, v.term_evidence(t))
+        if t.value not in found:
+            found[t.value] = v.term_evidence(t)
     mods = [m for m in order if m in found]
     return mods, [found[m] for m in mods]

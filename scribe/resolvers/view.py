@@ -330,12 +330,20 @@ class View:
         return make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
                                         section=section, rule=rule, fuzzy=fuzzy)
 
+    def _evidence_from(self, tok: int, start_char: int, end_char: int, rule: str | None, fuzzy: bool) -> Evidence:
+        """``evidence`` for a span that starts at token ``tok`` (its section is that token's: no search)."""
+        if self.tab.idx[tok] != start_char:  # the span starts inside the token: find it as evidence() does
+            return self.evidence(start_char, end_char, rule, fuzzy)
+        return make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
+                             section=self.section(tok).name, rule=rule, fuzzy=fuzzy)
+
     def term_evidence(self, t: Term) -> Evidence:
-        return self.evidence(t.start_char, t.end_char, t.rule, t.fuzzy)
+        return self._evidence_from(t.start, t.start_char, t.end_char, t.rule, t.fuzzy)
 
     def level_evidence(self, m: LevelMention) -> Evidence:
-        fuzzy = any(i in self.fuzzy_idx for i in range(m.start, m.end))
-        return self.evidence(m.start_char, m.end_char, "level", fuzzy)
+        fuzzy_idx = self.fuzzy_idx
+        fuzzy = bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(m.start, m.end))
+        return self._evidence_from(m.start, m.start_char, m.end_char, "level", fuzzy)
 
     def record(self, element: str, value: object, start_char: int, end_char: int, start: int,
                end: int, used: bool, flags: Iterable[Flag] = (), fuzzy: bool = False) -> None:
