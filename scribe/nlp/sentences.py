@@ -49,6 +49,9 @@ class Splitter:
         self.terminators = {r.literal for r in lexicon.context if r.direction == "terminate"}
         self.multi_terms = [tuple(t.split()) for t in self.terminators if " " in t]
         self.multi_first = {m[0] for m in self.multi_terms}
+        self.multi_by_first: dict[str, list[tuple[str, ...]]] = {}
+        for m in self.multi_terms:
+            self.multi_by_first.setdefault(m[0], []).append(m)
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
 
@@ -115,7 +118,7 @@ class Splitter:
         return doc
 
     def _multi_terminator(self, lowers: list[str], i: int) -> bool:
-        return any(tuple(lowers[i : i + len(m)]) == m for m in self.multi_terms)
+        return any(tuple(lowers[i : i + len(m)]) == m for m in self.multi_by_first.get(lowers[i], ()))
 
     @staticmethod
     def _line_break_is_boundary(text: str, tab: TokenTable, prev: int, cur: int) -> bool:
