@@ -109,7 +109,8 @@ class ContextTagger:
             found.append(Cue(rule.category, rule.direction, start, end, s_char, e_char,
                              tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
         if pseudo:
-            found = [c for c in found if not any(ps <= c.start < pe for ps, pe in pseudo)]
+            inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
+            found = [c for c in found if c.start not in inside]
         # prefer the longest cue where cues of one category overlap ("not" / "was not performed",
         # ": No" / "no evidence of"): longest first, each kept only if it overlaps no kept cue
         found.sort(key=lambda c: (-(c.end - c.start), c.start))
