@@ -431,3 +431,29 @@ def test_a_balloon_that_could_not_be_advanced_leaves_that_level_a_vertebroplasty
     assert ex["elements"]["procedure_type"]["value"] == "mixed"
     assert sorted((c["code"], c["units"]) for c in ex["codes"]) == [("22511", 1), ("22513", 1)]
     assert ex["elements"]["conservative_therapy"]["value"]["weeks"] == 5.0  # "since the fall", 5 weeks ago
+
+
+# -- aborted procedures --------------------------------------------------------------------
+def test_a_procedure_stopped_before_the_balloon_and_cement_performed_nothing() -> None:
+    """Only what was done counts: a session stopped after the trocar, with no balloon and no cement, documents
+    no augmentation (like a cancelled one): no type, no level, no code. The balloon the stop came 'before' is
+    not a cavity step."""
+    for stop in ("the case was aborted by the operator before a balloon was placed",
+                 "the procedure was halted before the balloon could be inserted",
+                 "prior to balloon inflation the procedure was discontinued"):
+        text = (f"PROCEDURE: Kyphoplasty T9.\nTECHNIQUE: Under fluoroscopy a trocar was seated in the T9 pedicle. "
+                f"Because of new chest pain, {stop}. Cement was not given.")
+        ex = extract(text, note_id="t").to_contract()
+        got = {k: v["value"] for k, v in ex["elements"].items()}
+        assert (got["procedure_type"], got["cavity_creation"], got["levels"]) == (None, None, []), stop
+        assert ex["codes"] == []
+
+
+def test_a_level_stopped_before_its_balloon_leaves_the_finished_level_coded() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12 and L1.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T12 and "
+               "3 cc of PMMA was delivered. At L1 the procedure was stopped before the balloon could be inserted.")
+    assert (v["procedure_type"], v["cavity_creation"], v["levels"]) == ("kyphoplasty", True, ["T12"])
+    # "before" alone is no stop: the balloon after a biopsy was still inflated
+    v = values("PROCEDURE: Kyphoplasty L3.\nDESCRIPTION: Under fluoroscopy a biopsy of L3 was obtained before the "
+               "balloon was inflated; cement was then injected into L3.")
+    assert (v["cavity_creation"], v["levels"]) == (True, ["L3"])
