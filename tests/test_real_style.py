@@ -457,3 +457,32 @@ def test_a_level_stopped_before_its_balloon_leaves_the_finished_level_coded() ->
     v = values("PROCEDURE: Kyphoplasty L3.\nDESCRIPTION: Under fluoroscopy a biopsy of L3 was obtained before the "
                "balloon was inflated; cement was then injected into L3.")
     assert (v["cavity_creation"], v["levels"]) == (True, ["L3"])
+
+
+# -- guidance negations aimed at another noun ------------------------------------------------
+def test_a_denied_repositioning_under_ct_is_no_ct_guidance() -> None:
+    """'No needle repositioning under CT was needed' denies one act, the CT-guided repositioning; the guidance
+    named inside that denied phrase is not documented as used (the annotation counts guidance used for the
+    procedure, and what did not happen documents nothing). Read literally it might presuppose a CT on the
+    table, but the note does not say the needle was placed under CT: in a fluoroscopy note CT is not added,
+    in a CT note CT comes from the sentences that say so, and a note whose only CT is the denied phrase is
+    asked about rather than guessed."""
+    body = "An 11 gauge needle was seated in L1 by the right pedicle. No needle repositioning under CT was needed."
+    v = values(f"PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: Under fluoroscopy the target was marked. {body} "
+               "3 cc of PMMA was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values(f"PROCEDURE: CT-guided vertebroplasty L1.\nTECHNIQUE: {body} 3 cc of PMMA was injected.")
+    assert v["guidance"] == ["ct"]
+    v = values(f"PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: {body} 3 cc of PMMA was injected.")
+    assert v["guidance"] == []
+
+
+def test_a_denial_of_a_later_subject_spares_the_guidance_before_it() -> None:
+    """'X was not needed' denies its subject: the fluoroscopy in a CT case, but not the fluoroscopy a needle
+    was placed under before 'repositioning was not needed'."""
+    v = values("PROCEDURE: Kyphoplasty L2.\nTECHNIQUE: Under CT guidance cannulas were placed into L2. Fluoroscopy "
+               "was not needed. Balloons were inflated and cement was injected into L2.")
+    assert v["guidance"] == ["ct"]
+    v = values("PROCEDURE: Vertebroplasty L4.\nTECHNIQUE: Under fluoroscopy the needle was placed and repositioning "
+               "was not needed. Cement was injected into L4.")
+    assert v["guidance"] == ["fluoroscopy"]

@@ -12,7 +12,8 @@ _EXCLUDE = frozenset({"negated", "historical", "hypothetical", "diagnostic"})
 def resolve_guidance(v: View) -> Element:
     found: dict[str, list] = {}
     for t in v.terms_of("GUIDE"):
-        flags = [f for f in v.flags(t.start, t.end, _EXCLUDE) if not v.aimed_before(f, t)]
+        flags = [f for f in v.flags(t.start, t.end, _EXCLUDE)
+                 if not v.aimed_before(f, t) and not v.aimed_after(f, t)]
         ok = v.session(t.start) and not flags and not v.blank_field(t)
         v.record("guidance", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
         if ok and t.value:
