@@ -486,3 +486,19 @@ def test_a_denial_of_a_later_subject_spares_the_guidance_before_it() -> None:
     v = values("PROCEDURE: Vertebroplasty L4.\nTECHNIQUE: Under fluoroscopy the needle was placed and repositioning "
                "was not needed. Cement was injected into L4.")
     assert v["guidance"] == ["fluoroscopy"]
+
+
+# -- imaging sections ----------------------------------------------------------------------
+def test_levels_under_an_imaging_heading_are_not_treated_but_its_guidance_counts() -> None:
+    """'Imaging:' heads both the study findings ('MRI shows acute fractures at T11 and L1') and the guidance
+    field ('Imaging: biplane fluoroscopy'): its levels are only seen on imaging, its guidance is this session's."""
+    v = values("PROCEDURE: Vertebroplasty L1.\nIMAGING: MRI shows acute fractures at T11 and L1 with edema; the T11 "
+               "fracture could also be cemented.\nTECHNIQUE: Under fluoroscopy a needle was placed into L1 and cement "
+               "was injected.")
+    assert v["levels"] == ["L1"]
+    v = values("Procedure: kyphoplasty L1\nRadiology findings: acute L1 and L3 fractures; L3 cement augmentation "
+               "would be reasonable too.\nDetails: balloons were inflated at L1 and 5 cc PMMA injected.")
+    assert v["levels"] == ["L1"]
+    v = values("PROCEDURE: Vertebroplasty L1.\nIMAGING: Biplane fluoroscopy.\nTECHNIQUE: A needle was placed into L1 "
+               "and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
