@@ -502,3 +502,13 @@ def test_levels_under_an_imaging_heading_are_not_treated_but_its_guidance_counts
     v = values("PROCEDURE: Vertebroplasty L1.\nIMAGING: Biplane fluoroscopy.\nTECHNIQUE: A needle was placed into L1 "
                "and cement was injected.")
     assert v["guidance"] == ["fluoroscopy"]
+
+
+# -- self-corrections ----------------------------------------------------------------------
+def test_a_correction_in_a_one_line_dictation_is_not_part_of_the_heading() -> None:
+    """With no paragraph breaks the spoken headings ('indications', 'technique') start no section, so the
+    procedure heading line used to run to the end and the narrative's 'tee eleven I'm sorry tee twelve'
+    counted as a heading level; the heading ends at the first spoken heading of another section."""
+    v = values("procedure vertebroplasty tee eleven indications painful osteoporotic fracture technique under "
+               "fluoroscopy a needle went into tee eleven excuse me tee twelve and cement was injected into tee twelve")
+    assert v["levels"] == ["T12"]

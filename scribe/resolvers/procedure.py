@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 
+from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
 from scribe.resolvers.view import EXCLUDING, View
@@ -35,6 +37,14 @@ _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
+
+
+@cache
+def _spoken_headings() -> re.Pattern[str]:
+    """The spoken headings of the sections other than the procedure heading, as words (lower case)."""
+    words = sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
+                    for w in sec.spoken}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
 
 
 @dataclass
@@ -60,6 +70,7 @@ class _Resolver:
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
         self._aborts: list[Cue] | None = None
+        self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -197,9 +208,19 @@ class _Resolver:
         return support, removed, heading, candidates
 
     def _in_heading_line(self, sec: Section, m: LevelMention) -> bool:
-        """On the procedure heading's own line (not in a dictated narrative under it)."""
-        line_end = self.v.text.find("\n", sec.body_start)
-        line_end = sec.end if line_end == -1 else min(line_end, sec.end)
+        """On the procedure heading's own line (not in a dictated narrative under it). A dictation on one
+        line ("procedure vertebroplasty tee eleven indications … technique … into tee eleven I'm sorry tee
+        twelve") ends its heading at the first spoken heading of another section, though that one starts no
+        section away from a paragraph start."""
+        line_end = self._heading_ends.get(sec.start)
+        if line_end is None:
+            text = self.v.text
+            line_end = text.find("\n", sec.body_start)
+            line_end = sec.end if line_end == -1 else min(line_end, sec.end)
+            spoken = _spoken_headings().search(self.v.tab.lower_text, sec.body_start, line_end)
+            if spoken is not None:
+                line_end = spoken.start()
+            self._heading_ends[sec.start] = line_end
         return m.start_char < line_end and m.start_char - sec.body_start < 160
 
     @staticmethod
