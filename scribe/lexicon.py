@@ -51,6 +51,9 @@ class SectionDef(_Strict):
     headers: list[str]
     spoken: list[str] = Field(default_factory=list)  # headers recognised at paragraph start
     session: bool  # may carry facts about this session's procedure
+    # a field that may name this session's guidance but not its treated levels ("Imaging: biplane fluoroscopy"
+    # and "Imaging: MRI shows fractures at T11 and L1" both come under "Imaging:")
+    guidance: bool = False
 
 
 class Sections(_Strict):

@@ -431,3 +431,84 @@ def test_a_balloon_that_could_not_be_advanced_leaves_that_level_a_vertebroplasty
     assert ex["elements"]["procedure_type"]["value"] == "mixed"
     assert sorted((c["code"], c["units"]) for c in ex["codes"]) == [("22511", 1), ("22513", 1)]
     assert ex["elements"]["conservative_therapy"]["value"]["weeks"] == 5.0  # "since the fall", 5 weeks ago
+
+
+# -- aborted procedures --------------------------------------------------------------------
+def test_a_procedure_stopped_before_the_balloon_and_cement_performed_nothing() -> None:
+    """Only what was done counts: a session stopped after the trocar, with no balloon and no cement, documents
+    no augmentation (like a cancelled one): no type, no level, no code. The balloon the stop came 'before' is
+    not a cavity step."""
+    for stop in ("the case was aborted by the operator before a balloon was placed",
+                 "the procedure was halted before the balloon could be inserted",
+                 "prior to balloon inflation the procedure was discontinued"):
+        text = (f"PROCEDURE: Kyphoplasty T9.\nTECHNIQUE: Under fluoroscopy a trocar was seated in the T9 pedicle. "
+                f"Because of new chest pain, {stop}. Cement was not given.")
+        ex = extract(text, note_id="t").to_contract()
+        got = {k: v["value"] for k, v in ex["elements"].items()}
+        assert (got["procedure_type"], got["cavity_creation"], got["levels"]) == (None, None, []), stop
+        assert ex["codes"] == []
+
+
+def test_a_level_stopped_before_its_balloon_leaves_the_finished_level_coded() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12 and L1.\nDESCRIPTION: Under fluoroscopy a balloon was inflated in T12 and "
+               "3 cc of PMMA was delivered. At L1 the procedure was stopped before the balloon could be inserted.")
+    assert (v["procedure_type"], v["cavity_creation"], v["levels"]) == ("kyphoplasty", True, ["T12"])
+    # "before" alone is no stop: the balloon after a biopsy was still inflated
+    v = values("PROCEDURE: Kyphoplasty L3.\nDESCRIPTION: Under fluoroscopy a biopsy of L3 was obtained before the "
+               "balloon was inflated; cement was then injected into L3.")
+    assert (v["cavity_creation"], v["levels"]) == (True, ["L3"])
+
+
+# -- guidance negations aimed at another noun ------------------------------------------------
+def test_a_denied_repositioning_under_ct_is_no_ct_guidance() -> None:
+    """'No needle repositioning under CT was needed' denies one act, the CT-guided repositioning; the guidance
+    named inside that denied phrase is not documented as used (the annotation counts guidance used for the
+    procedure, and what did not happen documents nothing). Read literally it might presuppose a CT on the
+    table, but the note does not say the needle was placed under CT: in a fluoroscopy note CT is not added,
+    in a CT note CT comes from the sentences that say so, and a note whose only CT is the denied phrase is
+    asked about rather than guessed."""
+    body = "An 11 gauge needle was seated in L1 by the right pedicle. No needle repositioning under CT was needed."
+    v = values(f"PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: Under fluoroscopy the target was marked. {body} "
+               "3 cc of PMMA was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    v = values(f"PROCEDURE: CT-guided vertebroplasty L1.\nTECHNIQUE: {body} 3 cc of PMMA was injected.")
+    assert v["guidance"] == ["ct"]
+    v = values(f"PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: {body} 3 cc of PMMA was injected.")
+    assert v["guidance"] == []
+
+
+def test_a_denial_of_a_later_subject_spares_the_guidance_before_it() -> None:
+    """'X was not needed' denies its subject: the fluoroscopy in a CT case, but not the fluoroscopy a needle
+    was placed under before 'repositioning was not needed'."""
+    v = values("PROCEDURE: Kyphoplasty L2.\nTECHNIQUE: Under CT guidance cannulas were placed into L2. Fluoroscopy "
+               "was not needed. Balloons were inflated and cement was injected into L2.")
+    assert v["guidance"] == ["ct"]
+    v = values("PROCEDURE: Vertebroplasty L4.\nTECHNIQUE: Under fluoroscopy the needle was placed and repositioning "
+               "was not needed. Cement was injected into L4.")
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+# -- imaging sections ----------------------------------------------------------------------
+def test_levels_under_an_imaging_heading_are_not_treated_but_its_guidance_counts() -> None:
+    """'Imaging:' heads both the study findings ('MRI shows acute fractures at T11 and L1') and the guidance
+    field ('Imaging: biplane fluoroscopy'): its levels are only seen on imaging, its guidance is this session's."""
+    v = values("PROCEDURE: Vertebroplasty L1.\nIMAGING: MRI shows acute fractures at T11 and L1 with edema; the T11 "
+               "fracture could also be cemented.\nTECHNIQUE: Under fluoroscopy a needle was placed into L1 and cement "
+               "was injected.")
+    assert v["levels"] == ["L1"]
+    v = values("Procedure: kyphoplasty L1\nRadiology findings: acute L1 and L3 fractures; L3 cement augmentation "
+               "would be reasonable too.\nDetails: balloons were inflated at L1 and 5 cc PMMA injected.")
+    assert v["levels"] == ["L1"]
+    v = values("PROCEDURE: Vertebroplasty L1.\nIMAGING: Biplane fluoroscopy.\nTECHNIQUE: A needle was placed into L1 "
+               "and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+# -- self-corrections ----------------------------------------------------------------------
+def test_a_correction_in_a_one_line_dictation_is_not_part_of_the_heading() -> None:
+    """With no paragraph breaks the spoken headings ('indications', 'technique') start no section, so the
+    procedure heading line used to run to the end and the narrative's 'tee eleven I'm sorry tee twelve'
+    counted as a heading level; the heading ends at the first spoken heading of another section."""
+    v = values("procedure vertebroplasty tee eleven indications painful osteoporotic fracture technique under "
+               "fluoroscopy a needle went into tee eleven excuse me tee twelve and cement was injected into tee twelve")
+    assert v["levels"] == ["T12"]

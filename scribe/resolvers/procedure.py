@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 
+from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
-from scribe.nlp.types import Flag, LevelMention, Section, Term, level_sort_key
+from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
 from scribe.resolvers.view import EXCLUDING, View
 
 KP, VP, SP = "kyphoplasty", "vertebroplasty", "sacroplasty"
@@ -27,12 +29,22 @@ _CREATE = re.compile(r"\b(?:creat\w*|make|made|making|form\w*|cavitation|carv\w*
 _PLAIN_CAVITY = {"cavity", "cavities"}
 _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
                     "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
-                    "abandoned")
+                    "abandoned", "stopped", "terminated", "discontinued", "halted", "called off")
+# the cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed")
+_ABORT_CUES = ("aborted", "abandoned", "stopped", "terminated", "discontinued", "halted", "called off")
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
+
+
+@cache
+def _spoken_headings() -> re.Pattern[str]:
+    """The spoken headings of the sections other than the procedure heading, as words (lower case)."""
+    words = sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
+                    for w in sec.spoken}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
 
 
 @dataclass
@@ -57,6 +69,8 @@ class _Resolver:
         # levels the narrative names, then corrects ("tee eleven, sorry, tee twelve")
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
+        self._aborts: list[Cue] | None = None
+        self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -85,6 +99,9 @@ class _Resolver:
                 if not _CREATE.search(sent_text) and not self.v.in_header_label(t):
                     continue
             flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)]
+            stop = self._stopped_before(t)
+            if stop is not None:
+                flags.append(stop)
             cats = {f.category for f in flags}
             if cats & {"historical", "hypothetical"} and "negated" not in cats:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False,
@@ -95,6 +112,26 @@ class _Resolver:
                           flags, t.fuzzy)
             out.append((t, affirmed))
         return out
+
+    def _abort_cues(self) -> list[Cue]:
+        """Negation cues of a stopped procedure ("was aborted", "stopped the") in session sections."""
+        if self._aborts is None:
+            self._aborts = [c for c in self.doc.user_data.get("cues", []) if c.category == "negated"
+                            and any(w in c.text.lower() for w in _ABORT_CUES) and self.v.session(c.start)]
+        return self._aborts
+
+    def _stopped_before(self, t: Term) -> Flag | None:
+        """The abort cue of ``t``'s sentence when ``t`` is what the procedure stopped before ("the case was
+        aborted by the operator before a balloon was placed", "prior to balloon inflation it was stopped")."""
+        sid = self.v.sent(t.start)
+        cues = [c for c in self._abort_cues() if self.v.sent(c.start) == sid]
+        if not cues:
+            return None
+        lead = self.v.lowers(max(0, t.start - 4), t.start)
+        if "before" not in lead and " ".join(lead).find("prior to") == -1:
+            return None
+        c = cues[0]
+        return Flag("negated", c.text, c.start_char, c.end_char)
 
     def _sent_text(self, tok: int) -> str:
         return self.v.sent_text(tok)
@@ -173,9 +210,19 @@ class _Resolver:
         return support, removed, heading, candidates
 
     def _in_heading_line(self, sec: Section, m: LevelMention) -> bool:
-        """On the procedure heading's own line (not in a dictated narrative under it)."""
-        line_end = self.v.text.find("\n", sec.body_start)
-        line_end = sec.end if line_end == -1 else min(line_end, sec.end)
+        """On the procedure heading's own line (not in a dictated narrative under it). A dictation on one
+        line ("procedure vertebroplasty tee eleven indications … technique … into tee eleven I'm sorry tee
+        twelve") ends its heading at the first spoken heading of another section, though that one starts no
+        section away from a paragraph start."""
+        line_end = self._heading_ends.get(sec.start)
+        if line_end is None:
+            text = self.v.text
+            line_end = text.find("\n", sec.body_start)
+            line_end = sec.end if line_end == -1 else min(line_end, sec.end)
+            spoken = _spoken_headings().search(self.v.tab.lower_text, sec.body_start, line_end)
+            if spoken is not None:
+                line_end = spoken.start()
+            self._heading_ends[sec.start] = line_end
         return m.start_char < line_end and m.start_char - sec.body_start < 160
 
     @staticmethod
@@ -293,6 +340,9 @@ class _Resolver:
         # a heading level the narrative corrects to another ("at tee eleven, I'm sorry, tee twelve") and never
         # names again was misspoken in the heading too
         treated_set = {lv for lv in treated_set if lv not in self.corrected_away or lv in self.body_support}
+        if self._aborted_without_cement(treated_set):
+            # the session was stopped before any cement went in: nothing of this family was performed
+            treated_set, names, cavities = set(), set(), []
         sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
                         and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
         is_sacro = SP in names
@@ -412,6 +462,27 @@ class _Resolver:
         if invalid:
             lev_el.detail["transitional_or_invalid"] = invalid
         return ProcedureResult(proc_el, cav_el, lev_el, treated, is_procedure_note, names)
+
+    def _aborted_without_cement(self, treated: set[str]) -> bool:
+        """The procedure was stopped (a session sentence with an abort cue: "the procedure was aborted
+        before a balloon was placed") and no cement was given anywhere in the session narrative. An abort
+        naming a level ("the L1 procedure was aborted") stops the whole session only when it leaves no
+        treated level."""
+        aborts = self._abort_cues()
+        if not aborts:
+            return False
+        for t in self.v.terms_of("CEMENT"):
+            sec = self.v.section(t.start)
+            if not sec.session or (sec.name == "PROCEDURE" and t.start_char - sec.body_start < 160
+                                   and self.v.text.find("\n", sec.body_start, t.start_char) == -1):
+                continue  # the procedure heading names the plan
+            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
+                continue
+            # cement given, not only named ("a cement-incompatible venous pattern")
+            if any(not self.v.has(x.start, x.end, "negated", "historical", "hypothetical")
+                   for x in self.v.sent_terms(self.v.sent(t.start), "INJECT")):
+                return False
+        return not treated or any(not self.v.sent_levels(self.v.sent(c.start)) for c in aborts)
 
     def _cement_described(self) -> bool:
         screw = {self.v.sent(t.start) for t in self.v.terms_of("SCREW")}

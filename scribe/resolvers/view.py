@@ -7,9 +7,11 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from spacy.tokens import Doc
 
+from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import cue_index
 from scribe.nlp.sections import merged_ends
@@ -26,6 +28,23 @@ _LISTED = frozenset({",", "or", "and", "nor", "/", "&", "the", "a", "an", "any"}
 # a gap with one of these keeps the later term under the negation: "no biopsy or post-procedure CT" (a list),
 # "no cavity creation with a balloon tamp" (the instrument of the denied step)
 _STILL_DENIED = frozenset({"or", "nor", "with", "using", "via"})
+# what may follow a term that closes a denied noun phrase: "no needle repositioning under CT was needed" denies
+# the CT-guided repositioning as a whole (the negation reaches CT), unlike "we did not do a biopsy under fluoro
+# balloon inflated", where the run-on goes on with another act
+_DENIED_PREDICATE = frozenset({"was", "were", "is", "are", "be", "been", "needed", "required", "necessary", "performed",
+                               "done", "made", "attempted", "undertaken", "warranted", "indicated", "obtained",
+                               "used", "utilized", "then", "again", "further", "ever", "."})
+_PREDICATE_HEAD = frozenset({"needed", "required", "necessary", "performed", "done", "made", "attempted", "undertaken",
+                             "warranted", "indicated", "obtained", "used", "utilized"})
+
+
+@cache
+def _spoken_stops() -> frozenset[str]:
+    """Dictated sentence ends ("period"), from the lexicon's spoken punctuation."""
+    return frozenset(k for k, p in default_lexicon().normalization.spoken_punctuation.items()
+                     if p == "." and " " not in k)
+
+
 _BLANK_VALUE = re.compile(r"^[\s*_\-?.]*$|^\s*(?:n/?a|unknown|tbd|not documented)\s*$", re.IGNORECASE)
 
 
@@ -269,9 +288,42 @@ class View:
         for x in [*between[1:], t]:
             gap = lowers[prev_end : x.start]
             if not _STILL_DENIED.intersection(gap) and any(w not in _LISTED and not w.isspace() for w in gap):
+                return not self._ends_denied_phrase(t)
+            prev_end = max(prev_end, x.end)
+        return False
+
+    def aimed_after(self, f: Flag, t: Term) -> bool:
+        """A backward negation cue after ``t`` that is about a later subject: in "under fluoroscopy the
+        needle was placed and repositioning was not needed" the denial is of the repositioning, past the
+        needle, not of the fluoroscopy; "a biopsy under fluoroscopy was not performed" still denies both."""
+        if f.category != "negated" or f.cue_start < t.end_char:
+            return False
+        starts = self._term_index()
+        terms = self._sorted_terms
+        between = [x for x in terms[bisect_left(starts, t.end_char) : bisect_left(starts, f.cue_start)]
+                   if x.end_char <= f.cue_start]
+        lowers = self.tab.lowers
+        prev_end = t.end
+        for x in between:
+            gap = lowers[prev_end : x.start]
+            if not _STILL_DENIED.intersection(gap) and any(w not in _LISTED and not w.isspace() for w in gap):
                 return True
             prev_end = max(prev_end, x.end)
         return False
+
+    def _ends_denied_phrase(self, t: Term) -> bool:
+        """``t`` closes the noun phrase a negation denies: only its passive predicate follows before the
+        sentence ends ("No needle repositioning under CT was needed.")."""
+        sid = self.sent_id[t.start]
+        lowers = self.tab.lowers
+        k, n, head = t.end, len(lowers), False
+        while k < n and self.sent_id[k] == sid:
+            w = lowers[k]
+            if (w not in _DENIED_PREDICATE and w not in _spoken_stops()) or k - t.end > 5:
+                return False
+            head = head or w in _PREDICATE_HEAD
+            k += 1
+        return head
 
     def levels_between(self, start_char: int, end_char: int) -> list[LevelMention]:
         """Level mentions lying inside [start_char, end_char) of the text, in order."""
