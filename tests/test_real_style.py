@@ -512,3 +512,23 @@ def test_a_correction_in_a_one_line_dictation_is_not_part_of_the_heading() -> No
     v = values("procedure vertebroplasty tee eleven indications painful osteoporotic fracture technique under "
                "fluoroscopy a needle went into tee eleven excuse me tee twelve and cement was injected into tee twelve")
     assert v["levels"] == ["T12"]
+
+
+def test_self_corrections_in_the_forms_dictation_takes() -> None:
+    # the "no" that opens a correction negates nothing
+    assert values("PROCEDURE: Vertebroplasty at T11, no, I mean T12. Under fluoroscopy cement was injected.")[
+        "levels"] == ["T12"]
+    assert values("PROCEDURE: Vertebroplasty at L2 or rather L3. Under fluoroscopy cement was injected.")[
+        "levels"] == ["L3"]
+    # a correction opening its own sentence reaches the level just before it, and the level said instead is
+    # the treated one (its sentence names no procedure)
+    for fix in ("Correction: L3.", "Sorry, L3."):
+        assert values(f"PROCEDURE: Vertebroplasty at L2. {fix} Under fluoroscopy cement was injected.")[
+            "levels"] == ["L3"], fix
+    assert values("procedure kyphoplasty at tee eleven and tee twelve? no, just tee twelve. the balloon was "
+                  "inflated under fluoroscopy and cement injected.")["levels"] == ["T12"]
+    # an apology that corrects no level changes nothing
+    assert values("PROCEDURE: Kyphoplasty L2. Sorry for the delay, the balloon was inflated under fluoroscopy "
+                  "and cement injected.")["levels"] == ["L2"]
+    assert values("PROCEDURE: Vertebroplasty at L2 and L3 under fluoroscopy, cement injected. No, just a small "
+                  "leak.")["levels"] == ["L2", "L3"]

@@ -19,7 +19,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from scribe.lexicon import ContextRule, Lexicon, default_lexicon
-from scribe.nlp.table import table
+from scribe.nlp.table import TokenTable, table
 from scribe.nlp.types import Cue, Flag
 
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b|\b(\d{1,2})/(\d{4})\b|\b((?:19|20)\d\d)\b")
@@ -124,7 +124,12 @@ class ContextTagger:
             spans.insert(i, (c.start, c.end))
             kept.append(c)
         kept.extend(self._date_cues(doc))
-        kept.extend(self._correction_cues(doc))
+        corrections = self._correction_cues(doc)
+        if corrections:
+            # the "no" of "T11, no, I mean T12" opens the correction: it negates nothing
+            inside = {k for c in corrections for k in range(c.start, c.end)}
+            kept = [c for c in kept if c.category != "negated" or c.start not in inside]
+            kept.extend(corrections)
         kept.sort(key=lambda c: c.start)
         doc.user_data["cues"] = kept
         doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []),
@@ -179,16 +184,44 @@ class ContextTagger:
         return out
 
     def _correction_cues(self, doc: Doc) -> list[Cue]:
+        """Self-corrections ("at L2, correction, L3"). A "no" that opens one belongs to it ("T11, no, I
+        mean T12"), and "no, just <level>" is one ("T11 and T12? no, just T12"): the cue starts there."""
         tab = table(doc)
         lowers = tab.lowers
+        sent: list[int] = doc.user_data.get("sent_id", [])
         out: list[Cue] = []
         for i in tab.positions(self.correction_first):
             for cue in self.correction_cues:
                 k = len(cue)
                 if tuple(lowers[i : i + k]) == cue:
-                    s, e = tab.idx[i], tab.ends[i + k - 1]
-                    out.append(Cue("corrected", "backward", i, i + k, s, e, tab.text[s:e], 4))
+                    out.append(_correction_at(tab, sent, _opening_no(lowers, i), i + k))
+        for i in tab.positions(_NO):
+            j = i + 2 if lowers[i + 1 : i + 2] == [","] else i + 1
+            if lowers[j : j + 1] == ["just"] and j + 1 < len(lowers) and _LEVEL_NORM.match(tab.norms[j + 1]):
+                out.append(_correction_at(tab, sent, i, j + 1))
         return out
+
+
+_NO = frozenset({"no"})
+_LEVEL_NORM = re.compile(r"[ctls]\d{1,2}$")
+
+
+def _opening_no(lowers: list[str], i: int) -> int:
+    """Where a correction cue at token i starts: at a "no" just before it ("no, I mean"), else at i."""
+    j = i - 2 if i >= 2 and lowers[i - 1] == "," else i - 1
+    return j if j >= 0 and lowers[j] == "no" else i
+
+
+BACK_ACROSS = "backward_across"  # the direction of a correction that opens its sentence ("L2. Correction, L3.")
+
+
+def _correction_at(tab: TokenTable, sent: list[int], start: int, end: int) -> Cue:
+    """A correction cue; one that opens its sentence ("T11 and T12? No, just T12") may reach back into
+    the sentence before it (still only 4 tokens)."""
+    s, e = tab.idx[start], tab.ends[end - 1]
+    opens = bool(sent) and 0 < start < len(sent) and sent[start] != sent[start - 1] and \
+        any(_LEVEL_NORM.match(w) for w in tab.norms[end : end + 3])  # "Sorry, L3", not "Sorry for the delay"
+    return Cue("corrected", BACK_ACROSS if opens else "backward", start, end, s, e, tab.text[s:e], 4)
 
 
 class CueIndex:
@@ -236,9 +269,10 @@ class CueIndex:
                 if start - cue.end > cue.max_scope:
                     continue
             else:
-                if cue.direction not in ("backward", "bidirectional"):
-                    continue
-                if unit[cue.start] != target_unit:
+                if cue.direction == BACK_ACROSS:  # a correction opening its sentence reaches the one before
+                    if self.sent[cue.start] - self.sent[start] > 1:
+                        continue
+                elif cue.direction not in ("backward", "bidirectional") or unit[cue.start] != target_unit:
                     continue
                 if cue.start - end > cue.max_scope:
                     continue

@@ -47,7 +47,9 @@ _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 class SectionDetector:
     """Pipeline component ``scribe_sections``."""
 
-    def __init__(self, sections: Sections) -> None:
+    def __init__(self, sections: Sections, not_headings: Iterable[str] = ()) -> None:
+        # words that open a self-correction ("Correction: L3"): a field label of theirs is no heading
+        self.not_headings = frozenset(_key(w) for w in not_headings)
         self.header_map: dict[str, tuple[str, bool]] = {}
         self.session: dict[str, bool] = {}
         spoken: list[tuple[str, str]] = []
@@ -75,7 +77,7 @@ class SectionDetector:
             return got  # type: ignore[return-value]
         key = _key(label)
         name: str | None = None
-        if key and not _LEVEL_LABEL.match(label) and len(key.split()) <= 6:
+        if key and key not in self.not_headings and not _LEVEL_LABEL.match(label) and len(key.split()) <= 6:
             if key in self.header_map:
                 name = self.header_map[key][0]
             elif len(key.split()) <= 4 and not _DIGIT.search(key):
@@ -231,4 +233,5 @@ def _key(label: str) -> str:
 
 @Language.factory("scribe_sections", assigns=["doc.user_data"], requires=["token.norm"])
 def make_sections(nlp: Language, name: str) -> SectionDetector:
-    return SectionDetector(default_lexicon().sections)
+    lexicon = default_lexicon()
+    return SectionDetector(lexicon.sections, lexicon.normalization.correction_cues)

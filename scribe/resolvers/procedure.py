@@ -69,6 +69,7 @@ class _Resolver:
         # levels the narrative names, then corrects ("tee eleven, sorry, tee twelve")
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
+        self._replacing: dict[int, list[LevelMention]] = {}  # id of a corrected mention -> the one said instead
         self._aborts: list[Cue] | None = None
         self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
 
@@ -170,7 +171,10 @@ class _Resolver:
         after = [lm for lm in self.v.levels_between(cue_end_char, cue_end_char + 200)
                  if lm.start_char - cue_end_char < 60]
         again = {lv for lm in after for lv in lm.levels}
-        return not set(m.levels) <= again
+        if set(m.levels) <= again:
+            return False
+        self._replacing[id(m)] = after[:1]  # the level named in its place
+        return True
 
     def level_support(self) -> tuple[dict[str, list[LevelMention]], set[str], set[str],
                                      list[LevelMention]]:
@@ -180,6 +184,7 @@ class _Resolver:
         removed: set[str] = set()
         heading: set[str] = set()
         candidates: list[LevelMention] = []
+        replaced: list[LevelMention] = []
         for m in self.v.levels:
             sec = self.v.section(m.start)
             raw = self.v.flags(m.start, m.end, EXCLUDING)
@@ -193,6 +198,10 @@ class _Resolver:
             if self._corrected(m, raw):
                 if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
                     self.corrected_away.update(m.levels)
+                if sec.session and self._treatment_sentence(m) and not self._biopsy_attached(m):
+                    # the level said in its place is what was treated, even in a sentence of its own
+                    # ("Vertebroplasty at L2. Correction: L3.")
+                    replaced.extend(self._replacing.get(id(m), []))
                 self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
                 continue
             cats.discard("corrected")
@@ -207,6 +216,13 @@ class _Resolver:
                     else:
                         self.body_support.update(m.levels)
             self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
+        for m in replaced:
+            if self.v.section(m.start).session and not any(m in support.get(lv, ()) for lv in m.levels) and \
+                    not {f.category for f in self.v.level_flags_of(m, self.v.flags(m.start, m.end, EXCLUDING))}:
+                for lv in m.levels:
+                    support.setdefault(lv, []).append(m)
+                self.body_support.update(m.levels)
+                candidates.append(m)
         return support, removed, heading, candidates
 
     def _in_heading_line(self, sec: Section, m: LevelMention) -> bool:
