@@ -431,3 +431,16 @@ def test_a_balloon_that_could_not_be_advanced_leaves_that_level_a_vertebroplasty
     assert ex["elements"]["procedure_type"]["value"] == "mixed"
     assert sorted((c["code"], c["units"]) for c in ex["codes"]) == [("22511", 1), ("22513", 1)]
     assert ex["elements"]["conservative_therapy"]["value"]["weeks"] == 5.0  # "since the fall", 5 weeks ago
+
+
+def test_speech_recognised_floor_oh_scopic_is_fluoroscopy() -> None:
+    v = values("procedure vertebroplasty el three. under floor oh scopic guidance a needle was placed into el three "
+               "and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+def test_an_earlier_levels_cement_mantle_seen_intact_is_not_treated_today() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: Status post vertebroplasty at L1 last month.\nTECHNIQUE: "
+               "Under fluoroscopy a needle was placed into L2 and cement was injected. The L1 cement mantle "
+               "remained intact.")
+    assert v["levels"] == ["L2"]
