@@ -444,3 +444,17 @@ def test_an_earlier_levels_cement_mantle_seen_intact_is_not_treated_today() -> N
                "Under fluoroscopy a needle was placed into L2 and cement was injected. The L1 cement mantle "
                "remained intact.")
     assert v["levels"] == ["L2"]
+
+
+def test_two_anchored_therapy_trials_give_the_longer_one() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T11 under fluoroscopy.\nHISTORY: She finished a 4-week course of "
+                 "physical therapy and a 2-month trial of a thoracic brace, with no relief.") == 8.67
+
+
+def test_fracture_on_long_term_steroids_is_osteoporotic_without_the_word() -> None:
+    v = values("PROCEDURE: Vertebroplasty L1 under fluoroscopy; cement injected into L1.\nHISTORY: 70-year-old "
+               "man with sarcoidosis on chronic prednisone, L1 compression fracture after bending over.")
+    assert v["indication"] == "osteoporosis"
+    v = values("PROCEDURE: Vertebroplasty L1 under fluoroscopy; cement injected into L1.\nHISTORY: Myeloma on "
+               "dexamethasone with an L1 pathologic fracture.")
+    assert v["indication"] == "neoplasm"

@@ -194,7 +194,7 @@ def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool
 
 def resolve_therapy(v: View, dos: date | None) -> Element:
     candidates = _durations(v) + _since(v, dos)
-    best: tuple[int, int, Duration] | None = None
+    best: tuple[int, float, int, Duration] | None = None
     lowers = v.tab.lowers
     therapy_terms = v.terms_of("THERAPY")
     failed_terms = v.terms_of("FAILED")
@@ -236,8 +236,9 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             score += 2
         if any(abs(t.start - d.end) <= 3 or abs(d.start - t.end) <= 3 for t in near):
             score += 1
-        if best is None or (score, -d.start) > (best[0], best[1]):
-            best = (score, -d.start, d)
+        # equally well-anchored therapies: the longest one is how long conservative care lasted
+        if best is None or (score, round(d.weeks, 2), -d.start) > best[:3]:
+            best = (score, round(d.weeks, 2), -d.start, d)
     if best is None:
         modalities, ev = _modalities(v, None)
         el = Element(value=None, status=Status.MISSING, evidence=ev)
@@ -245,7 +246,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         el.detail["failure_stated"] = any(v.sent(f.start) in {v.sent(t.start) for t in therapy_terms}
                                           for f in failed_terms)
         return el
-    d = best[2]
+    d = best[3]
     for c in candidates:
         v.record("conservative_therapy", round(c.weeks, 2), c.start_char, c.end_char, c.start, c.end,
                  c is d)
