@@ -458,3 +458,10 @@ def test_fracture_on_long_term_steroids_is_osteoporotic_without_the_word() -> No
     v = values("PROCEDURE: Vertebroplasty L1 under fluoroscopy; cement injected into L1.\nHISTORY: Myeloma on "
                "dexamethasone with an L1 pathologic fracture.")
     assert v["indication"] == "neoplasm"
+
+
+def test_a_fortnight_and_a_glued_x_duration_are_counted() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty L4 under fluoroscopy.\nHISTORY: Osteoporosis; she has used a walker and "
+                 "Tylenol for a fortnight.") == 2.0
+    assert weeks("PROCEDURE: Vertebroplasty L4 under fluoroscopy.\nHX: osteoporotic L4 fx, bedrest x10d, no "
+                 "relief.") == 1.43

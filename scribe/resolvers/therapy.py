@@ -17,12 +17,12 @@ UNIT_WEEKS = {
     "day": 1 / 7, "days": 1 / 7, "d": 1 / 7,
     "week": 1.0, "weeks": 1.0, "wk": 1.0, "wks": 1.0, "wk.": 1.0, "wks.": 1.0,
     "month": 52 / 12, "months": 52 / 12, "mo": 52 / 12, "mos": 52 / 12, "mo.": 52 / 12, "mths": 52 / 12,
-    "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0,
+    "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0, "fortnight": 2.0, "fortnights": 2.0,
 }
 _UNITS = frozenset(UNIT_WEEKS)
 _SINCE = frozenset({"since"})
 _SINCE_EVENT = re.compile(r"(?:then|that time|(?:the|her|his) (?:fall|injury|accident|event))\b", re.IGNORECASE)
-_GLUED = re.compile(r"^(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")
+_GLUED = re.compile(r"^x?(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")  # "6wks", "x10d"
 _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
 WINDOW = 14
@@ -53,7 +53,7 @@ def _glued(words: set[str]) -> set[str]:
         _NOT_GLUED.clear()
     out: set[str] = set()
     for w in words - _NOT_GLUED:
-        if w[:1].isdecimal() and _GLUED.match(w):
+        if (w[:1].isdecimal() or (w[:1] == "x" and w[1:2].isdecimal())) and _GLUED.match(w):
             out.add(w)
         else:
             _NOT_GLUED.add(w)
