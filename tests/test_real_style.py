@@ -465,3 +465,9 @@ def test_a_fortnight_and_a_glued_x_duration_are_counted() -> None:
                  "Tylenol for a fortnight.") == 2.0
     assert weeks("PROCEDURE: Vertebroplasty L4 under fluoroscopy.\nHX: osteoporotic L4 fx, bedrest x10d, no "
                  "relief.") == 1.43
+
+
+def test_a_biopsy_considered_but_not_performed_is_no_biopsy() -> None:
+    v = values("PROCEDURE: Vertebroplasty L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L3. Biopsy was "
+               "considered but not performed.")
+    assert v["biopsy"] == {"performed": False, "sites": []}
