@@ -532,3 +532,43 @@ def test_self_corrections_in_the_forms_dictation_takes() -> None:
                   "and cement injected.")["levels"] == ["L2"]
     assert values("PROCEDURE: Vertebroplasty at L2 and L3 under fluoroscopy, cement injected. No, just a small "
                   "leak.")["levels"] == ["L2", "L3"]
+
+
+def test_speech_recognised_floor_oh_scopic_is_fluoroscopy() -> None:
+    v = values("procedure vertebroplasty el three. under floor oh scopic guidance a needle was placed into el three "
+               "and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+
+
+def test_an_earlier_levels_cement_mantle_seen_intact_is_not_treated_today() -> None:
+    v = values("PROCEDURE: Vertebroplasty L2.\nHISTORY: Status post vertebroplasty at L1 last month.\nTECHNIQUE: "
+               "Under fluoroscopy a needle was placed into L2 and cement was injected. The L1 cement mantle "
+               "remained intact.")
+    assert v["levels"] == ["L2"]
+
+
+def test_two_anchored_therapy_trials_give_the_longer_one() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty T11 under fluoroscopy.\nHISTORY: She finished a 4-week course of "
+                 "physical therapy and a 2-month trial of a thoracic brace, with no relief.") == 8.67
+
+
+def test_fracture_on_long_term_steroids_is_osteoporotic_without_the_word() -> None:
+    v = values("PROCEDURE: Vertebroplasty L1 under fluoroscopy; cement injected into L1.\nHISTORY: 70-year-old "
+               "man with sarcoidosis on chronic prednisone, L1 compression fracture after bending over.")
+    assert v["indication"] == "osteoporosis"
+    v = values("PROCEDURE: Vertebroplasty L1 under fluoroscopy; cement injected into L1.\nHISTORY: Myeloma on "
+               "dexamethasone with an L1 pathologic fracture.")
+    assert v["indication"] == "neoplasm"
+
+
+def test_a_fortnight_and_a_glued_x_duration_are_counted() -> None:
+    assert weeks("PROCEDURE: Vertebroplasty L4 under fluoroscopy.\nHISTORY: Osteoporosis; she has used a walker and "
+                 "Tylenol for a fortnight.") == 2.0
+    assert weeks("PROCEDURE: Vertebroplasty L4 under fluoroscopy.\nHX: osteoporotic L4 fx, bedrest x10d, no "
+                 "relief.") == 1.43
+
+
+def test_a_biopsy_considered_but_not_performed_is_no_biopsy() -> None:
+    v = values("PROCEDURE: Vertebroplasty L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L3. Biopsy was "
+               "considered but not performed.")
+    assert v["biopsy"] == {"performed": False, "sites": []}

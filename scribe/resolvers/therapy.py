@@ -17,12 +17,12 @@ UNIT_WEEKS = {
     "day": 1 / 7, "days": 1 / 7, "d": 1 / 7,
     "week": 1.0, "weeks": 1.0, "wk": 1.0, "wks": 1.0, "wk.": 1.0, "wks.": 1.0,
     "month": 52 / 12, "months": 52 / 12, "mo": 52 / 12, "mos": 52 / 12, "mo.": 52 / 12, "mths": 52 / 12,
-    "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0,
+    "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0, "fortnight": 2.0, "fortnights": 2.0,
 }
 _UNITS = frozenset(UNIT_WEEKS)
 _SINCE = frozenset({"since"})
 _SINCE_EVENT = re.compile(r"(?:then|that time|(?:the|her|his) (?:fall|injury|accident|event))\b", re.IGNORECASE)
-_GLUED = re.compile(r"^(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")
+_GLUED = re.compile(r"^x?(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")  # "6wks", "x10d"
 _BEFORE_BLOCK = {"in", "within", "after", "every", "next", "q", "per", "last"}
 _RANGE = {"-", "–", "to", "or"}
 WINDOW = 14
@@ -53,7 +53,7 @@ def _glued(words: set[str]) -> set[str]:
         _NOT_GLUED.clear()
     out: set[str] = set()
     for w in words - _NOT_GLUED:
-        if w[:1].isdecimal() and _GLUED.match(w):
+        if (w[:1].isdecimal() or (w[:1] == "x" and w[1:2].isdecimal())) and _GLUED.match(w):
             out.add(w)
         else:
             _NOT_GLUED.add(w)
@@ -194,7 +194,7 @@ def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool
 
 def resolve_therapy(v: View, dos: date | None) -> Element:
     candidates = _durations(v) + _since(v, dos)
-    best: tuple[int, int, Duration] | None = None
+    best: tuple[int, float, int, Duration] | None = None
     lowers = v.tab.lowers
     therapy_terms = v.terms_of("THERAPY")
     failed_terms = v.terms_of("FAILED")
@@ -236,8 +236,9 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             score += 2
         if any(abs(t.start - d.end) <= 3 or abs(d.start - t.end) <= 3 for t in near):
             score += 1
-        if best is None or (score, -d.start) > (best[0], best[1]):
-            best = (score, -d.start, d)
+        # equally well-anchored therapies: the longest one is how long conservative care lasted
+        if best is None or (score, round(d.weeks, 2), -d.start) > best[:3]:
+            best = (score, round(d.weeks, 2), -d.start, d)
     if best is None:
         modalities, ev = _modalities(v, None)
         el = Element(value=None, status=Status.MISSING, evidence=ev)
@@ -245,7 +246,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         el.detail["failure_stated"] = any(v.sent(f.start) in {v.sent(t.start) for t in therapy_terms}
                                           for f in failed_terms)
         return el
-    d = best[2]
+    d = best[3]
     for c in candidates:
         v.record("conservative_therapy", round(c.weeks, 2), c.start_char, c.end_char, c.start, c.end,
                  c is d)
