@@ -572,3 +572,20 @@ def test_a_biopsy_considered_but_not_performed_is_no_biopsy() -> None:
     v = values("PROCEDURE: Vertebroplasty L3.\nTECHNIQUE: Under fluoroscopy cement was injected into L3. Biopsy was "
                "considered but not performed.")
     assert v["biopsy"] == {"performed": False, "sites": []}
+
+
+def test_a_cancer_history_alone_is_no_neoplastic_fracture() -> None:
+    # coding C79.51 asserts a bone metastasis: a history (or a lesion still to be excluded) is not one
+    for history in ("History of breast cancer, bone scan negative.", "Rule out pathologic fracture. History of "
+                    "breast cancer.", "No lytic lesion. History of lung cancer."):
+        v = values(f"INDICATION: Painful L1 compression fracture. {history}\nPROCEDURE: Vertebroplasty L1 under "
+                   "fluoroscopy, cement injected.")
+        assert v["indication"] is None, history
+    for said in ("Painful L1 pathologic fracture.", "L1 fracture with a lytic lesion."):
+        v = values(f"INDICATION: {said} History of lung cancer.\nPROCEDURE: Vertebroplasty L1 under fluoroscopy, "
+                   "cement injected.")
+        assert v["indication"] == "neoplasm", said
+    # myeloma or metastases are diseases of bone: a history cue reaching them does not make them a mere history
+    v = values("HISTORY: 70 year old man with chronic kidney disease who has multiple myeloma on lenalidomide, "
+               "painful L1 fracture.\nPROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected.")
+    assert v["indication"] == "neoplasm"

@@ -19,6 +19,7 @@ _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|color
 
 
 _NHH = frozenset({"negated", "hypothetical", "historical"})
+_IN_BONE = re.compile(r"myeloma|plasmacytoma|metasta|lymphoma", re.IGNORECASE)
 _FRACTURE = re.compile(r"\bfractur|\bcollapse", re.IGNORECASE)
 _BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\s+(?:fracture|fx)\s*,?\s*(?:which\s+is\s+)?(un)?stable\b"
                     r"|\bburst\b", re.IGNORECASE)
@@ -36,6 +37,12 @@ def _fracture_type(text: str) -> str | None:
             return "burst_stable"
         return "burst"
     return "wedge" if _WEDGE.search(text) else None
+
+
+def _pathologic_stated(v: View) -> bool:
+    """A fracture or lesion called pathologic or lytic, not negated, doubted or only planned for."""
+    return any(v.section_name(t.start) not in ("PLAN", "CONSENT")
+               and not v.has(t.start, t.end, "negated", "hypothetical") for t in v.terms_of("PATHOLOGIC"))
 
 
 def resolve_indication(v: View) -> Element:
@@ -57,7 +64,11 @@ def resolve_indication(v: View) -> Element:
             continue
         found.setdefault(t.value, []).append(v.term_evidence(t))
         texts.setdefault(t.value, []).append(v.text[max(0, t.start_char - 60) : t.end_char + 60])
-    if weak_neoplasm and "osteoporosis" not in found:
+    if weak_neoplasm and "osteoporosis" not in found and (
+            any(_IN_BONE.search(e.text) for e in weak_neoplasm) or _pathologic_stated(v)):
+        # a disease of bone itself (myeloma, metastases) counts even when a history cue reaches it; a history
+        # of a primary cancer only beside a fracture or lesion called pathologic or lytic ("history of prostate
+        # cancer ... biopsy to exclude malignancy" establishes no etiology)
         found.setdefault("neoplasm", []).extend(weak_neoplasm)
     value = next((k for k in PRIORITY if k in found), None)
     if value is None:
