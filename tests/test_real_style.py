@@ -589,3 +589,11 @@ def test_a_cancer_history_alone_is_no_neoplastic_fracture() -> None:
     v = values("HISTORY: 70 year old man with chronic kidney disease who has multiple myeloma on lenalidomide, "
                "painful L1 fracture.\nPROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected.")
     assert v["indication"] == "neoplasm"
+
+
+def test_a_t_score_at_or_below_minus_2_5_is_osteoporosis() -> None:
+    base = "\nPROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected."
+    assert values("HISTORY: fall from standing, L1 fracture. DEXA T-score -3.1 at the hip." + base)[
+        "indication"] == "osteoporosis"
+    assert values("HISTORY: L1 fracture, T score minus 2.7." + base)["indication"] == "osteoporosis"
+    assert values("HISTORY: L1 fracture. DEXA T-score of -1.8." + base)["indication"] is None  # osteopenia

@@ -39,6 +39,22 @@ def _fracture_type(text: str) -> str | None:
     return "wedge" if _WEDGE.search(text) else None
 
 
+# a bone-density T-score at or below -2.5 is osteoporosis by its definition (WHO), the word unsaid
+_T_SCORE = re.compile(r"t[- ]?scores?\s*(?:of|was|is|=|:)?\s*(?:-|\u2212|minus|negative)\s*(\d(?:\.\d+)?)")
+OSTEOPOROSIS_T_SCORE = -2.5
+
+
+def _t_score_evidence(v: View) -> list[Evidence]:
+    lower = v.tab.lower_text
+    if "score" not in lower or len(lower) != len(v.text):
+        return []
+    out: list[Evidence] = []
+    for m in _T_SCORE.finditer(lower):
+        if -float(m.group(1)) <= OSTEOPOROSIS_T_SCORE:
+            out.append(v.evidence(m.start(), m.end(), "indication:t_score"))
+    return out
+
+
 def _pathologic_stated(v: View) -> bool:
     """A fracture or lesion called pathologic or lytic, not negated, doubted or only planned for."""
     return any(v.section_name(t.start) not in ("PLAN", "CONSENT")
@@ -64,6 +80,10 @@ def resolve_indication(v: View) -> Element:
             continue
         found.setdefault(t.value, []).append(v.term_evidence(t))
         texts.setdefault(t.value, []).append(v.text[max(0, t.start_char - 60) : t.end_char + 60])
+    if "osteoporosis" not in found:
+        t_score = _t_score_evidence(v)
+        if t_score:
+            found["osteoporosis"] = t_score
     if weak_neoplasm and "osteoporosis" not in found and (
             any(_IN_BONE.search(e.text) for e in weak_neoplasm) or _pathologic_stated(v)):
         # a disease of bone itself (myeloma, metastases) counts even when a history cue reaches it; a history
