@@ -16,9 +16,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-# importing the modules registers the factories
-from scribe.nlp import context, levels, normalize, sections, sentences, terms  # noqa: F401
-from scribe.nlp.tokenizer import note_tokenizer
+# importing the modules registers the factories (and the tokenizer, scribe.note_tokenizer.v1)
+from scribe.nlp import context, levels, normalize, sections, sentences, terms, tokenizer  # noqa: F401
 
 PIPELINE: tuple[str, ...] = (
     "scribe_normalize",
@@ -34,8 +33,7 @@ MAX_CHARS = 2_000_000  # the longest text analysed (spaCy's own default limit is
 
 
 def build() -> Language:
-    nlp = spacy.blank("en")
-    nlp.tokenizer = note_tokenizer(nlp.vocab)
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "scribe.note_tokenizer.v1"}}})
     nlp.max_length = MAX_CHARS
     for name in PIPELINE:
         nlp.add_pipe(name)

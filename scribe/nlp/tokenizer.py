@@ -16,9 +16,11 @@ and ``segment`` (Python) runs only for chunks it has not.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from spacy.language import Language
 from spacy.tokenizer import Tokenizer
+from spacy.util import registry
 from spacy.vocab import Vocab
 
 PATTERN = r"\d+(?:[.,]\d+)+|\w+|[^\w\s]"
@@ -86,3 +88,12 @@ class _Splitter:
 def note_tokenizer(vocab: Vocab) -> Tokenizer:
     """``nlp.tokenizer = note_tokenizer(nlp.vocab)``."""
     return Tokenizer(vocab, rules={}, infix_finditer=_Splitter().finditer)
+
+
+@registry.tokenizers("scribe.note_tokenizer.v1")
+def create_note_tokenizer() -> Callable[[Language], Tokenizer]:
+    """The registered factory: ``spacy.blank("en", config=...)`` builds this tokenizer instead of first
+    building English's default one (its thousand special cases cost a fifth of a second at start-up)."""
+    def make(nlp: Language) -> Tokenizer:
+        return note_tokenizer(nlp.vocab)
+    return make
