@@ -597,3 +597,16 @@ def test_a_t_score_at_or_below_minus_2_5_is_osteoporosis() -> None:
         "indication"] == "osteoporosis"
     assert values("HISTORY: L1 fracture, T score minus 2.7." + base)["indication"] == "osteoporosis"
     assert values("HISTORY: L1 fracture. DEXA T-score of -1.8." + base)["indication"] is None  # osteopenia
+
+
+def test_a_vertebroplasty_named_beside_a_sacroplasty_keeps_its_level_and_code() -> None:
+    ex = extract("PROCEDURE: Bilateral sacroplasty and L5 vertebroplasty.\nHISTORY: Osteoporosis, sacral "
+                 "insufficiency fractures and an L5 fracture.\nDESCRIPTION: Under fluoroscopy needles were placed "
+                 "into both sacral alae and cement injected; then a needle was placed into L5 and cement injected.")
+    assert ex.elements.levels.value == ["L5", "sacrum"]
+    assert sorted(c.code for c in ex.codes) == ["0201T", "22511"]
+    # an L5 seen only on imaging in a sacroplasty note is still no treated level
+    ex = extract("PROCEDURE: Bilateral sacroplasty.\nHISTORY: Sacral insufficiency fractures; MRI also shows an "
+                 "old L5 fracture.\nDESCRIPTION: Under fluoroscopy needles were placed into both sacral alae and "
+                 "cement injected.")
+    assert ex.elements.levels.value == ["sacrum"]

@@ -362,8 +362,13 @@ class _Resolver:
         sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
                         and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
         is_sacro = SP in names
+        sacro_vertebral: set[str] = set()  # vertebral levels of a sacroplasty session, kept if a VP/KP names them
         if is_sacro:
+            others = {lv for lv in treated_set if not lv.startswith("S")}
             treated_set = {lv for lv in treated_set if lv.startswith("S")}
+            if others and names & {VP, KP}:
+                sacro_vertebral = others
+                treated_set |= others
         else:
             treated_set = {lv for lv in treated_set if not lv.startswith("S")} or treated_set
         vertebral = sorted(treated_set, key=level_sort_key)
@@ -391,6 +396,13 @@ class _Resolver:
             tied = self.tie(t, treated_set, cands, after_first=True)
             if tied:
                 (kp_named if t.value == KP else vp_named).update(tied)
+        if sacro_vertebral:
+            # "Bilateral sacroplasty and L5 vertebroplasty": the levels a vertebroplasty or kyphoplasty names
+            # are treated beside the sacrum; other vertebral levels of the note are not
+            dropped = sacro_vertebral - (vp_named | kp_named)
+            sacro_vertebral -= dropped
+            treated_set -= dropped
+            vertebral = sorted(treated_set, key=level_sort_key)
         explicit_mix = bool(vp_named) and bool(kp_named | aff)
         # "vertebral augmentation" is also the umbrella word of templates and titles: beside a named
         # vertebroplasty, with no cavity step anywhere, it does not make the levels augmentation
@@ -417,10 +429,16 @@ class _Resolver:
         proc_value: str | None
         if is_sacro:
             proc_value = SP
-            levels_value = vertebral or (["sacrum"] if sacral_terms or True else [])
+            sacral_levels = [lv for lv in vertebral if lv not in sacro_vertebral] or ["sacrum"]
+            levels_value = sorted([*sacro_vertebral, *sacral_levels], key=level_sort_key)
             for lv in levels_value:
-                treated.append(TreatedLevel(level=lv, family="sacroplasty",
-                                            cavity=True if aff or untied_aff else None,
+                fam = family(lv) if lv in sacro_vertebral else "sacroplasty"
+                if fam is None:
+                    continue
+                cavity = (True if aff or untied_aff else None) if fam == "sacroplasty" else \
+                    (True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None))
+                treated.append(TreatedLevel(level=lv, family=fam,  # type: ignore[arg-type]
+                                            cavity=cavity,
                                             evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
         else:
             levels_value = vertebral
