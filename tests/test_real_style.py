@@ -610,3 +610,12 @@ def test_a_vertebroplasty_named_beside_a_sacroplasty_keeps_its_level_and_code() 
                  "old L5 fracture.\nDESCRIPTION: Under fluoroscopy needles were placed into both sacral alae and "
                  "cement injected.")
     assert ex.elements.levels.value == ["sacrum"]
+
+
+def test_a_hemangioma_of_an_untreated_level_is_not_the_indication() -> None:
+    v = values("PROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected into L1.\nIMAGING: MRI shows an "
+               "acute L1 compression fracture and a T8 hemangioma.")
+    assert v["indication"] is None
+    v = values("PROCEDURE: Vertebroplasty T8 under fluoroscopy, cement injected into T8.\nHISTORY: Painful "
+               "aggressive T8 hemangioma.")
+    assert v["indication"] == "hemangioma"

@@ -46,7 +46,7 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
     biopsy = resolve_biopsy(v, treated_levels, sacro)
     laterality = resolve_laterality(v, sacro)
     therapy = resolve_therapy(v, date_of_service)
-    indication = resolve_indication(v)
+    indication = resolve_indication(v, treated_levels)
     elements = Elements(
         procedure_type=proc.procedure_type, cavity_creation=proc.cavity_creation, levels=proc.levels,
         guidance=guidance, biopsy=biopsy, laterality=laterality, conservative_therapy=therapy,

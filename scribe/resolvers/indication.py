@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from scribe.models import Element, Evidence, Status
+from scribe.nlp.types import Term
 from scribe.resolvers.view import View
 
 PRIORITY = ("neoplasm", "hemangioma", "osteoporosis", "other", "trauma")
@@ -61,7 +62,15 @@ def _pathologic_stated(v: View) -> bool:
                and not v.has(t.start, t.end, "negated", "hypothetical") for t in v.terms_of("PATHOLOGIC"))
 
 
-def resolve_indication(v: View) -> Element:
+def _at_untreated_level(v: View, t: Term, treated: set[str]) -> bool:
+    """The term names a lesion of a level not treated today ("a T8 hemangioma" when L1 was treated)."""
+    if not treated:
+        return False
+    near = [m for m in v.sent_levels(v.sent(t.start)) if 0 <= t.start - m.end <= 2 or 0 <= m.start - t.end <= 2]
+    return bool(near) and all(not set(m.levels) & treated for m in near)
+
+
+def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
     found: dict[str, list[Evidence]] = {}
     weak_neoplasm: list[Evidence] = []
     texts: dict[str, list[str]] = {}
@@ -76,7 +85,8 @@ def resolve_indication(v: View) -> Element:
         if t.value == "neoplasm" and "historical" in cats:
             weak_neoplasm.append(v.term_evidence(t))
             continue
-        if t.value == "hemangioma" and v.has(t.start, t.end, "other_level"):
+        if t.value == "hemangioma" and (v.has(t.start, t.end, "other_level")
+                                        or _at_untreated_level(v, t, set(treated or ()))):
             continue
         found.setdefault(t.value, []).append(v.term_evidence(t))
         texts.setdefault(t.value, []).append(v.text[max(0, t.start_char - 60) : t.end_char + 60])
