@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from spacy.language import Language
@@ -19,6 +19,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from scribe.lexicon import ContextRule, Lexicon, default_lexicon
+from scribe.nlp.levels import LEVEL_NORM
 from scribe.nlp.table import TokenTable, table
 from scribe.nlp.types import Cue, Flag
 
@@ -39,12 +40,19 @@ def date_matches(text: str) -> list[re.Match[str]]:
         if j < i:
             starts.add(j)
         i = text.find("/", i + 1)
+    return matches_from(_DATE, text, starts)
+
+
+def matches_from(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> list[re.Match[str]]:
+    """What ``pattern.finditer(text)`` gives when every match can only start at one of ``starts``: the
+    pattern tried there alone, left to right, skipping starts inside an earlier match (patterns with no
+    literal first character are slow to scan)."""
     out: list[re.Match[str]] = []
     end = 0
-    for s in sorted(starts):
+    for s in sorted(set(starts)):
         if s < end:
             continue
-        m = _DATE.match(text, s)
+        m = pattern.match(text, s)
         if m is not None:
             out.append(m)
             end = m.end()
@@ -197,13 +205,12 @@ class ContextTagger:
                     out.append(_correction_at(tab, sent, _opening_no(lowers, i), i + k))
         for i in tab.positions(_NO):
             j = i + 2 if lowers[i + 1 : i + 2] == [","] else i + 1
-            if lowers[j : j + 1] == ["just"] and j + 1 < len(lowers) and _LEVEL_NORM.match(tab.norms[j + 1]):
+            if lowers[j : j + 1] == ["just"] and j + 1 < len(lowers) and LEVEL_NORM.match(tab.norms[j + 1]):
                 out.append(_correction_at(tab, sent, i, j + 1))
         return out
 
 
 _NO = frozenset({"no"})
-_LEVEL_NORM = re.compile(r"[ctls]\d{1,2}$")
 
 
 def _opening_no(lowers: list[str], i: int) -> int:
@@ -220,7 +227,7 @@ def _correction_at(tab: TokenTable, sent: list[int], start: int, end: int) -> Cu
     the sentence before it (still only 4 tokens)."""
     s, e = tab.idx[start], tab.ends[end - 1]
     opens = bool(sent) and 0 < start < len(sent) and sent[start] != sent[start - 1] and \
-        any(_LEVEL_NORM.match(w) for w in tab.norms[end : end + 3])  # "Sorry, L3", not "Sorry for the delay"
+        any(LEVEL_NORM.match(w) for w in tab.norms[end : end + 3])  # "Sorry, L3", not "Sorry for the delay"
     return Cue("corrected", BACK_ACROSS if opens else "backward", start, end, s, e, tab.text[s:e], 4)
 
 

@@ -13,13 +13,13 @@ from spacy.tokens import Doc
 from scribe.nlp.table import TokenTable, table
 from scribe.nlp.types import LEVEL_INDEX, LEVEL_ORDER, TRANSITIONAL, LevelMention
 
-_ONE = re.compile(r"^([ctls])(\d{1,2})$")
+LEVEL_NORM = re.compile(r"^([ctls])(\d{1,2})$")  # the norm of one level ("t12")
 _RANGE_TOKEN = re.compile(r"^([ctls])-?(\d{1,2})[-–/]([ctls])?-?(\d{1,2})$")
 _RANGE_WORDS = {"-", "–", "to", "through", "thru"}
 _MRI_FOLLOW = {"weighted", "hypointense", "hyperintense", "signal", "images", "image", "sequence",
                "sequences", "hypointensity", "hyperintensity", "score", "scores", "bright", "dark"}
 _LIST_JOIN = {",", "and", "&"}
-# every norm ``_ONE`` matches with ASCII digits ("t12", "l05")
+# every norm ``LEVEL_NORM`` matches with ASCII digits ("t12", "l05")
 _LEVELISH = frozenset(f"{c}{d}" for c in "ctls" for d in [*map(str, range(10)), *(f"{a}{b}" for a in range(10)
                                                                                     for b in range(10))])
 _RANGE_CHARS = frozenset("-–/")
@@ -49,7 +49,7 @@ class LevelFinder:
 
     @staticmethod
     def _single(tab: TokenTable, i: int) -> tuple[str | None, list[str]] | None:
-        m = _ONE.match(tab.norms[i])
+        m = LEVEL_NORM.match(tab.norms[i])
         if not m:
             return None
         letter, num = m.group(1), int(m.group(2))
@@ -86,7 +86,7 @@ class LevelFinder:
             if len(norm) > 12:
                 continue
             rm = _RANGE_TOKEN.match(norm)
-            if rm and not _ONE.match(norm):
+            if rm and not LEVEL_NORM.match(norm):
                 l1, n1 = rm.group(1), int(rm.group(2))
                 l2, n2 = (rm.group(3) or l1), int(rm.group(4))
                 a, b = _level(l1, n1), _level(l2, n2)
@@ -109,7 +109,7 @@ class LevelFinder:
             r = tab.past_space(i + 1)
             y = tab.past_space(r + 1)
             if name and y < n and lowers[r] in _RANGE_WORDS:
-                m2 = _ONE.match(norms[y])
+                m2 = LEVEL_NORM.match(norms[y])
                 other = None
                 if m2:
                     other = _level(m2.group(1), int(m2.group(2)))

@@ -69,7 +69,6 @@ class _Resolver:
         # levels the narrative names, then corrects ("tee eleven, sorry, tee twelve")
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
-        self._replacing: dict[int, list[LevelMention]] = {}  # id of a corrected mention -> the one said instead
         self._aborts: list[Cue] | None = None
         self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
 
@@ -161,20 +160,20 @@ class _Resolver:
                     return True
         return False
 
-    def _corrected(self, m: LevelMention, raw: list[Flag] | None = None) -> bool:
-        """``raw``: the mention's flags of every excluding category, when already looked up."""
+    def _corrected(self, m: LevelMention, raw: list[Flag] | None = None) -> list[LevelMention] | None:
+        """When a self-correction takes the mention back, the mention said in its place (or none); else
+        None. ``raw``: the mention's flags of every excluding category, when already looked up."""
         flags = self.v.flags(m.start, m.end, _CORRECTED) if raw is None else \
             [f for f in raw if f.category == "corrected"]
         if not flags:
-            return False
+            return None
         cue_end_char = flags[0].cue_end
         after = [lm for lm in self.v.levels_between(cue_end_char, cue_end_char + 200)
                  if lm.start_char - cue_end_char < 60]
         again = {lv for lm in after for lv in lm.levels}
         if set(m.levels) <= again:
-            return False
-        self._replacing[id(m)] = after[:1]  # the level named in its place
-        return True
+            return None
+        return after[:1]
 
     def level_support(self) -> tuple[dict[str, list[LevelMention]], set[str], set[str],
                                      list[LevelMention]]:
@@ -195,13 +194,14 @@ class _Resolver:
                 removed.update(m.levels)
                 if self._says_untreated(flags):
                     self.untreated.update(m.levels)
-            if self._corrected(m, raw):
+            instead = self._corrected(m, raw)
+            if instead is not None:
                 if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
                     self.corrected_away.update(m.levels)
                 if sec.session and self._treatment_sentence(m) and not self._biopsy_attached(m):
                     # the level said in its place is what was treated, even in a sentence of its own
                     # ("Vertebroplasty at L2. Correction: L3.")
-                    replaced.extend(self._replacing.get(id(m), []))
+                    replaced.extend(instead)
                 self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
                 continue
             cats.discard("corrected")

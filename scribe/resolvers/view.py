@@ -13,7 +13,7 @@ from spacy.tokens import Doc
 
 from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
-from scribe.nlp.context import cue_index
+from scribe.nlp.context import cue_index, matches_from
 from scribe.nlp.sections import merged_ends
 from scribe.nlp.table import table
 from scribe.nlp.types import Flag, LevelMention, Section, Term
@@ -54,25 +54,11 @@ _LINE_THEN_LEVEL = re.compile(r"\n[ \t]*[CTLS]\d")
 
 
 def level_label_lines(text: str) -> list[int]:
-    """Starts of the ``_LEVEL_LABEL_LINE`` matches: lines that open with a level label. Found from a
-    literal-led search for a line break before a level (a multi-line ``^`` pattern is tried at every
-    character); the only match that can begin at a line break's own line is one a match begun on an
-    earlier line did not already take."""
-    out: list[int] = []
-    taken = 0
-    m = _LEVEL_LABEL_AT.match(text)
-    if m is not None:
-        out.append(0)
-        taken = m.end()
-    for hit in _LINE_THEN_LEVEL.finditer(text):
-        line = hit.start() + 1
-        if line < taken:
-            continue
-        m = _LEVEL_LABEL_AT.match(text, line)
-        if m is not None:
-            out.append(line)
-            taken = m.end()
-    return out
+    """Starts of the ``_LEVEL_LABEL_LINE`` matches: lines that open with a level label. Tried only at the
+    text's start and after a line break before a level (a multi-line ``^`` pattern is tried at every
+    character)."""
+    starts = [0, *(hit.start() + 1 for hit in _LINE_THEN_LEVEL.finditer(text))]
+    return [m.start() for m in matches_from(_LEVEL_LABEL_AT, text, starts)]
 
 
 @dataclass
@@ -377,25 +363,24 @@ class View:
 
     # -- evidence -----------------------------------------------------------------------
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
-                 fuzzy: bool = False) -> Evidence:
-        section = self.section(self.tab.token_at(start_char)).name if len(self.tab) else None
+                 fuzzy: bool = False, tok: int | None = None) -> Evidence:
+        """``tok``: the token the span starts at, when known (its section is that token's: no search)."""
+        if not len(self.tab):
+            section = None
+        else:
+            if tok is None or self.tab.idx[tok] != start_char:
+                tok = self.tab.token_at(start_char)
+            section = self.section(tok).name
         return make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
-                                        section=section, rule=rule, fuzzy=fuzzy)
-
-    def _evidence_from(self, tok: int, start_char: int, end_char: int, rule: str | None, fuzzy: bool) -> Evidence:
-        """``evidence`` for a span that starts at token ``tok`` (its section is that token's: no search)."""
-        if self.tab.idx[tok] != start_char:  # the span starts inside the token: find it as evidence() does
-            return self.evidence(start_char, end_char, rule, fuzzy)
-        return make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
-                             section=self.section(tok).name, rule=rule, fuzzy=fuzzy)
+                             section=section, rule=rule, fuzzy=fuzzy)
 
     def term_evidence(self, t: Term) -> Evidence:
-        return self._evidence_from(t.start, t.start_char, t.end_char, t.rule, t.fuzzy)
+        return self.evidence(t.start_char, t.end_char, t.rule, t.fuzzy, t.start)
 
     def level_evidence(self, m: LevelMention) -> Evidence:
         fuzzy_idx = self.fuzzy_idx
         fuzzy = bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(m.start, m.end))
-        return self._evidence_from(m.start, m.start_char, m.end_char, "level", fuzzy)
+        return self.evidence(m.start_char, m.end_char, "level", fuzzy, m.start)
 
     def record(self, element: str, value: object, start_char: int, end_char: int, start: int,
                end: int, used: bool, flags: Iterable[Flag] = (), fuzzy: bool = False) -> None:
