@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from scribe.scan import may_contain
+
 UNITS: dict[str, int] = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -153,10 +155,20 @@ def _mk(y: int, m: int, d: int) -> date | None:
         return None
 
 
+_DIGIT = re.compile(r"\d")
+_MONTH_STEMS = tuple(sorted({m[:3] for m in MONTHS}))  # every month name (and abbreviation) holds one
+
+
 def parse_date(text: str) -> tuple[date, int, int] | None:
     """First written or spoken date in ``text``: (date, start, end) relative to ``text``."""
     best: tuple[date, int, int] | None = None
-    for rx, order in ((_ISO_DATE, "ymd"), (_NUMERIC_DATE, "mdy"), (_MONTH_DATE, "Mdy")):
+    # every written date holds a digit, a month-name one a month name too (the patterns are slow to scan)
+    written: list[tuple[re.Pattern[str], str]] = []
+    if _DIGIT.search(text) is not None:
+        written += [(_ISO_DATE, "ymd"), (_NUMERIC_DATE, "mdy")]
+        if may_contain(text, _MONTH_STEMS):
+            written.append((_MONTH_DATE, "Mdy"))
+    for rx, order in written:
         m = rx.search(text)
         if not m:
             continue

@@ -204,3 +204,17 @@ def test_level_label_line_scan_equals_the_multiline_pattern(text: str) -> None:
     from scribe.resolvers.view import _LEVEL_LABEL_LINE, level_label_lines
 
     assert level_label_lines(text) == [m.start() for m in _LEVEL_LABEL_LINE.finditer(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"AZb1 \t\n\r:.)-", "PROCEDURE", "12.", "Findings", ":\n", "\n\n", "  "]),
+                max_size=40).map("".join))
+def test_heading_line_scans_equal_the_multiline_patterns(text: str) -> None:
+    import re
+
+    from scribe.nlp.sections import _CAPS, _CAPS_LINE, _FORMAL, _FORMAL_LINE, line_matches
+
+    for pattern, source in ((_FORMAL, _FORMAL_LINE), (_CAPS_LINE, _CAPS)):
+        multiline = re.compile("^" + source, re.MULTILINE)
+        got = [(m.group(1), m.start(1), m.end()) for m in line_matches(pattern, text)]
+        assert got == [(m.group(1), m.start(1), m.end()) for m in multiline.finditer(text)]

@@ -24,14 +24,19 @@ from scribe.nlp.table import TokenTable, table
 from scribe.nlp.types import Cue, Flag
 
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b|\b(\d{1,2})/(\d{4})\b|\b((?:19|20)\d\d)\b")
-_YEAR = re.compile(r"(?:19|20)\d\d")
 DEFAULT_SCOPE = 6
 
 
 def date_matches(text: str) -> list[re.Match[str]]:
     """The matches ``_DATE.finditer(text)`` gives, tried only where one can start: at the digits right
     before a "/" and at a "19xx"/"20xx" (scanning the whole note with ``_DATE`` is slow)."""
-    starts: set[int] = {m.start() for m in _YEAR.finditer(text)}
+    starts: set[int] = set()
+    for lead in ("19", "20"):  # "19xx", "20xx" (a start inside a longer run of digits cannot match: no \b)
+        i = text.find(lead)
+        while i != -1:
+            if text[i + 2 : i + 4].isdecimal() and i + 4 <= len(text):
+                starts.add(i)
+            i = text.find(lead, i + 1)
     i = text.find("/")
     while i != -1:
         j = i

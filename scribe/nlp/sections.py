@@ -19,10 +19,13 @@ from scribe.lexicon import Sections, default_lexicon
 from scribe.nlp.table import table
 from scribe.nlp.types import Section
 
-_FORMAL = re.compile(
-    r"^[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}?)[ \t]*:", re.MULTILINE
-)
-_CAPS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$", re.MULTILINE)
+# a heading line: a field label ending in ":" (numbered or not), or a line in capitals. Each pattern is
+# written twice, at the text's start and after a line break: the line-break form has a literal first
+# character, which Python's re scans for fast (a MULTILINE "^" is tried at every character)
+_FORMAL_LINE = r"[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}?)[ \t]*:"
+_FORMAL = (re.compile(_FORMAL_LINE), re.compile("\n" + _FORMAL_LINE))
+_CAPS = r"[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"
+_CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTILINE))
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
 _INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")
@@ -89,7 +92,7 @@ class SectionDetector:
     def find(self, text: str, lower: str | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
-        for m in _FORMAL.finditer(text):
+        for m in line_matches(_FORMAL, text):
             label = m.group(1).strip()
             name = self._field_name(label)
             if name is None:
@@ -117,7 +120,7 @@ class SectionDetector:
                 continue
             heads.append((m.start(1), m.end(), self.header_map[key][0], label))
             starts_known.add(m.start(1))
-        for m in _CAPS_LINE.finditer(text):
+        for m in line_matches(_CAPS_LINE, text):
             label = m.group(1).strip()
             key = _key(label)
             if key in self.header_map and m.start(1) not in starts_known:
@@ -190,6 +193,15 @@ class SectionDetector:
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc
+
+
+def line_matches(pattern: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> list[re.Match[str]]:
+    """The matches of a pattern anchored at line starts (``^X`` with MULTILINE), from its two forms (``X``
+    at the text's start, ``\\nX`` after a line break): the same groups and ends, in the same order."""
+    at_start, after_break = pattern
+    first = at_start.match(text)
+    rest = list(after_break.finditer(text, first.end() if first is not None else 0))
+    return [first, *rest] if first is not None else rest
 
 
 def paragraph_ends(text: str, lower: str | None = None) -> list[int]:

@@ -9,9 +9,11 @@ import re
 from scribe.models import Element, Evidence, Status
 from scribe.nlp.types import Term
 from scribe.resolvers.view import View
+from scribe.scan import may_contain
 
 PRIORITY = ("neoplasm", "hemangioma", "osteoporosis", "other", "trauma")
 _STEROID = re.compile(r"glucocorticoid|steroid|prednisone|prednisolone|dexamethasone|cortico", re.I)
+_STEROID_WORDS = ("steroid", "prednis", "dexamethasone", "cortico")  # one is in every match of _STEROID
 _KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "plasmacytoma"), ("lymphoma", "lymphoma"),
           ("metasta", "metastasis"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
 _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
@@ -104,7 +106,8 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
     if value is None:
         return Element(value=None, status=Status.MISSING)
     el = Element(value=value, status=Status.FOUND, evidence=found[value][:4])
-    if value == "osteoporosis" and any(_STEROID.search(x) for x in texts.get(value, [])):
+    if value == "osteoporosis" and any(may_contain(x, _STEROID_WORDS) and _STEROID.search(x)
+                                       for x in texts.get(value, [])):
         el.detail["subtype"] = "steroid_induced"
     if value == "hemangioma" and any(_FRACTURE.search(x) for x in texts.get(value, [])):
         el.detail["with_fracture"] = True  # D3: M84.58XA first, then D18.09

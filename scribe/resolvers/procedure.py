@@ -19,6 +19,7 @@ from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
 from scribe.resolvers.view import EXCLUDING, View
+from scribe.scan import may_contain
 
 KP, VP, SP = "kyphoplasty", "vertebroplasty", "sacroplasty"
 _ALL_LEVELS = re.compile(
@@ -26,6 +27,14 @@ _ALL_LEVELS = re.compile(
     r"\s+(?:levels?|vertebral\s+bodies|bodies|vertebrae)\b", re.IGNORECASE)
 _THAT_LEVEL = re.compile(r"\b(?:that|this|the same)\s+level\b", re.IGNORECASE)
 _CREATE = re.compile(r"\b(?:creat\w*|make|made|making|form\w*|cavitation|carv\w*|drill\w*)\b", re.IGNORECASE)
+# words every match of the patterns above holds (checked before the slower search)
+_ALL_WORDS = (("each", "all", "every", "both", "either"), ("level", "bodies", "vertebrae"))
+_THAT_WORDS = (("that", "this", "the same"), ("level",))
+_CREATE_WORDS = (("creat", "mak", "made", "form", "cavitation", "carv", "drill"),)
+
+
+def _all_levels(text: str) -> bool:
+    return may_contain(text, *_ALL_WORDS) and _ALL_LEVELS.search(text) is not None
 _PLAIN_CAVITY = {"cavity", "cavities"}
 _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
                     "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
@@ -96,7 +105,8 @@ class _Resolver:
                 continue
             if t.text.lower() in _PLAIN_CAVITY or t.rule.endswith(":cavity"):
                 sent_text = self._sent_text(t.start)
-                if not _CREATE.search(sent_text) and not self.v.in_header_label(t):
+                if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
+                        not self.v.in_header_label(t):
                     continue
             flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)]
             stop = self._stopped_before(t)
@@ -294,7 +304,8 @@ class _Resolver:
         got = self._sent_regex.get(sid)
         if got is None:
             text = self._sent_text(tok)
-            got = self._sent_regex[sid] = (bool(_ALL_LEVELS.search(text)), bool(_THAT_LEVEL.search(text)))
+            got = self._sent_regex[sid] = (_all_levels(text),
+                                          may_contain(text, *_THAT_WORDS) and bool(_THAT_LEVEL.search(text)))
         return got
 
     def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> dict[str, dict[int, list[LevelMention]]]:
@@ -323,7 +334,7 @@ class _Resolver:
         in_sent = index["sent"].get(sid, [])
         all_levels, that_level = self._sent_flags(sid, t.start)
         window = self.v.span_text(t.start, t.end + 6)
-        if _ALL_LEVELS.search(window) or (all_levels and not in_sent):
+        if _all_levels(window) or (all_levels and not in_sent):
             return sorted(treated, key=level_sort_key)
         # in_sent is in text order: the last mention ending before the term, the first starting after it
         ends, starts = self._bounds(in_sent)
