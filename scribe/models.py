@@ -170,6 +170,23 @@ class Element(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     detail: dict[str, Any] = Field(default_factory=dict)  # extra, e.g. modalities without weeks
 
+    @classmethod
+    def of(cls, value: Any = None, status: Status = Status.MISSING, evidence: list[Evidence] | None = None,
+           detail: dict[str, Any] | None = None) -> Element:
+        """An Element built without validation, for the resolvers' hot path (as ``make_evidence``): the
+        values are already typed (a Status, a list of Evidence), and the lists passed are the Element's own."""
+        el = cls.__new__(cls)
+        object.__setattr__(el, "__dict__", {"value": value, "status": status,
+                                            "evidence": [] if evidence is None else evidence,
+                                            "detail": {} if detail is None else detail})
+        object.__setattr__(el, "__pydantic_fields_set__", set(_ELEMENT_FIELDS))
+        object.__setattr__(el, "__pydantic_extra__", None)
+        object.__setattr__(el, "__pydantic_private__", None)
+        return el
+
+
+_ELEMENT_FIELDS = frozenset({"value", "status", "evidence", "detail"})
+
 
 class Elements(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -53,7 +53,7 @@ class LevelFinder:
         if not m:
             return None
         letter, num = m.group(1), int(m.group(2))
-        n = len(tab)
+        n = len(tab.idx)
         if letter == "t" and num <= 2 and i + 1 < n:
             nxt = tab.lowers[i + 1]
             after = tab.lowers[i + 2] if i + 2 < n else ""

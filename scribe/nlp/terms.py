@@ -4,6 +4,8 @@ therapies…) matched on ``token.norm_`` with one PhraseMatcher. Sets ``doc.user
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -22,8 +24,7 @@ def _plural(word: str) -> str:
     return word + "s"
 
 
-def _longest_first(span: tuple[int, int, object]) -> tuple[int, int]:
-    return span[0] - span[1], span[0]
+_START, _END = attrgetter("start"), attrgetter("end")
 
 
 class TermMatcher:
@@ -62,9 +63,11 @@ class TermMatcher:
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
         by_id = self.by_id
-        by_label: dict[str, list[tuple[int, int, tuple[str, str | None, str]]]] = {}
+        # per label its spans as (start - end, start, match number, end, info): sorted as they are, longest
+        # first, then leftmost, then in the matcher's order (the number keeps the info from being compared)
+        by_label: dict[str, list[tuple[int, int, int, int, tuple[str, str | None, str]]]] = {}
         cue_matches: list[tuple[int, int, int]] = []
-        for match in self.matcher(doc):
+        for k, match in enumerate(self.matcher(doc)):
             match_id, start, end = match
             info = by_id.get(match_id)
             if info is None:
@@ -72,20 +75,20 @@ class TermMatcher:
                 continue
             got = by_label.get(info[0])
             if got is None:
-                by_label[info[0]] = [(start, end, info)]
+                by_label[info[0]] = [(start - end, start, k, end, info)]
             else:
-                got.append((start, end, info))
+                got.append((start - end, start, k, end, info))
         terms: list[Term] = []
         fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
+        any_fuzzy = bool(fuzzy_idx)
         text, idx, ends = tab.text, tab.idx, tab.ends
         for spans in by_label.values():
-            # longest first, then leftmost; keep spans that overlap nothing kept (as filter_spans).
-            # Kept spans are at least as long as any later one, so a later span overlaps a kept one
-            # exactly when its first or last token is taken.
+            # keep spans that overlap nothing kept (as filter_spans). Kept spans are at least as long as any
+            # later one, so a later span overlaps a kept one exactly when its first or last token is taken.
             if len(spans) > 1:
-                spans.sort(key=_longest_first)
+                spans.sort()
             taken: set[int] = set()
-            for start, end, (label, value, rule) in spans:
+            for _, start, _, end, (label, value, rule) in spans:
                 if start in taken or end - 1 in taken:
                     continue
                 if end - start == 1:
@@ -95,9 +98,11 @@ class TermMatcher:
                 s_char, e_char = idx[start], ends[end - 1]
                 terms.append(Term(
                     label, value, start, end, s_char, e_char, text[s_char:e_char],
-                    bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(start, end)), rule,
+                    any_fuzzy and any(i in fuzzy_idx for i in range(start, end)), rule,
                 ))
-        terms.sort(key=lambda t: (t.start, -t.end))
+        # by start, longer first (two stable C-level sorts: the same order as a (start, -end) key)
+        terms.sort(key=_END, reverse=True)
+        terms.sort(key=_START)
         doc.user_data["terms"] = terms
         doc.user_data["cue_matches"] = cue_matches
         return doc

@@ -58,7 +58,7 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
                      "indication"):
             el = elements.get(name)
             empty = {"levels": [], "guidance": [], "biopsy": {"performed": None, "sites": []}}.get(name)
-            setattr(elements, name, Element(value=empty, status=Status.NOT_APPLICABLE, evidence=[],
+            setattr(elements, name, Element.of(value=empty, status=Status.NOT_APPLICABLE, evidence=[],
                                             detail=el.detail))
         elements.conservative_therapy.status = Status.NOT_APPLICABLE
     return Extraction(

@@ -141,15 +141,15 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
         levels = sorted((s for s in sites if s[:1] in "CTLS" and s[1:].isdecimal()), key=level_sort_key)
         others = [s for s in sites if s not in levels]
         value = {"performed": True, "sites": levels + others}
-        el = Element(value=value, evidence=_unique(evidence),
+        el = Element.of(value=value, evidence=_unique(evidence),
                      status=Status.FOUND if value["sites"] else Status.MISSING)
         if kinds:
             el.detail["site_kinds"] = kinds
         return el
     if denied:
-        return Element(value={"performed": False, "sites": []}, status=Status.FOUND,
+        return Element.of(value={"performed": False, "sites": []}, status=Status.FOUND,
                        evidence=[v.term_evidence(t) for t in denied])
-    return Element(value={"performed": None, "sites": []}, status=Status.FOUND)
+    return Element.of(value={"performed": None, "sites": []}, status=Status.FOUND)
 
 
 def _unique(evs: list[Evidence]) -> list[Evidence]:

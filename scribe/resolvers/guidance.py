@@ -30,4 +30,4 @@ def resolve_guidance(v: View) -> Element:
             found.setdefault(t.value, []).append(v.term_evidence(t))
     value = sorted(found)
     evidence = [e for k in value for e in found[k][:3]]
-    return Element(value=value, status=Status.FOUND if value else Status.MISSING, evidence=evidence)
+    return Element.of(value=value, status=Status.FOUND if value else Status.MISSING, evidence=evidence)

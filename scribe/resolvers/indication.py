@@ -104,8 +104,8 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
         found.setdefault("neoplasm", []).extend(weak_neoplasm)
     value = next((k for k in PRIORITY if k in found), None)
     if value is None:
-        return Element(value=None, status=Status.MISSING)
-    el = Element(value=value, status=Status.FOUND, evidence=found[value][:4])
+        return Element.of(value=None, status=Status.MISSING)
+    el = Element.of(value=value, status=Status.FOUND, evidence=found[value][:4])
     if value == "osteoporosis" and any(may_contain(x, _STEROID_WORDS) and _STEROID.search(x)
                                        for x in texts.get(value, [])):
         el.detail["subtype"] = "steroid_induced"

@@ -24,7 +24,7 @@ def _describes_fracture(v: View, t: Term) -> bool:
 
 def resolve_laterality(v: View, sacroplasty: bool) -> Element:
     if not sacroplasty:
-        return Element(value=None, status=Status.NOT_APPLICABLE)
+        return Element.of(value=None, status=Status.NOT_APPLICABLE)
     explicit: dict[str, list] = {}
     sides: dict[str, list] = {}
     for t in v.terms_of("SIDE"):
@@ -43,8 +43,8 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
             sides.setdefault(t.value, []).append(v.term_evidence(t))
     if "bilateral" in explicit or {"left", "right"} <= set(sides):
         ev = explicit.get("bilateral", []) or sides.get("left", [])[:1] + sides.get("right", [])[:1]
-        return Element(value="bilateral", status=Status.FOUND, evidence=ev[:3])
+        return Element.of(value="bilateral", status=Status.FOUND, evidence=ev[:3])
     if "unilateral" in explicit or sides:
         ev = explicit.get("unilateral", []) or next(iter(sides.values()))
-        return Element(value="unilateral", status=Status.FOUND, evidence=ev[:3])
-    return Element(value=None, status=Status.MISSING)
+        return Element.of(value="unilateral", status=Status.FOUND, evidence=ev[:3])
+    return Element.of(value=None, status=Status.MISSING)

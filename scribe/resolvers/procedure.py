@@ -482,7 +482,7 @@ class _Resolver:
         is_procedure_note = proc_value is not None or cement_described
         # -- elements
         proc_ev = [v.term_evidence(t) for t in procs]
-        proc_el = Element(value=proc_value, evidence=proc_ev,
+        proc_el = Element.of(value=proc_value, evidence=proc_ev,
                           status=Status.FOUND if proc_value else Status.MISSING)
         assistant = self._assistant()
         if assistant:
@@ -495,13 +495,13 @@ class _Resolver:
             status = Status.FOUND if cavity_value is not None else Status.NOT_APPLICABLE
         else:
             status = Status.FOUND if cavity_value is not None else Status.MISSING
-        cav_el = Element(value=cavity_value, status=status, evidence=cav_evidence)
+        cav_el = Element.of(value=cavity_value, status=status, evidence=cav_evidence)
         lev_ev: list[Evidence] = []
         for lv in levels_value:
             lev_ev.extend(v.level_evidence(m) for m in support.get(lv, [])[:3])
         if is_sacro and not vertebral:
             lev_ev.extend(v.term_evidence(t) for t in sacral_terms[:3])
-        lev_el = Element(value=levels_value, evidence=_dedupe(lev_ev),
+        lev_el = Element.of(value=levels_value, evidence=_dedupe(lev_ev),
                          status=Status.FOUND if levels_value else Status.MISSING)
         invalid = sorted({bad for m in v.doc.user_data.get("levels", []) for bad in m.invalid})
         if invalid:

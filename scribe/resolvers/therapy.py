@@ -241,7 +241,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             best = (score, round(d.weeks, 2), -d.start, d)
     if best is None:
         modalities, ev = _modalities(v, None)
-        el = Element(value=None, status=Status.MISSING, evidence=ev)
+        el = Element.of(value=None, status=Status.MISSING, evidence=ev)
         el.detail["modalities"] = modalities
         el.detail["failure_stated"] = any(v.sent(f.start) in {v.sent(t.start) for t in therapy_terms}
                                           for f in failed_terms)
@@ -252,7 +252,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
                  c is d)
     modalities, ev = _modalities(v, d)
     evidence = [v.evidence(d.start_char, d.end_char, "duration"), *ev]
-    return Element(value={"weeks": round(d.weeks, 2), "modalities": modalities}, status=Status.FOUND,
+    return Element.of(value={"weeks": round(d.weeks, 2), "modalities": modalities}, status=Status.FOUND,
                    evidence=evidence)
 
 

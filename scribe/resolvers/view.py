@@ -129,7 +129,7 @@ class View:
         return sorted(set(starts))
 
     def paragraph(self, tok: int) -> int:
-        if not len(self.tab):
+        if not self.tab.idx:
             return 0
         starts = self._para_starts
         if starts is None:
@@ -143,7 +143,7 @@ class View:
         return self.text[self.tab.idx[lo] : self.tab.ends[hi - 1]]
 
     def span_text(self, start: int, end: int) -> str:
-        end = min(end, len(self.tab))
+        end = min(end, len(self.tab.idx))
         if start >= end:
             return ""
         return self.text[self.tab.idx[start] : self.tab.ends[end - 1]]
@@ -365,7 +365,7 @@ class View:
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
                  fuzzy: bool = False, tok: int | None = None) -> Evidence:
         """``tok``: the token the span starts at, when known (its section is that token's: no search)."""
-        if not len(self.tab):
+        if not self.tab.idx:
             section = None
         else:
             if tok is None or self.tab.idx[tok] != start_char:
