@@ -218,3 +218,13 @@ def test_heading_line_scans_equal_the_multiline_patterns(text: str) -> None:
         multiline = re.compile("^" + source, re.MULTILINE)
         got = [(m.group(1), m.start(1), m.end()) for m in line_matches(pattern, text)]
         assert got == [(m.group(1), m.start(1), m.end()) for m in multiline.finditer(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"AZb1 \t\n:.,;-/&()'", "PROCEDURE", "AB", "FINDINGS", "  ", ": ", "X" * 30]),
+                max_size=40).map("".join))
+def test_inline_heading_scan_equals_the_pattern(text: str) -> None:
+    from scribe.nlp.sections import _INLINE, inline_matches
+
+    got = [(m.group(1), m.start(1), m.end()) for m in inline_matches(text)]
+    assert got == [(m.group(1), m.start(1), m.end()) for m in _INLINE.finditer(text)]

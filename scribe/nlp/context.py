@@ -92,6 +92,9 @@ class ContextTagger:
             h: frozenset(w.lower() for w in r.requires) for h, r in self.by_id.items() if r.requires}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.correction_first = frozenset(c[0] for c in self.correction_cues)
+        self.corrections_by_first: dict[str, list[tuple[str, ...]]] = {}
+        for c in self.correction_cues:
+            self.corrections_by_first.setdefault(c[0], []).append(c)
 
     def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """The cue matches: found by scribe_terms' matcher in the same pass as the terms when it ran
@@ -203,8 +206,9 @@ class ContextTagger:
         lowers = tab.lowers
         sent: list[int] = doc.user_data.get("sent_id", [])
         out: list[Cue] = []
+        by_first = self.corrections_by_first
         for i in tab.positions(self.correction_first):
-            for cue in self.correction_cues:
+            for cue in by_first[lowers[i]]:
                 k = len(cue)
                 if tuple(lowers[i : i + k]) == cue:
                     out.append(_correction_at(tab, sent, _opening_no(lowers, i), i + k))

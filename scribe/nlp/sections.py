@@ -107,7 +107,7 @@ class SectionDetector:
         starts_known = {h[0] for h in heads}
         # every inline heading ends at a colon; when each colon ends a heading found above, an inline
         # match can only lie inside one of those (and is skipped): no need to scan
-        inline: Iterable[re.Match[str]] = _INLINE.finditer(text) if text.count(":") > len(heads) else ()
+        inline: Iterable[re.Match[str]] = inline_matches(text) if text.count(":") > len(heads) else ()
         for m in inline:
             before = text[max(0, m.start(1) - 2) : m.start(1)]
             if m.start(1) > 0 and not (before[-1:] in ".,;:)" or before in (". ", ", ", "; ", ": ", ") ", "  ")):
@@ -193,6 +193,26 @@ class SectionDetector:
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc
+
+
+def inline_matches(text: str) -> list[re.Match[str]]:
+    """What ``_INLINE.finditer(text)`` gives, searched only in the stretch before each colon that a match
+    ending there can start in: after the previous colon (a label holds none), after the previous match, and
+    at most 62 label characters before the spaces and tabs that precede the colon."""
+    out: list[re.Match[str]] = []
+    pos, prev_colon = 0, -1
+    c = text.find(":")
+    while c != -1:
+        t = c
+        while t > 0 and text[t - 1] in " \t":
+            t -= 1
+        m = _INLINE.search(text, max(pos, prev_colon + 1, t - 62), c + 1)
+        if m is not None:
+            out.append(m)
+            pos = m.end()
+        prev_colon = c
+        c = text.find(":", c + 1)
+    return out
 
 
 def line_matches(pattern: tuple[re.Pattern[str], re.Pattern[str]], text: str) -> list[re.Match[str]]:

@@ -9,6 +9,7 @@ dictated without punctuation. Clauses further split sentences at terminators ("b
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 
 import numpy
@@ -28,6 +29,8 @@ def is_dictation(tab: TokenTable) -> bool:
     n = len(tab)
     if n < 20:
         return False  # fewer than 20 tokens hold fewer than 20 words
+    if _has_at_least(tab.lowers, ".", math.ceil(0.02 * n)):
+        return False  # punctuated even counted against every token (found without counting them all)
     punct = sum(map(tab.lowers.count, _FINAL))
     if punct >= 0.02 * n:
         return False  # punctuated even counted against every token (the words are fewer)
@@ -36,6 +39,17 @@ def is_dictation(tab: TokenTable) -> bool:
         return False
     lower = sum(map(str.islower, words))
     return punct / len(words) < 0.02 and lower / len(words) > 0.85
+
+
+def _has_at_least(seq: list[str], word: str, k: int) -> bool:
+    """``seq.count(word) >= k``, scanning only as far as the k-th occurrence."""
+    i = -1
+    try:
+        for _ in range(k):
+            i = seq.index(word, i + 1)
+    except ValueError:
+        return False
+    return True
 
 
 class Splitter:
