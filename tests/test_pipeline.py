@@ -212,12 +212,22 @@ def test_level_label_line_scan_equals_the_multiline_pattern(text: str) -> None:
 def test_heading_line_scans_equal_the_multiline_patterns(text: str) -> None:
     import re
 
-    from scribe.nlp.sections import _CAPS, _CAPS_LINE, _FORMAL, _FORMAL_LINE, line_matches
+    from scribe.nlp.sections import _CAPS, _CAPS_LINE, _FORMAL, line_matches
 
-    for pattern, source in ((_FORMAL, _FORMAL_LINE), (_CAPS_LINE, _CAPS)):
-        multiline = re.compile("^" + source, re.MULTILINE)
-        got = [(m.group(1), m.start(1), m.end()) for m in line_matches(pattern, text)]
-        assert got == [(m.group(1), m.start(1), m.end()) for m in multiline.finditer(text)]
+    lazy_label = r"^[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}?)[ \t]*:"  # as first written
+    for pattern, source in ((_FORMAL, lazy_label), (_CAPS_LINE, "^" + _CAPS)):
+        multiline = re.compile(source, re.MULTILINE)
+        got = [(m.group(1).strip(), m.start(1), m.end()) for m in line_matches(pattern, text)]
+        assert got == [(m.group(1).strip(), m.start(1), m.end()) for m in multiline.finditer(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"Ab.!? \t\n\r", "\n\n", ". ", "Under"]), max_size=40).map("".join),
+       st.integers(0, 10), st.integers(0, 60))
+def test_sentence_end_line_scan_equals_the_pattern(text: str, start: int, end: int) -> None:
+    from scribe.nlp.sections import _NEWLINE_CAP, sentence_end_lines
+
+    assert list(sentence_end_lines(text, start, end)) == [m.end() for m in _NEWLINE_CAP.finditer(text, start, end)]
 
 
 @settings(max_examples=500, deadline=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from spacy.language import Language
@@ -22,14 +22,17 @@ from scribe.nlp.types import Section
 # a heading line: a field label ending in ":" (numbered or not), or a line in capitals. Each pattern is
 # written twice, at the text's start and after a line break: the line-break form has a literal first
 # character, which Python's re scans for fast (a MULTILINE "^" is tried at every character)
-_FORMAL_LINE = r"[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}?)[ \t]*:"
+# (the label is taken possessively: it holds no ":", so trailing spaces are all it could give back, and
+# .strip() removes them; a lazy label tried one character at a time was the slow part)
+_FORMAL_LINE = r"[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}+)[ \t]*:"
 _FORMAL = (re.compile(_FORMAL_LINE), re.compile("\n" + _FORMAL_LINE))
 _CAPS = r"[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"
 _CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTILINE))
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
 _INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")
-_NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")
+_NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")  # a line opening with a capital after a sentence end
+_BREAK_CAP = re.compile(r"\n[ \t]*[A-Z]")  # its last part, led by a literal (fast to scan for)
 _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloons?|tamps?)\b[^.\n]{0,80}?"
                   r"\b(?:was|were) (?:then )?(?:placed|advanced|inserted|injected|inflated|introduced|deployed)\b"
                   r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoro\w*|c-?arm)\b"
@@ -171,11 +174,11 @@ class SectionDetector:
             if self.session.get(name, True):
                 continue
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
-            for m in _NEWLINE_CAP.finditer(text, start, end):
-                line_end = text.find("\n", m.end())
-                line = text[m.end() - 1 : line_end if line_end != -1 else end]
+            for cap_end in sentence_end_lines(text, start, end):
+                line_end = text.find("\n", cap_end)
+                line = text[cap_end - 1 : line_end if line_end != -1 else end]
                 if _ACT.search(line) and not _PAST_WORDS.search(line):
-                    out.append((m.end() - 1, m.end() - 1, "DESCRIPTION", ""))
+                    out.append((cap_end - 1, cap_end - 1, "DESCRIPTION", ""))
                     break
         return out
 
@@ -193,6 +196,17 @@ class SectionDetector:
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc
+
+
+def sentence_end_lines(text: str, start: int, end: int) -> Iterator[int]:
+    """The ``m.end()`` of each ``_NEWLINE_CAP.finditer(text, start, end)`` match (just after the capital),
+    found from the line breaks: the whitespace before one must follow a "." or "!" at or after ``start``."""
+    for m in _BREAK_CAP.finditer(text, start, end):
+        k = m.start() - 1
+        while k >= start and text[k].isspace():
+            k -= 1
+        if k >= start and text[k] in ".!":
+            yield m.end()
 
 
 def inline_matches(text: str) -> list[re.Match[str]]:
