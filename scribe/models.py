@@ -114,6 +114,7 @@ class Evidence(BaseModel):
     fuzzy: bool = False  # matched only through a fuzzy (speech-recognition) correction
 
 
+_new, _set = object.__new__, object.__setattr__  # the unvalidated constructors' steps, looked up once
 _EVIDENCE_FIELDS = frozenset({"start", "end", "text", "section", "rule", "fuzzy"})
 
 
@@ -121,12 +122,12 @@ def make_evidence(start: int, end: int, text: str, section: str | None = None, r
                   fuzzy: bool = False) -> Evidence:
     """An Evidence built without validation, for the pipeline's hot path (its values are already
     typed; ``Evidence.model_construct`` does the same work with more general machinery)."""
-    ev = Evidence.__new__(Evidence)
-    object.__setattr__(ev, "__dict__", {"start": start, "end": end, "text": text, "section": section,
-                                        "rule": rule, "fuzzy": fuzzy})
-    object.__setattr__(ev, "__pydantic_fields_set__", set(_EVIDENCE_FIELDS))
-    object.__setattr__(ev, "__pydantic_extra__", None)
-    object.__setattr__(ev, "__pydantic_private__", None)
+    ev = _new(Evidence)
+    _set(ev, "__dict__", {"start": start, "end": end, "text": text, "section": section, "rule": rule,
+                          "fuzzy": fuzzy})
+    _set(ev, "__pydantic_fields_set__", set(_EVIDENCE_FIELDS))
+    _set(ev, "__pydantic_extra__", None)
+    _set(ev, "__pydantic_private__", None)
     return ev
 
 
@@ -175,13 +176,12 @@ class Element(BaseModel):
            detail: dict[str, Any] | None = None) -> Element:
         """An Element built without validation, for the resolvers' hot path (as ``make_evidence``): the
         values are already typed (a Status, a list of Evidence), and the lists passed are the Element's own."""
-        el = cls.__new__(cls)
-        object.__setattr__(el, "__dict__", {"value": value, "status": status,
-                                            "evidence": [] if evidence is None else evidence,
-                                            "detail": {} if detail is None else detail})
-        object.__setattr__(el, "__pydantic_fields_set__", set(_ELEMENT_FIELDS))
-        object.__setattr__(el, "__pydantic_extra__", None)
-        object.__setattr__(el, "__pydantic_private__", None)
+        el = _new(cls)
+        _set(el, "__dict__", {"value": value, "status": status, "evidence": [] if evidence is None else evidence,
+                              "detail": {} if detail is None else detail})
+        _set(el, "__pydantic_fields_set__", set(_ELEMENT_FIELDS))
+        _set(el, "__pydantic_extra__", None)
+        _set(el, "__pydantic_private__", None)
         return el
 
 

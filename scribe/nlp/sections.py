@@ -30,7 +30,7 @@ _CAPS = r"[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"
 _CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTILINE))
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
-_INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")
+_INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}+)[ \t]*:")  # possessive: see _FORMAL_LINE
 _NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")  # a line opening with a capital after a sentence end
 _BREAK_CAP = re.compile(r"\n[ \t]*[A-Z]")  # its last part, led by a literal (fast to scan for)
 _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloons?|tamps?)\b[^.\n]{0,80}?"
