@@ -619,3 +619,10 @@ def test_a_hemangioma_of_an_untreated_level_is_not_the_indication() -> None:
     v = values("PROCEDURE: Vertebroplasty T8 under fluoroscopy, cement injected into T8.\nHISTORY: Painful "
                "aggressive T8 hemangioma.")
     assert v["indication"] == "hemangioma"
+
+
+def test_a_reason_clause_after_because_is_not_negated() -> None:
+    v = values("PROCEDURE: Kyphoplasty L4.\nHISTORY: MRI shows acute L4 and subacute L5 fractures. L5 was not "
+               "treated today because the pain localises to L4.\nTECHNIQUE: Under fluoroscopy balloons were "
+               "inflated in L4 creating a cavity and cement injected.")
+    assert v["levels"] == ["L4"]
