@@ -626,3 +626,12 @@ def test_a_reason_clause_after_because_is_not_negated() -> None:
                "treated today because the pain localises to L4.\nTECHNIQUE: Under fluoroscopy balloons were "
                "inflated in L4 creating a cavity and cement injected.")
     assert v["levels"] == ["L4"]
+
+
+def test_a_high_energy_mechanism_is_trauma_even_in_osteoporotic_bone() -> None:
+    base = "PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated creating a cavity, cement injected.\n"
+    assert values(base + "HISTORY: Osteoporosis; L1 fracture after a fall from a ladder.")["indication"] == "trauma"
+    assert values(base + "HISTORY: Osteopenia; motorcycle crash at highway speed.")["indication"] == "trauma"
+    assert values(base + "HISTORY: Osteoporosis; minor car accident.")["indication"] == "osteoporosis"
+    assert values(base + "HISTORY: Osteoporosis; she tripped, nothing high energy.")["indication"] == "osteoporosis"
+    assert values(base + "HISTORY: Osteoporosis. A fall from a roof in 1998 was fused.")["indication"] == "osteoporosis"
