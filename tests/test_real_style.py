@@ -635,3 +635,9 @@ def test_a_high_energy_mechanism_is_trauma_even_in_osteoporotic_bone() -> None:
     assert values(base + "HISTORY: Osteoporosis; minor car accident.")["indication"] == "osteoporosis"
     assert values(base + "HISTORY: Osteoporosis; she tripped, nothing high energy.")["indication"] == "osteoporosis"
     assert values(base + "HISTORY: Osteoporosis. A fall from a roof in 1998 was fused.")["indication"] == "osteoporosis"
+
+
+def test_for_the_last_two_and_a_half_months_is_read_whole() -> None:
+    v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\nHISTORY: She has tried a brace "
+               "and pain medications for the last two and a half months without relief.")
+    assert v["conservative_therapy"]["weeks"] == 10.83

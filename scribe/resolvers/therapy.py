@@ -85,7 +85,7 @@ def _durations(v: View) -> list[Duration]:
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
         elif low[:1].isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
-            parsed = parse_number(lowers[i : i + 5])
+            parsed = parse_number(lowers[i : i + 7])  # "the last two and a half"
         else:
             parsed = None
         if parsed is None:
