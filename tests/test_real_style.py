@@ -641,3 +641,12 @@ def test_for_the_last_two_and_a_half_months_is_read_whole() -> None:
     v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\nHISTORY: She has tried a brace "
                "and pain medications for the last two and a half months without relief.")
     assert v["conservative_therapy"]["weeks"] == 10.83
+
+
+def test_previously_after_a_determiner_describes_what_follows_only() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12.\nTECHNIQUE: Under fluoroscopy, the previously augmented T11 with "
+               "cement in place was identified. Balloons were inflated in T12 creating a cavity and cement "
+               "injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    assert v["levels"] == ["T12"]
+
