@@ -650,3 +650,10 @@ def test_previously_after_a_determiner_describes_what_follows_only() -> None:
     assert v["guidance"] == ["fluoroscopy"]
     assert v["levels"] == ["T12"]
 
+
+def test_levels_of_an_epidural_or_other_spine_procedure_in_the_same_note_are_not_treated() -> None:
+    v = values("PROCEDURES: 1. L3 kyphoplasty. 2. Left L4-5 transforaminal epidural steroid injection.\n"
+               "TECHNIQUE: Under fluoroscopy, bilateral balloons were inflated in L3 creating a cavity and cement "
+               "injected. Then a left L4-5 transforaminal epidural injection of steroid was performed.")
+    assert v["levels"] == ["L3"]
+
