@@ -657,3 +657,9 @@ def test_levels_of_an_epidural_or_other_spine_procedure_in_the_same_note_are_not
                "injected. Then a left L4-5 transforaminal epidural injection of steroid was performed.")
     assert v["levels"] == ["L3"]
 
+
+def test_since_a_month_and_day_without_a_year_counts_to_the_date_of_service() -> None:
+    base = ("Date of Service: 10/15/2025\nPROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\n"
+            "HISTORY: She has been on tramadol since {} without improvement.")
+    assert values(base.format("9/1"))["conservative_therapy"]["weeks"] == 6.29
+    assert values(base.format("11/1"))["conservative_therapy"]["weeks"] == 49.71  # last November

@@ -32,6 +32,7 @@ _ONCOLOGIC = frozenset({"radiation", "radiotherapy", "chemotherapy", "chemo", "x
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
               "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
               "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
+_MONTH_DAY = re.compile(r"\s?(\d{1,2})/(\d{1,2})\b(?![/\d])")  # "since 9/1", no year
 _X_NUM = re.compile(r"^x(\d+(?:\.\d+)?)$")
 
 
@@ -166,8 +167,14 @@ def _since(v: View, dos: date | None) -> list[Duration]:
             spoken = parse_spoken_date(tail, default_year=dos.year)
             if spoken is not None and spoken[1] <= 1:
                 when, end_char = spoken[0], start_char + 6 + spoken[2]
-                if when > dos:
-                    when = when.replace(year=when.year - 1)
+            elif (md := _MONTH_DAY.match(tail)) is not None:  # "since 9/1": the date of service's year
+                try:
+                    when = date(dos.year, int(md.group(1)), int(md.group(2)))
+                except ValueError:
+                    continue
+                end_char = start_char + 6 + md.end()
+            if when is not None and when > dos:  # a date said without its year is the last one before
+                when = when.replace(year=when.year - 1, day=min(when.day, 28) if when.month == 2 else when.day)
         if when is None or when > dos or dos - when > timedelta(days=3660):
             continue
         out.append(Duration((dos - when).days / 7, k, tab.token_at(end_char - 1) + 1, start_char, end_char))
