@@ -663,3 +663,9 @@ def test_since_a_month_and_day_without_a_year_counts_to_the_date_of_service() ->
             "HISTORY: She has been on tramadol since {} without improvement.")
     assert values(base.format("9/1"))["conservative_therapy"]["weeks"] == 6.29
     assert values(base.format("11/1"))["conservative_therapy"]["weeks"] == 49.71  # last November
+
+
+def test_a_digit_ordinal_and_region_is_a_level() -> None:
+    v = values("PROCEDURE: Vertebroplasty of the 12th thoracic and 1st lumbar vertebrae.\nTECHNIQUE: Under "
+               "fluoroscopy cement was injected at both levels.")
+    assert v["levels"] == ["T12", "L1"]
