@@ -669,3 +669,11 @@ def test_a_digit_ordinal_and_region_is_a_level() -> None:
     v = values("PROCEDURE: Vertebroplasty of the 12th thoracic and 1st lumbar vertebrae.\nTECHNIQUE: Under "
                "fluoroscopy cement was injected at both levels.")
     assert v["levels"] == ["T12", "L1"]
+
+
+def test_a_biopsy_not_indicated_declined_or_refused_is_not_performed() -> None:
+    base = ("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
+            "cavity and cement injected. {}")
+    for said in ("A biopsy was not indicated.", "Biopsy: declined by the patient.", "Biopsy was refused.",
+                 "The patient refused biopsy."):
+        assert values(base.format(said))["biopsy"] == {"performed": False, "sites": []}, said
