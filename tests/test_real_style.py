@@ -677,3 +677,9 @@ def test_a_biopsy_not_indicated_declined_or_refused_is_not_performed() -> None:
     for said in ("A biopsy was not indicated.", "Biopsy: declined by the patient.", "Biopsy was refused.",
                  "The patient refused biopsy."):
         assert values(base.format(said))["biopsy"] == {"performed": False, "sites": []}, said
+
+
+def test_a_needle_into_each_sacral_ala_is_bilateral() -> None:
+    v = values("PROCEDURE: Sacroplasty.\nTECHNIQUE: Under fluoroscopy, a needle was placed into each sacral ala "
+               "and cement injected.")
+    assert v["laterality"] == "bilateral"
