@@ -683,3 +683,9 @@ def test_a_needle_into_each_sacral_ala_is_bilateral() -> None:
     v = values("PROCEDURE: Sacroplasty.\nTECHNIQUE: Under fluoroscopy, a needle was placed into each sacral ala "
                "and cement injected.")
     assert v["laterality"] == "bilateral"
+
+
+def test_a_bone_sample_sent_to_pathology_is_a_biopsy() -> None:
+    v = values("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
+               "cavity and cement injected. A bone sample was obtained through the cannula for pathology.")
+    assert v["biopsy"] == {"performed": True, "sites": ["L1"]}
