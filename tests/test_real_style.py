@@ -689,3 +689,12 @@ def test_a_bone_sample_sent_to_pathology_is_a_biopsy() -> None:
     v = values("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
                "cavity and cement injected. A bone sample was obtained through the cannula for pathology.")
     assert v["biopsy"] == {"performed": True, "sites": ["L1"]}
+
+
+def test_a_dictation_under_a_one_line_field_opens_with_its_spoken_heading() -> None:
+    v = values("Date of Service: 10/15/2025\nprocedure kyphoplasty l one period technique under fluoro balloons "
+               "inflated creating a cavity period cement injected period")
+    assert (v["procedure_type"], v["levels"], v["guidance"]) == ("kyphoplasty", ["L1"], ["fluoroscopy"])
+    v = values("HISTORY: She had a prior\nprocedure at L2 in 2019.\nPROCEDURE: Vertebroplasty L3 under "
+               "fluoroscopy; cement injected.")
+    assert v["levels"] == ["L3"]
