@@ -698,3 +698,9 @@ def test_a_dictation_under_a_one_line_field_opens_with_its_spoken_heading() -> N
     v = values("HISTORY: She had a prior\nprocedure at L2 in 2019.\nPROCEDURE: Vertebroplasty L3 under "
                "fluoroscopy; cement injected.")
     assert v["levels"] == ["L3"]
+
+
+def test_a_level_that_can_be_offered_later_is_not_treated() -> None:
+    v = values("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
+               "cavity and cement injected.\nShould T12 become painful, kyphoplasty of T12 can be offered.")
+    assert v["levels"] == ["L1"]
