@@ -704,3 +704,11 @@ def test_a_level_that_can_be_offered_later_is_not_treated() -> None:
     v = values("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
                "cavity and cement injected.\nShould T12 become painful, kyphoplasty of T12 can be offered.")
     assert v["levels"] == ["L1"]
+
+
+def test_a_therapy_started_on_a_date_lasts_to_the_date_of_service() -> None:
+    base = ("Date of Service: 10/15/2025\nPROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\n"
+            "HISTORY: {}")
+    assert values(base.format("She was placed in a TLSO on 09/01/2025 without improvement."))[
+        "conservative_therapy"]["weeks"] == 6.29
+    assert values(base.format("She fell on 09/01/2025 and was placed in a brace."))["conservative_therapy"] is None

@@ -199,8 +199,37 @@ def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool
     return any(f.end == d.start and f.text.lower() in _BARE_FAILED for f in failed_terms)
 
 
+_STARTED = frozenset({"started", "began", "begun", "initiated", "commenced", "placed", "fitted", "prescribed"})
+_ON = frozenset({"on"})
+
+
+def _started_on(v: View, dos: date | None) -> list[Duration]:
+    """"placed in a TLSO on 09/01/2025", "started physical therapy on 9/3/2025": a therapy begun on a dated
+    day has lasted from then to the date of service (as "since <date>"); the start word within the six
+    words before "on", in the same sentence."""
+    if dos is None:
+        return []
+    out: list[Duration] = []
+    tab = v.tab
+    lowers = tab.lowers
+    for k in tab.positions(_ON):
+        sid = v.sent(k)
+        if not any(lowers[j] in _STARTED and v.sent(j) == sid for j in range(max(0, k - 6), k)):
+            continue
+        start_char = tab.idx[k]
+        tail = v.text[start_char + 2 : start_char + 40]
+        found = parse_date(tail)
+        if found is None or found[1] > 1:
+            continue
+        when, end_char = found[0], start_char + 2 + found[2]
+        if when > dos or dos - when > timedelta(days=3660):
+            continue
+        out.append(Duration((dos - when).days / 7, k, tab.token_at(end_char - 1) + 1, start_char, end_char))
+    return out
+
+
 def resolve_therapy(v: View, dos: date | None) -> Element:
-    candidates = _durations(v) + _since(v, dos)
+    candidates = _durations(v) + _since(v, dos) + _started_on(v, dos)
     best: tuple[int, float, int, Duration] | None = None
     lowers = v.tab.lowers
     therapy_terms = v.terms_of("THERAPY")
