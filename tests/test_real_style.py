@@ -712,3 +712,14 @@ def test_a_therapy_started_on_a_date_lasts_to_the_date_of_service() -> None:
     assert values(base.format("She was placed in a TLSO on 09/01/2025 without improvement."))[
         "conservative_therapy"]["weeks"] == 6.29
     assert values(base.format("She fell on 09/01/2025 and was placed in a brace."))["conservative_therapy"] is None
+
+
+def test_a_biopsy_after_several_levels_without_its_own_level_has_no_site() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12 and L1 with bone biopsy.\nTECHNIQUE: Under fluoroscopy, bilateral "
+               "cannulas were placed at T12 and L1. A bone biopsy specimen was obtained and sent for pathology. "
+               "Balloons were inflated at both levels creating cavities and cement was injected.")
+    assert v["biopsy"] == {"performed": True, "sites": []}
+    v = values("PROCEDURE: Kyphoplasty T12.\nTECHNIQUE: Under fluoroscopy, bilateral cannulas were placed into T12. "
+               "Through the left cannula a bone biopsy was obtained. Balloons were inflated creating a cavity and "
+               "cement injected.")
+    assert v["biopsy"] == {"performed": True, "sites": ["T12"]}
