@@ -723,3 +723,10 @@ def test_a_biopsy_after_several_levels_without_its_own_level_has_no_site() -> No
                "Through the left cannula a bone biopsy was obtained. Balloons were inflated creating a cavity and "
                "cement injected.")
     assert v["biopsy"] == {"performed": True, "sites": ["T12"]}
+
+
+def test_needle_position_confirmed_with_ct_is_guidance_but_a_fracture_confirmed_on_ct_is_not() -> None:
+    base = ("PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: {} Cement was injected into L1.")
+    assert values(base.format("Needle placement was confirmed with CT."))["guidance"] == ["ct"]
+    assert values(base.format("Needle position was checked on CT."))["guidance"] == ["ct"]
+    assert values(base.format("The fracture was confirmed on CT. A needle was placed."))["guidance"] == []

@@ -110,10 +110,10 @@ class ContextTagger:
         by_id = self.by_id
         for match_id, start, end in self.matches(doc):
             rule = by_id[match_id]
+            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
+                continue
             if rule.direction == "pseudo":
                 pseudo.append((start, end))
-                continue
-            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
                 continue
             direction = rule.direction
             if start > 0 and match_id in self.forward_after and tab.lowers[start - 1] in self.forward_after[match_id]:
@@ -156,7 +156,7 @@ class ContextTagger:
         sent: list[int] = doc.user_data.get("sent_id", [])
         scope = rule.max_scope or DEFAULT_SCOPE
         window: list[int] = []
-        if rule.direction in ("backward", "bidirectional"):
+        if rule.direction in ("backward", "bidirectional", "pseudo"):  # a pseudo-cue's words come before it
             window.extend(range(max(0, start - scope - 1), start))
         if rule.direction in ("forward", "bidirectional"):
             window.extend(range(end, min(len(lowers), end + scope + 1)))
