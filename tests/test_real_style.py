@@ -730,3 +730,13 @@ def test_needle_position_confirmed_with_ct_is_guidance_but_a_fracture_confirmed_
     assert values(base.format("Needle placement was confirmed with CT."))["guidance"] == ["ct"]
     assert values(base.format("Needle position was checked on CT."))["guidance"] == ["ct"]
     assert values(base.format("The fracture was confirmed on CT. A needle was placed."))["guidance"] == []
+
+
+def test_a_level_treated_last_month_or_months_ago_is_historical() -> None:
+    base = ("PROCEDURE: L1 kyphoplasty.\nTECHNIQUE: Under fluoroscopy, a balloon was inflated creating a cavity; "
+            "cement injected. {}")
+    assert values(base.format("The T12 kyphoplasty from last month is intact."))["levels"] == ["L1"]
+    assert values(base.format("T12 was augmented two months ago."))["levels"] == ["L1"]
+    v = values("PROCEDURE: Vertebroplasty T11.\nHISTORY: Osteopenia. A CT-guided biopsy last week showed metastatic "
+               "prostate adenocarcinoma.\nTECHNIQUE: Under fluoroscopy cement was injected into T11.")
+    assert v["indication"] == "neoplasm"  # a diagnosis made last week still stands
