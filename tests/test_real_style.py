@@ -740,3 +740,13 @@ def test_a_level_treated_last_month_or_months_ago_is_historical() -> None:
     v = values("PROCEDURE: Vertebroplasty T11.\nHISTORY: Osteopenia. A CT-guided biopsy last week showed metastatic "
                "prostate adenocarcinoma.\nTECHNIQUE: Under fluoroscopy cement was injected into T11.")
     assert v["indication"] == "neoplasm"  # a diagnosis made last week still stands
+
+
+def test_ranges_and_lists_with_bare_or_spoken_numbers() -> None:
+    base = "PROCEDURE: Vertebroplasty {}\nTECHNIQUE: Under fluoroscopy cement was injected at each level."
+    assert values(base.format("L1 through 3."))["levels"] == ["L1", "L2", "L3"]
+    assert values(base.format("T11 to 12."))["levels"] == ["T11", "T12"]
+    assert values(base.format("lumbar one and two."))["levels"] == ["L1", "L2"]
+    assert values(base.format("lumbar one through three."))["levels"] == ["L1", "L2", "L3"]
+    assert values(base.format("L1 and two needles were used."))["levels"] == ["L1"]
+    assert values(base.format("L3 to 2 mL each."))["levels"] == ["L3"]
