@@ -750,3 +750,12 @@ def test_ranges_and_lists_with_bare_or_spoken_numbers() -> None:
     assert values(base.format("lumbar one through three."))["levels"] == ["L1", "L2", "L3"]
     assert values(base.format("L1 and two needles were used."))["levels"] == ["L1"]
     assert values(base.format("L3 to 2 mL each."))["levels"] == ["L3"]
+
+
+def test_falls_from_a_tree_horse_balcony_or_the_ladder_are_high_energy() -> None:
+    base = ("PROCEDURE: Vertebroplasty L1.\nHISTORY: Osteoporosis. {}\nTECHNIQUE: Under fluoroscopy cement "
+            "injected into L1.")
+    for said in ("She fell from the ladder.", "He was thrown from a horse.", "She fell from a tree.",
+                 "Fell from a balcony."):
+        assert values(base.format(said))["indication"] == "trauma", said
+    assert values(base.format("She denies a fall from a ladder."))["indication"] == "osteoporosis"
