@@ -759,3 +759,14 @@ def test_falls_from_a_tree_horse_balcony_or_the_ladder_are_high_energy() -> None
                  "Fell from a balcony."):
         assert values(base.format(said))["indication"] == "trauma", said
     assert values(base.format("She denies a fall from a ladder."))["indication"] == "osteoporosis"
+
+
+def test_a_cancelled_postponed_or_refused_procedure_performed_nothing() -> None:
+    for said in ("The procedure was cancelled before any needle was placed.",
+                 "The INR was 3.1; the procedure was postponed to next week.",
+                 "The patient refused the procedure after discussion. No procedure was performed."):
+        v = values(f"PROCEDURE: Kyphoplasty L2.\nNARRATIVE: {said}")
+        assert (v["procedure_type"], v["levels"]) == (None, []), said
+    v = values("PROCEDURE: Kyphoplasty L1 and L2.\nTECHNIQUE: Under fluoroscopy the L1 balloon was inflated creating "
+               "a cavity and cement injected. The L2 level was cancelled because of cement volume limits.")
+    assert v["levels"] == ["L1"]
