@@ -42,8 +42,12 @@ class ContextRule(_Strict):
     max_scope: int | None = None
     applies_to: list[str] = Field(default_factory=list)  # element labels; empty = all
     # words one of which must stand within the cue's scope on the side it modifies (same sentence)
-    # for the cue to count: "stable" only before cement ("stable L2 cement"), not "stable, a balloon"
+    # for the cue to count: "stable" only before cement ("stable L2 cement"), not "stable, a balloon"; a
+    # pseudo-cue's words stand before it ("needle placement was confirmed with CT")
     requires: list[str] = Field(default_factory=list)
+    # words that, right before the cue, make it attributive, so it reaches forward only: "the previously
+    # augmented T11" describes T11, not the "fluoroscopy" before it
+    forward_after: list[str] = Field(default_factory=list)
 
 
 class SectionDef(_Strict):

@@ -619,3 +619,154 @@ def test_a_hemangioma_of_an_untreated_level_is_not_the_indication() -> None:
     v = values("PROCEDURE: Vertebroplasty T8 under fluoroscopy, cement injected into T8.\nHISTORY: Painful "
                "aggressive T8 hemangioma.")
     assert v["indication"] == "hemangioma"
+
+
+def test_a_reason_clause_after_because_is_not_negated() -> None:
+    v = values("PROCEDURE: Kyphoplasty L4.\nHISTORY: MRI shows acute L4 and subacute L5 fractures. L5 was not "
+               "treated today because the pain localises to L4.\nTECHNIQUE: Under fluoroscopy balloons were "
+               "inflated in L4 creating a cavity and cement injected.")
+    assert v["levels"] == ["L4"]
+
+
+def test_a_high_energy_mechanism_is_trauma_even_in_osteoporotic_bone() -> None:
+    base = "PROCEDURE: Kyphoplasty L1 under fluoroscopy; balloons inflated creating a cavity, cement injected.\n"
+    assert values(base + "HISTORY: Osteoporosis; L1 fracture after a fall from a ladder.")["indication"] == "trauma"
+    assert values(base + "HISTORY: Osteopenia; motorcycle crash at highway speed.")["indication"] == "trauma"
+    assert values(base + "HISTORY: Osteoporosis; minor car accident.")["indication"] == "osteoporosis"
+    assert values(base + "HISTORY: Osteoporosis; she tripped, nothing high energy.")["indication"] == "osteoporosis"
+    assert values(base + "HISTORY: Osteoporosis. A fall from a roof in 1998 was fused.")["indication"] == "osteoporosis"
+
+
+def test_for_the_last_two_and_a_half_months_is_read_whole() -> None:
+    v = values("PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\nHISTORY: She has tried a brace "
+               "and pain medications for the last two and a half months without relief.")
+    assert v["conservative_therapy"]["weeks"] == 10.83
+
+
+def test_previously_after_a_determiner_describes_what_follows_only() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12.\nTECHNIQUE: Under fluoroscopy, the previously augmented T11 with "
+               "cement in place was identified. Balloons were inflated in T12 creating a cavity and cement "
+               "injected.")
+    assert v["guidance"] == ["fluoroscopy"]
+    assert v["levels"] == ["T12"]
+
+
+def test_levels_of_an_epidural_or_other_spine_procedure_in_the_same_note_are_not_treated() -> None:
+    v = values("PROCEDURES: 1. L3 kyphoplasty. 2. Left L4-5 transforaminal epidural steroid injection.\n"
+               "TECHNIQUE: Under fluoroscopy, bilateral balloons were inflated in L3 creating a cavity and cement "
+               "injected. Then a left L4-5 transforaminal epidural injection of steroid was performed.")
+    assert v["levels"] == ["L3"]
+
+
+def test_since_a_month_and_day_without_a_year_counts_to_the_date_of_service() -> None:
+    base = ("Date of Service: 10/15/2025\nPROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\n"
+            "HISTORY: She has been on tramadol since {} without improvement.")
+    assert values(base.format("9/1"))["conservative_therapy"]["weeks"] == 6.29
+    assert values(base.format("11/1"))["conservative_therapy"]["weeks"] == 49.71  # last November
+
+
+def test_a_digit_ordinal_and_region_is_a_level() -> None:
+    v = values("PROCEDURE: Vertebroplasty of the 12th thoracic and 1st lumbar vertebrae.\nTECHNIQUE: Under "
+               "fluoroscopy cement was injected at both levels.")
+    assert v["levels"] == ["T12", "L1"]
+
+
+def test_a_biopsy_not_indicated_declined_or_refused_is_not_performed() -> None:
+    base = ("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
+            "cavity and cement injected. {}")
+    for said in ("A biopsy was not indicated.", "Biopsy: declined by the patient.", "Biopsy was refused.",
+                 "The patient refused biopsy."):
+        assert values(base.format(said))["biopsy"] == {"performed": False, "sites": []}, said
+
+
+def test_a_needle_into_each_sacral_ala_is_bilateral() -> None:
+    v = values("PROCEDURE: Sacroplasty.\nTECHNIQUE: Under fluoroscopy, a needle was placed into each sacral ala "
+               "and cement injected.")
+    assert v["laterality"] == "bilateral"
+
+
+def test_a_bone_sample_sent_to_pathology_is_a_biopsy() -> None:
+    v = values("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
+               "cavity and cement injected. A bone sample was obtained through the cannula for pathology.")
+    assert v["biopsy"] == {"performed": True, "sites": ["L1"]}
+
+
+def test_a_dictation_under_a_one_line_field_opens_with_its_spoken_heading() -> None:
+    v = values("Date of Service: 10/15/2025\nprocedure kyphoplasty l one period technique under fluoro balloons "
+               "inflated creating a cavity period cement injected period")
+    assert (v["procedure_type"], v["levels"], v["guidance"]) == ("kyphoplasty", ["L1"], ["fluoroscopy"])
+    v = values("HISTORY: She had a prior\nprocedure at L2 in 2019.\nPROCEDURE: Vertebroplasty L3 under "
+               "fluoroscopy; cement injected.")
+    assert v["levels"] == ["L3"]
+
+
+def test_a_level_that_can_be_offered_later_is_not_treated() -> None:
+    v = values("PROCEDURE: Kyphoplasty L1.\nTECHNIQUE: Under fluoroscopy balloons were inflated in L1 creating a "
+               "cavity and cement injected.\nShould T12 become painful, kyphoplasty of T12 can be offered.")
+    assert v["levels"] == ["L1"]
+
+
+def test_a_therapy_started_on_a_date_lasts_to_the_date_of_service() -> None:
+    base = ("Date of Service: 10/15/2025\nPROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\n"
+            "HISTORY: {}")
+    assert values(base.format("She was placed in a TLSO on 09/01/2025 without improvement."))[
+        "conservative_therapy"]["weeks"] == 6.29
+    assert values(base.format("She fell on 09/01/2025 and was placed in a brace."))["conservative_therapy"] is None
+
+
+def test_a_biopsy_after_several_levels_without_its_own_level_has_no_site() -> None:
+    v = values("PROCEDURE: Kyphoplasty T12 and L1 with bone biopsy.\nTECHNIQUE: Under fluoroscopy, bilateral "
+               "cannulas were placed at T12 and L1. A bone biopsy specimen was obtained and sent for pathology. "
+               "Balloons were inflated at both levels creating cavities and cement was injected.")
+    assert v["biopsy"] == {"performed": True, "sites": []}
+    v = values("PROCEDURE: Kyphoplasty T12.\nTECHNIQUE: Under fluoroscopy, bilateral cannulas were placed into T12. "
+               "Through the left cannula a bone biopsy was obtained. Balloons were inflated creating a cavity and "
+               "cement injected.")
+    assert v["biopsy"] == {"performed": True, "sites": ["T12"]}
+
+
+def test_needle_position_confirmed_with_ct_is_guidance_but_a_fracture_confirmed_on_ct_is_not() -> None:
+    base = ("PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: {} Cement was injected into L1.")
+    assert values(base.format("Needle placement was confirmed with CT."))["guidance"] == ["ct"]
+    assert values(base.format("Needle position was checked on CT."))["guidance"] == ["ct"]
+    assert values(base.format("The fracture was confirmed on CT. A needle was placed."))["guidance"] == []
+
+
+def test_a_level_treated_last_month_or_months_ago_is_historical() -> None:
+    base = ("PROCEDURE: L1 kyphoplasty.\nTECHNIQUE: Under fluoroscopy, a balloon was inflated creating a cavity; "
+            "cement injected. {}")
+    assert values(base.format("The T12 kyphoplasty from last month is intact."))["levels"] == ["L1"]
+    assert values(base.format("T12 was augmented two months ago."))["levels"] == ["L1"]
+    v = values("PROCEDURE: Vertebroplasty T11.\nHISTORY: Osteopenia. A CT-guided biopsy last week showed metastatic "
+               "prostate adenocarcinoma.\nTECHNIQUE: Under fluoroscopy cement was injected into T11.")
+    assert v["indication"] == "neoplasm"  # a diagnosis made last week still stands
+
+
+def test_ranges_and_lists_with_bare_or_spoken_numbers() -> None:
+    base = "PROCEDURE: Vertebroplasty {}\nTECHNIQUE: Under fluoroscopy cement was injected at each level."
+    assert values(base.format("L1 through 3."))["levels"] == ["L1", "L2", "L3"]
+    assert values(base.format("T11 to 12."))["levels"] == ["T11", "T12"]
+    assert values(base.format("lumbar one and two."))["levels"] == ["L1", "L2"]
+    assert values(base.format("lumbar one through three."))["levels"] == ["L1", "L2", "L3"]
+    assert values(base.format("L1 and two needles were used."))["levels"] == ["L1"]
+    assert values(base.format("L3 to 2 mL each."))["levels"] == ["L3"]
+
+
+def test_falls_from_a_tree_horse_balcony_or_the_ladder_are_high_energy() -> None:
+    base = ("PROCEDURE: Vertebroplasty L1.\nHISTORY: Osteoporosis. {}\nTECHNIQUE: Under fluoroscopy cement "
+            "injected into L1.")
+    for said in ("She fell from the ladder.", "He was thrown from a horse.", "She fell from a tree.",
+                 "Fell from a balcony."):
+        assert values(base.format(said))["indication"] == "trauma", said
+    assert values(base.format("She denies a fall from a ladder."))["indication"] == "osteoporosis"
+
+
+def test_a_cancelled_postponed_or_refused_procedure_performed_nothing() -> None:
+    for said in ("The procedure was cancelled before any needle was placed.",
+                 "The INR was 3.1; the procedure was postponed to next week.",
+                 "The patient refused the procedure after discussion. No procedure was performed."):
+        v = values(f"PROCEDURE: Kyphoplasty L2.\nNARRATIVE: {said}")
+        assert (v["procedure_type"], v["levels"]) == (None, []), said
+    v = values("PROCEDURE: Kyphoplasty L1 and L2.\nTECHNIQUE: Under fluoroscopy the L1 balloon was inflated creating "
+               "a cavity and cement injected. The L2 level was cancelled because of cement volume limits.")
+    assert v["levels"] == ["L1"]

@@ -90,6 +90,8 @@ class ContextTagger:
         # by match hash: the words one of which a rule with ``requires`` needs within its scope
         self.required: dict[int, frozenset[str]] = {
             h: frozenset(w.lower() for w in r.requires) for h, r in self.by_id.items() if r.requires}
+        self.forward_after: dict[int, frozenset[str]] = {
+            h: frozenset(w.lower() for w in r.forward_after) for h, r in self.by_id.items() if r.forward_after}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.correction_first = frozenset(c[0] for c in self.correction_cues)
         self.corrections_by_first: dict[str, list[tuple[str, ...]]] = {}
@@ -116,13 +118,16 @@ class ContextTagger:
         by_id = self.by_id
         for match_id, start, end in self.matches(doc):
             rule = by_id[match_id]
+            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
+                continue
             if rule.direction == "pseudo":
                 pseudo.append((start, end))
                 continue
-            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
-                continue
+            direction = rule.direction
+            if start > 0 and match_id in self.forward_after and tab.lowers[start - 1] in self.forward_after[match_id]:
+                direction = "forward"
             s_char, e_char = tab.idx[start], tab.ends[end - 1]
-            found.append(Cue(rule.category, rule.direction, start, end, s_char, e_char,
+            found.append(Cue(rule.category, direction, start, end, s_char, e_char,
                              tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
         if pseudo:
             inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
@@ -159,7 +164,7 @@ class ContextTagger:
         sent: list[int] = doc.user_data.get("sent_id", [])
         scope = rule.max_scope or DEFAULT_SCOPE
         window: list[int] = []
-        if rule.direction in ("backward", "bidirectional"):
+        if rule.direction in ("backward", "bidirectional", "pseudo"):  # a pseudo-cue's words come before it
             window.extend(range(max(0, start - scope - 1), start))
         if rule.direction in ("forward", "bidirectional"):
             window.extend(range(end, min(len(lowers), end + scope + 1)))

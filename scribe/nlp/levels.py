@@ -26,6 +26,11 @@ _RANGE_CHARS = frozenset("-–/")
 _UNIT_AFTER = {"cc", "ml", "mm", "cm", "%", "percent", "weeks", "week", "months", "month", "days", "years",
                "mg", "g", "gauge", "minutes", "min", "hours", "levels", "level", "times", "x", "-", "/"}
 
+_SPOKEN_NUMBERS = {w: k for k, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                                "nine", "ten", "eleven", "twelve"]) if k}
+_SPOKEN_LIST_END = {".", ",", ";", ":", "and", "&", "period", "comma", "vertebrae", "vertebral", "bodies", "\n",
+                    "with", "under", "using", "for", "were", "was", "on", "today"}
+
 
 def _level(letter: str, num: int) -> str | None:
     name = f"{letter.upper()}{num}"
@@ -115,6 +120,9 @@ class LevelFinder:
                     other = _level(m2.group(1), int(m2.group(2)))
                 elif lowers[y].isdecimal() and lowers[r] in {"-", "–"}:
                     other = _level(name[0].lower(), int(lowers[y]))
+                elif (bare := int(lowers[y]) if lowers[y].isdecimal() else _SPOKEN_NUMBERS.get(lowers[y])) and \
+                        bare > int(name[1:]) and not (y + 1 < n and lowers[y + 1] in _UNIT_AFTER):
+                    other = _level(name[0].lower(), bare)  # "L1 through 3", "T11 to 12", "lumbar one through three"
                 if other:
                     levels = expand(name, other)
                     end = y + 1
@@ -128,9 +136,13 @@ class LevelFinder:
                 k = i + 1
                 if lowers[i] == "," and lowers[k] == "and" and k + 1 < n:
                     k += 1  # "L1, 2, and 3"
-                if not lowers[k].isdecimal() or (k + 1 < n and lowers[k + 1] in _UNIT_AFTER):
+                spoken = _SPOKEN_NUMBERS.get(lowers[k])
+                if spoken is not None:  # "lumbar one and two": a spoken number only where the list ends
+                    if k + 1 < n and lowers[k + 1] not in _SPOKEN_LIST_END:
+                        break
+                elif not lowers[k].isdecimal() or (k + 1 < n and lowers[k + 1] in _UNIT_AFTER):
                     break
-                more = _level(name[0].lower(), int(lowers[k]))
+                more = _level(name[0].lower(), spoken if spoken is not None else int(lowers[k]))
                 if more is None:
                     break
                 out.append(LevelMention([more], k, k + 1, tab.idx[k], tab.ends[k], tab.word(k)))

@@ -27,6 +27,8 @@ _LEVEL_TOKEN = re.compile(r"^([ctls])-?(\d{1,2})$", re.IGNORECASE)
 _LEVEL_LETTERS = {"c", "t", "l", "s"}
 _NUM_WORDS = {k: v for k, v in UNITS.items() if 1 <= v <= 13}
 _ORD_WORDS = {k: v for k, v in ORDINALS.items() if 1 <= v <= 12}
+_ORD_WORDS.update({f"{v}{'st' if v == 1 else 'nd' if v == 2 else 'rd' if v == 3 else 'th'}": v
+                   for v in range(1, 13)})  # "1st lumbar", "12th thoracic"
 _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years", "year", "cc", "ml",
                        "percent", "%", "gauge", "minutes", "hours", "mg", "times", "x"}
 

@@ -152,6 +152,7 @@ class SectionDetector:
             name = self.spoken_map[sm.group(1).lower()]
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(spot)
+        heads.extend(self._dictation_after_fields(text, heads, taken))
         heads.extend(self._narrative_starts(text, heads))
         heads.sort()
         out: list[Section] = []
@@ -161,6 +162,32 @@ class SectionDetector:
         for i, (start, body, name, label) in enumerate(heads):
             end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
             out.append(Section(name, label, start, body, end, self.session.get(name, True)))
+        return out
+
+    def _dictation_after_fields(self, text: str, heads: list[tuple[int, int, str, str]],
+                                taken: set[int]) -> list[tuple[int, int, str, str]]:
+        """A dictation that opens with a spoken heading on the line right under a short one-line field
+        ("Date of Service: 10/15/2025\nprocedure kyphoplasty l one period technique ..."): the spoken
+        heading starts its section there, as at a paragraph start. Only under a field line of at most 60
+        characters that does not end in a lower-case word or a comma (wrapped prose does)."""
+        out: list[tuple[int, int, str, str]] = []
+        for _start, body, _name, _label in heads:
+            line_end = text.find("\n", body)
+            if line_end == -1:
+                continue
+            field = text[body:line_end].rstrip()
+            if not field or line_end - body > 60 or field[-1].islower() or field[-1] == ",":
+                continue
+            pos = line_end + 1
+            while pos < len(text) and text[pos] in " \t":
+                pos += 1
+            if pos in taken or pos >= len(text):
+                continue
+            sm = self.spoken_rx.match(text, pos)
+            if sm is None or text[sm.end() : sm.end() + 1] == ":" or text[sm.end() : sm.end() + 2] == " :":
+                continue
+            out.append((pos, sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
+            taken.add(pos)
         return out
 
     def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:

@@ -66,11 +66,16 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
     before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4), key=lambda c: -c[1])
     if before:
         direct = "with" not in v.lowers(before[0][1], t.start)
+        if not direct and len(before[0][2]) > 1:
+            return [], [], False  # "kyphoplasty T12 and L1 with biopsy": which level was sampled is unsaid
         return before[0][2], [before[0][3]], direct
     para = v.paragraph(t.start)
     prior = [m for m in v.levels if m.end <= t.start and v.paragraph(m.start) == para
              and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
     if prior:
+        last = v.sent(prior[-1].start)
+        if len({lv for m in prior if v.sent(m.start) == last for lv in m.levels}) > 1:
+            return [], [], False  # "cannulas were placed at T12 and L1. A biopsy was obtained": which is unsaid
         return list(prior[-1].levels), [v.level_evidence(prior[-1])], False
     if len(treated) == 1:
         return list(treated), [], False

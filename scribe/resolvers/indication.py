@@ -72,6 +72,16 @@ def _at_untreated_level(v: View, t: Term, treated: set[str]) -> bool:
     return bool(near) and all(not set(m.levels) & treated for m in near)
 
 
+def _high_energy(v: View) -> list[Evidence]:
+    """A mechanism that would break a normal bone ("a fall from a ladder", "a high-speed collision"), said of
+    this fracture: not negated, doubted, historical or inside a low-energy phrase ("nothing high energy")."""
+    low = v.terms_of("IND_LOWENERGY")
+    return [v.term_evidence(t) for t in v.terms_of("IND_HIGHENERGY")
+            if v.section_name(t.start) not in ("PLAN", "CONSENT")
+            and not v.has(t.start, t.end, "negated", "hypothetical", "historical")
+            and not any(w.start < t.end and t.start < w.end for w in low)]
+
+
 def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
     found: dict[str, list[Evidence]] = {}
     weak_neoplasm: list[Evidence] = []
@@ -103,6 +113,13 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
         # cancer ... biopsy to exclude malignancy" establishes no etiology)
         found.setdefault("neoplasm", []).extend(weak_neoplasm)
     value = next((k for k in PRIORITY if k in found), None)
+    if value == "osteoporosis":
+        # D1 / ICD-10-CM: M80 only when the injury would not usually break a healthy bone; a high-energy
+        # mechanism is a traumatic fracture even in osteoporotic or osteopenic bone
+        high = _high_energy(v)
+        if high:
+            value = "trauma"
+            found["trauma"] = high + [e for e in found.get("trauma", []) if e not in high]
     if value is None:
         return Element.of(value=None, status=Status.MISSING)
     el = Element.of(value=value, status=Status.FOUND, evidence=found[value][:4])

@@ -38,9 +38,12 @@ def _all_levels(text: str) -> bool:
 _PLAIN_CAVITY = {"cavity", "cavities"}
 _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
                     "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
-                    "abandoned", "stopped", "terminated", "discontinued", "halted", "called off")
+                    "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
+                    "canceled", "postponed", "rescheduled")
 # the cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed")
-_ABORT_CUES = ("aborted", "abandoned", "stopped", "terminated", "discontinued", "halted", "called off")
+_ABORT_CUES = ("aborted", "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
+               "canceled", "postponed", "rescheduled", "refused the procedure", "declined the procedure",
+               "no procedure was performed", "procedure was not performed")
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})

@@ -32,6 +32,7 @@ _ONCOLOGIC = frozenset({"radiation", "radiotherapy", "chemotherapy", "chemo", "x
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
               "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
               "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
+_MONTH_DAY = re.compile(r"\s?(\d{1,2})/(\d{1,2})\b(?![/\d])")  # "since 9/1", no year
 _X_NUM = re.compile(r"^x(\d+(?:\.\d+)?)$")
 
 
@@ -85,7 +86,7 @@ def _durations(v: View) -> list[Duration]:
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
         elif low[:1].isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
-            parsed = parse_number(lowers[i : i + 5])
+            parsed = parse_number(lowers[i : i + 7])  # "the last two and a half"
         else:
             parsed = None
         if parsed is None:
@@ -166,8 +167,14 @@ def _since(v: View, dos: date | None) -> list[Duration]:
             spoken = parse_spoken_date(tail, default_year=dos.year)
             if spoken is not None and spoken[1] <= 1:
                 when, end_char = spoken[0], start_char + 6 + spoken[2]
-                if when > dos:
-                    when = when.replace(year=when.year - 1)
+            elif (md := _MONTH_DAY.match(tail)) is not None:  # "since 9/1": the date of service's year
+                try:
+                    when = date(dos.year, int(md.group(1)), int(md.group(2)))
+                except ValueError:
+                    continue
+                end_char = start_char + 6 + md.end()
+            if when is not None and when > dos:  # a date said without its year is the last one before
+                when = when.replace(year=when.year - 1, day=min(when.day, 28) if when.month == 2 else when.day)
         if when is None or when > dos or dos - when > timedelta(days=3660):
             continue
         out.append(Duration((dos - when).days / 7, k, tab.token_at(end_char - 1) + 1, start_char, end_char))
@@ -192,8 +199,37 @@ def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool
     return any(f.end == d.start and f.text.lower() in _BARE_FAILED for f in failed_terms)
 
 
+_STARTED = frozenset({"started", "began", "begun", "initiated", "commenced", "placed", "fitted", "prescribed"})
+_ON = frozenset({"on"})
+
+
+def _started_on(v: View, dos: date | None) -> list[Duration]:
+    """"placed in a TLSO on 09/01/2025", "started physical therapy on 9/3/2025": a therapy begun on a dated
+    day has lasted from then to the date of service (as "since <date>"); the start word within the six
+    words before "on", in the same sentence."""
+    if dos is None:
+        return []
+    out: list[Duration] = []
+    tab = v.tab
+    lowers = tab.lowers
+    for k in tab.positions(_ON):
+        sid = v.sent(k)
+        if not any(lowers[j] in _STARTED and v.sent(j) == sid for j in range(max(0, k - 6), k)):
+            continue
+        start_char = tab.idx[k]
+        tail = v.text[start_char + 2 : start_char + 40]
+        found = parse_date(tail)
+        if found is None or found[1] > 1:
+            continue
+        when, end_char = found[0], start_char + 2 + found[2]
+        if when > dos or dos - when > timedelta(days=3660):
+            continue
+        out.append(Duration((dos - when).days / 7, k, tab.token_at(end_char - 1) + 1, start_char, end_char))
+    return out
+
+
 def resolve_therapy(v: View, dos: date | None) -> Element:
-    candidates = _durations(v) + _since(v, dos)
+    candidates = _durations(v) + _since(v, dos) + _started_on(v, dos)
     best: tuple[int, float, int, Duration] | None = None
     lowers = v.tab.lowers
     therapy_terms = v.terms_of("THERAPY")
