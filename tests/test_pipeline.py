@@ -253,3 +253,18 @@ def test_inline_heading_scan_equals_the_pattern(text: str) -> None:
     lazy = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}?)[ \t]*:")  # the pattern as first written
     got = [(m.group(1).strip(), m.start(1), m.end()) for m in inline_matches(text)]
     assert got == [(m.group(1).strip(), m.start(1), m.end()) for m in lazy.finditer(text)]
+
+
+def test_pattern_docs_carry_the_norms_of_each_phrase_normalised_alone() -> None:
+    from scribe.lexicon import default_lexicon
+    from scribe.nlp import get_nlp
+    from scribe.nlp.normalize import pattern_docs
+
+    nlp = get_nlp()
+    normalizer = nlp.get_pipe("scribe_normalize")
+    lex = default_lexicon()
+    phrases = [t.pattern for t in lex.terms] + [r.literal for r in lex.context] + \
+        ["t 12", "c arm", "kypho plasty", "lumbar four", "t twelve weeks", "el one", "T-12", "x", "a b c"]
+    alone = [[t.norm_ for t in normalizer(nlp.make_doc(p))] for p in phrases]
+    together = [[t.norm_ for t in d] for d in pattern_docs(nlp, normalizer, phrases)]
+    assert together == alone

@@ -9,6 +9,7 @@ joined words next; rapidfuzz last, with a length-aware cut-off, and the token is
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -261,6 +262,33 @@ class Normalizer:
             if target is not None:
                 return target, True
         return None
+
+
+_PATTERN_GAP = "\n\n"  # between two phrases: a whitespace token of its own, which no merge crosses
+
+
+def pattern_docs(nlp: Language, normalizer: Callable[[Doc], Doc] | None, phrases: list[str]) -> list[Doc]:
+    """Each phrase as a Doc whose tokens carry the norms the phrase would get made into a Doc and normalised
+    on its own, for the matcher's patterns: from one Doc of all the phrases (one tokenizer and normaliser
+    call instead of one per phrase, the slow part of building the pipeline)."""
+    doc = nlp.make_doc(_PATTERN_GAP.join(phrases))
+    if normalizer is not None:
+        doc = normalizer(doc)
+    norms = [t.norm_ for t in doc]
+    idx = [t.idx for t in doc]
+    out: list[Doc] = []
+    k, start = 0, 0
+    for phrase in phrases:
+        end = start + len(phrase)
+        while k < len(idx) and idx[k] < start:
+            k += 1
+        words: list[str] = []
+        while k < len(idx) and idx[k] < end:
+            words.append(norms[k])
+            k += 1
+        out.append(Doc(nlp.vocab, words=words))
+        start = end + len(_PATTERN_GAP)
+    return out
 
 
 def vocabulary_of(lexicon: Lexicon) -> set[str]:

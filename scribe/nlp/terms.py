@@ -11,7 +11,8 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from scribe.lexicon import Lexicon, TermPattern, default_lexicon
-from scribe.nlp.context import context_rules, cue_patterns
+from scribe.nlp.context import context_rules
+from scribe.nlp.normalize import pattern_docs
 from scribe.nlp.table import table
 from scribe.nlp.types import Term
 
@@ -34,7 +35,8 @@ class TermMatcher:
         self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         self.entries: dict[str, TermPattern] = {}
         normalizer = nlp.get_pipe("scribe_normalize") if "scribe_normalize" in nlp.pipe_names else None
-        by_key: dict[str, list[Doc]] = {}
+        keys: list[str] = []
+        phrases: list[str] = []
         for term in lexicon.terms:
             key = f"{term.label}|{term.value or ''}|{term.pattern}"
             self.entries[key] = term
@@ -42,16 +44,17 @@ class TermMatcher:
             if term.plural and term.pattern[-1:].isalpha():
                 words = term.pattern.split()
                 variants.append(" ".join([*words[:-1], _plural(words[-1])]))
-            for v in variants:
-                d = nlp.make_doc(v)
-                if normalizer is not None:
-                    d = normalizer(d)
-                by_key.setdefault(key, []).append(d)
-        for key, docs in by_key.items():
-            self.matcher.add(key, docs)
+            keys += [key] * len(variants)
+            phrases += variants
         # the ConText cues ride in the same matcher (one pass over the note); their matches are left in
         # doc.user_data["cue_matches"] for scribe_context
-        for key, docs in cue_patterns(nlp, context_rules(lexicon), normalizer).items():
+        for key, rule in context_rules(lexicon).items():
+            keys.append(key)
+            phrases.append(rule.literal)
+        by_key: dict[str, list[Doc]] = {}
+        for key, d in zip(keys, pattern_docs(nlp, normalizer, phrases), strict=True):
+            by_key.setdefault(key, []).append(d)
+        for key, docs in by_key.items():
             self.matcher.add(key, docs)
         # the matcher reports each key by its string hash: label, value and rule by that hash
         strings = nlp.vocab.strings
