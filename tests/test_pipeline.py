@@ -268,3 +268,16 @@ def test_pattern_docs_carry_the_norms_of_each_phrase_normalised_alone() -> None:
     alone = [[t.norm_ for t in normalizer(nlp.make_doc(p))] for p in phrases]
     together = [[t.norm_ for t in d] for d in pattern_docs(nlp, normalizer, phrases)]
     assert together == alone
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["the", "The", "PMMA", "l1", "T12", " ", "  ", "\n", ".", ",", "x-ray", "I", "ok",
+                                 "caf\u00e9", "\u00c9t\u00e9", "a1b", "'s"]), max_size=60).map(" ".join))
+def test_alpha_counts_equal_counting_every_word(text: str) -> None:
+    from scribe.nlp import get_nlp
+    from scribe.nlp.sentences import _alpha_counts
+    from scribe.nlp.table import TokenTable
+
+    tab = TokenTable.from_doc(get_nlp().make_doc(text), text)
+    words = [w for w in tab.words if w.isalpha()]
+    assert _alpha_counts(tab) == (len(words), sum(map(str.islower, words)))

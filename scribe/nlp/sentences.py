@@ -10,6 +10,7 @@ dictated without punctuation. Clauses further split sentences at terminators ("b
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left
 
 import numpy
@@ -34,11 +35,26 @@ def is_dictation(tab: TokenTable) -> bool:
     punct = sum(map(tab.lowers.count, _FINAL))
     if punct >= 0.02 * n:
         return False  # punctuated even counted against every token (the words are fewer)
-    words = [w for w in tab.words if w.isalpha()]
-    if len(words) < 20:
+    n_words, lower = _alpha_counts(tab)
+    if n_words < 20:
         return False
-    lower = sum(map(str.islower, words))
-    return punct / len(words) < 0.02 and lower / len(words) > 0.85
+    return punct / n_words < 0.02 and lower / n_words > 0.85
+
+
+_UPPER = re.compile(r"[A-Z]")
+
+
+def _alpha_counts(tab: TokenTable) -> tuple[int, int]:
+    """How many tokens are words (all letters) and how many of those are lower case. On ASCII text a word
+    is lower case unless it holds a capital, so only the tokens at the (few, in a dictation) capitals are
+    looked at; other text is counted word by word."""
+    if not tab.text.isascii():
+        words = [w for w in tab.words if w.isalpha()]
+        return len(words), sum(map(str.islower, words))
+    lowers = tab.lowers
+    n_words = sum(map(str.isalpha, lowers))
+    capitalised = {tab.token_at(m.start()) for m in _UPPER.finditer(tab.text)}
+    return n_words, n_words - sum(1 for i in capitalised if lowers[i].isalpha())
 
 
 def _has_at_least(seq: list[str], word: str, k: int) -> bool:
