@@ -80,6 +80,9 @@ class LevelGroup:
         return [lv for m in self.mentions for lv in m.levels]
 
 
+_JOINERS = frozenset({"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level"})  # within a level group
+
+
 class View:
     def __init__(self, doc: Doc, keep_mentions: bool = True) -> None:
         self.keep_mentions = keep_mentions
@@ -209,12 +212,12 @@ class View:
 
     def _level_groups(self) -> list[LevelGroup]:
         groups: list[LevelGroup] = []
-        joiners = {"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level"}
+        joiners = _JOINERS
         for m in self.levels:
             if groups:
                 last = groups[-1].mentions[-1]
                 between = self.tab.lowers[last.end : m.start]
-                if all(w in joiners for w in between) and len(between) <= 3 and \
+                if len(between) <= 3 and all(w in joiners for w in between) and \
                         self.sent_id[last.start] == self.sent_id[m.start]:
                     groups[-1].mentions.append(m)
                     continue
