@@ -770,3 +770,16 @@ def test_a_cancelled_postponed_or_refused_procedure_performed_nothing() -> None:
     v = values("PROCEDURE: Kyphoplasty L1 and L2.\nTECHNIQUE: Under fluoroscopy the L1 balloon was inflated creating "
                "a cavity and cement injected. The L2 level was cancelled because of cement volume limits.")
     assert v["levels"] == ["L1"]
+
+
+def test_a_neoplasm_only_not_excluded_or_suspected_is_no_documented_etiology() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nINDICATION: {}"
+    for said in ("L1 fracture, etiology unclear; neoplasm not excluded.",
+                 "L1 compression fracture; malignancy has not been ruled out.",
+                 "L1 compression fracture, suspected myeloma.",
+                 "L1 compression fracture, concerning for metastasis."):
+        v = values(base.format(said))
+        assert (v["indication"], v["levels"]) == (None, ["L1"]), said
+    # suspected, but of a fracture called pathologic or lytic: the neoplasm is its etiology
+    assert values(base.format("L1 pathologic fracture, suspected myeloma."))["indication"] == "neoplasm"
+    assert values(base.format("L1 fracture in known metastatic breast cancer."))["indication"] == "neoplasm"
