@@ -783,3 +783,11 @@ def test_a_neoplasm_only_not_excluded_or_suspected_is_no_documented_etiology() -
     # suspected, but of a fracture called pathologic or lytic: the neoplasm is its etiology
     assert values(base.format("L1 pathologic fracture, suspected myeloma."))["indication"] == "neoplasm"
     assert values(base.format("L1 fracture in known metastatic breast cancer."))["indication"] == "neoplasm"
+
+
+def test_a_chance_fracture_or_seatbelt_injury_is_trauma() -> None:
+    base = "PROCEDURE: Kyphoplasty L1 under fluoroscopy; a balloon was inflated creating a cavity.\nINDICATION: {}"
+    for said in ("L1 Chance fracture.", "L1 fracture from a seatbelt injury.", "Flexion-distraction injury of L1."):
+        assert values(base.format(said))["indication"] == "trauma", said
+    # a fragility fracture stays osteoporotic; a Chance fracture named only at another level does not make it trauma
+    assert values(base.format("Osteoporotic L1 fracture; no seat belt injury."))["indication"] == "osteoporosis"
