@@ -791,3 +791,10 @@ def test_a_chance_fracture_or_seatbelt_injury_is_trauma() -> None:
         assert values(base.format(said))["indication"] == "trauma", said
     # a fragility fracture stays osteoporotic; a Chance fracture named only at another level does not make it trauma
     assert values(base.format("Osteoporotic L1 fracture; no seat belt injury."))["indication"] == "osteoporosis"
+
+
+def test_ckd_mineral_bone_disease_is_other_as_renal_osteodystrophy() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nINDICATION: L1 fracture; {}."
+    for said in ("renal osteodystrophy", "CKD-mineral bone disease", "CKD-MBD on dialysis",
+                 "chronic kidney disease-mineral and bone disorder"):
+        assert values(base.format(said))["indication"] == "other", said
