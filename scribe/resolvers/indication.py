@@ -14,8 +14,10 @@ from scribe.scan import may_contain
 PRIORITY = ("neoplasm", "hemangioma", "osteoporosis", "other", "trauma")
 _STEROID = re.compile(r"glucocorticoid|steroid|prednisone|prednisolone|dexamethasone|cortico", re.I)
 _STEROID_WORDS = ("steroid", "prednis", "dexamethasone", "cortico")  # one is in every match of _STEROID
+# a primary malignant bone tumour of the spine (D2: C41.2) unless called metastatic
 _KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "plasmacytoma"), ("lymphoma", "lymphoma"),
-          ("metasta", "metastasis"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
+          ("metasta", "metastasis"), ("chordoma", "primary"), ("ewing", "primary"), ("osteosarcoma", "primary"),
+          ("chondrosarcoma", "primary"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
 _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
                       r"bladder|esophag\w*|gastric|pancrea\w*|hepato\w*|liver|ovarian|uterine|cervical cancer)\b",
                       re.I)
