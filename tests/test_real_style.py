@@ -811,3 +811,12 @@ def test_a_primary_bone_tumour_of_the_spine_is_c41_2_and_a_metastatic_one_c79_51
     # C41.2 is the vertebral column: a sacral chordoma is left to the coder (query flag), not coded C41.2
     sacral = "PROCEDURE: Sacroplasty, both ala, under CT guidance.\nINDICATION: Sacral chordoma with collapse."
     assert "C41.2" not in diagnoses(sacral)
+
+
+def test_ct_fluoroscopy_hyphenated_or_not_is_ct_guidance_only() -> None:
+    for said in ("CT-fluoroscopy", "CT fluoroscopy", "CT-fluoroscopic guidance", "intermittent CT fluoro"):
+        assert values(f"PROCEDURE: Vertebroplasty L1 under {said}; cement was injected into L1.")["guidance"] == \
+            ["ct"], said
+    # a separate fluoroscopic step is still fluoroscopy
+    assert values("PROCEDURE: Vertebroplasty L1. Needle placed under CT-fluoroscopy; cement injected under lateral "
+                  "fluoroscopy.")["guidance"] == ["ct", "fluoroscopy"]
