@@ -820,3 +820,15 @@ def test_ct_fluoroscopy_hyphenated_or_not_is_ct_guidance_only() -> None:
     # a separate fluoroscopic step is still fluoroscopy
     assert values("PROCEDURE: Vertebroplasty L1. Needle placed under CT-fluoroscopy; cement injected under lateral "
                   "fluoroscopy.")["guidance"] == ["ct", "fluoroscopy"]
+
+
+def test_imaging_not_available_or_down_was_not_used() -> None:
+    for said in ("Vertebroplasty L1 (fluoroscopy was not available, CT used).",
+                 "Vertebroplasty L1 under CT guidance as fluoroscopy was unavailable.",
+                 "Vertebroplasty L1. The C-arm was down, so the case was done under CT guidance."):
+        assert values(f"PROCEDURE: {said}")["guidance"] == ["ct"], said
+    assert values("PROCEDURE: Vertebroplasty L1 under fluoroscopy. CT was not available.")["guidance"] == \
+        ["fluoroscopy"]
+    # the cue needs imaging words beside it: an unavailable MRI report leaves the fluoroscopy
+    assert values("PROCEDURE: Vertebroplasty L1 under fluoroscopy. The outside MRI was not available for "
+                  "review.")["guidance"] == ["fluoroscopy"]
