@@ -832,3 +832,11 @@ def test_imaging_not_available_or_down_was_not_used() -> None:
     # the cue needs imaging words beside it: an unavailable MRI report leaves the fluoroscopy
     assert values("PROCEDURE: Vertebroplasty L1 under fluoroscopy. The outside MRI was not available for "
                   "review.")["guidance"] == ["fluoroscopy"]
+
+
+def test_a_pathology_or_tissue_field_left_none_denies_a_biopsy_as_specimens_none() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\n{}"
+    for said in ("Pathology: none.", "Tissue: N/A", "Specimens: none", "PATHOLOGY:, None.,COMPLICATIONS:, None."):
+        assert values(base.format(said))["biopsy"] == {"performed": False, "sites": []}, said
+    assert values(base.format("Pathology: L1 core biopsy sent."))["biopsy"] == {"performed": True, "sites": ["L1"]}
+    assert values(base.format("History: outside pathology none available."))["biopsy"]["performed"] is None
