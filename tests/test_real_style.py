@@ -840,3 +840,13 @@ def test_a_pathology_or_tissue_field_left_none_denies_a_biopsy_as_specimens_none
         assert values(base.format(said))["biopsy"] == {"performed": False, "sites": []}, said
     assert values(base.format("Pathology: L1 core biopsy sent."))["biopsy"] == {"performed": True, "sites": ["L1"]}
     assert values(base.format("History: outside pathology none available."))["biopsy"]["performed"] is None
+
+
+def test_tissue_sent_for_flow_cytometry_is_a_biopsy() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nINDICATION: Lymphoma.\n{}"
+    for said in ("TECHNIQUE: Tissue was sent for flow cytometry, then cement was injected into L1.",
+                 "TECHNIQUE: Through the L1 cannula tissue was obtained for flow cytometry."):
+        assert values(base.format(said))["biopsy"] == {"performed": True, "sites": ["L1"]}, said
+    # flow cytometry only recalled as a result is no sampling today
+    assert values(base.format("HISTORY: Flow cytometry at the outside hospital showed lymphoma."))["biopsy"][
+        "performed"] is None

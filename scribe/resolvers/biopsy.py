@@ -16,7 +16,9 @@ _NEG = frozenset({"negated"})
 _NEG_HIST = frozenset({"negated", "historical"})
 _INSTRUMENT = frozenset({"needle", "needles", "trocar", "trocars", "cannula", "cannulas", "system", "kit", "device",
                          "forceps", "tool", "set"})
-_WEAK = frozenset({"core", "specimen", "aspirate", "aspiration"})
+# words that are a biopsy only beside an act of sampling ("tissue was sent for flow cytometry", not "flow
+# cytometry at the outside hospital showed myeloma")
+_WEAK = frozenset({"core", "specimen", "aspirate", "aspiration", "flow cytometry", "flow cytometric analysis"})
 # the value of a field left with nothing ("Pathology: none.", "Tissue: N/A", "Samples: none sent")
 _NONE_VALUE = re.compile(r"[\s,.;:*_\-]*(?:none|n/?a|nil|no|not sent|none sent|not obtained|not applicable)[\s,.;]*",
                          re.IGNORECASE)
