@@ -35,7 +35,7 @@ class TermPattern(_Strict):
 class ContextRule(_Strict):
     """A ConText cue (medspaCy-style record)."""
 
-    category: Literal["negated", "historical", "hypothetical", "planned", "other_level",
+    category: Literal["negated", "historical", "hypothetical", "uncertain", "planned", "other_level",
                       "corrected", "pseudo", "terminate", "diagnostic"]
     literal: str
     direction: Literal["forward", "backward", "bidirectional", "terminate", "pseudo"]

@@ -94,7 +94,7 @@ class ContextFlag(Strict):
     """A ConText modifier applied to a mention, with the cue that triggered it."""
 
     category: Literal[
-        "negated", "historical", "hypothetical", "planned", "other_level", "corrected", "diagnostic"
+        "negated", "historical", "hypothetical", "uncertain", "planned", "other_level", "corrected", "diagnostic"
     ]
     cue: str
     cue_start: int

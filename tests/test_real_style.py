@@ -770,3 +770,83 @@ def test_a_cancelled_postponed_or_refused_procedure_performed_nothing() -> None:
     v = values("PROCEDURE: Kyphoplasty L1 and L2.\nTECHNIQUE: Under fluoroscopy the L1 balloon was inflated creating "
                "a cavity and cement injected. The L2 level was cancelled because of cement volume limits.")
     assert v["levels"] == ["L1"]
+
+
+def test_a_neoplasm_only_not_excluded_or_suspected_is_no_documented_etiology() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nINDICATION: {}"
+    for said in ("L1 fracture, etiology unclear; neoplasm not excluded.",
+                 "L1 compression fracture; malignancy has not been ruled out.",
+                 "L1 compression fracture, suspected myeloma.",
+                 "L1 compression fracture, concerning for metastasis."):
+        v = values(base.format(said))
+        assert (v["indication"], v["levels"]) == (None, ["L1"]), said
+    # suspected, but of a fracture called pathologic or lytic: the neoplasm is its etiology
+    assert values(base.format("L1 pathologic fracture, suspected myeloma."))["indication"] == "neoplasm"
+    assert values(base.format("L1 fracture in known metastatic breast cancer."))["indication"] == "neoplasm"
+
+
+def test_a_chance_fracture_or_seatbelt_injury_is_trauma() -> None:
+    base = "PROCEDURE: Kyphoplasty L1 under fluoroscopy; a balloon was inflated creating a cavity.\nINDICATION: {}"
+    for said in ("L1 Chance fracture.", "L1 fracture from a seatbelt injury.", "Flexion-distraction injury of L1."):
+        assert values(base.format(said))["indication"] == "trauma", said
+    # a fragility fracture stays osteoporotic; a Chance fracture named only at another level does not make it trauma
+    assert values(base.format("Osteoporotic L1 fracture; no seat belt injury."))["indication"] == "osteoporosis"
+
+
+def test_ckd_mineral_bone_disease_is_other_as_renal_osteodystrophy() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nINDICATION: L1 fracture; {}."
+    for said in ("renal osteodystrophy", "CKD-mineral bone disease", "CKD-MBD on dialysis",
+                 "chronic kidney disease-mineral and bone disorder"):
+        assert values(base.format(said))["indication"] == "other", said
+
+
+def test_a_primary_bone_tumour_of_the_spine_is_c41_2_and_a_metastatic_one_c79_51() -> None:
+    def diagnoses(text: str) -> list[str]:
+        return [d["code"] for d in extract(text, note_id="t").to_contract()["diagnoses"]]
+
+    base = "PROCEDURE: Vertebroplasty L2 under fluoroscopy.\nINDICATION: L2 pathologic fracture, {}."
+    for said in ("Ewing's sarcoma", "Ewing sarcoma", "chordoma", "chondrosarcoma", "osteosarcoma"):
+        assert diagnoses(base.format(said)) == ["M84.58XA", "C41.2"], said
+    assert diagnoses(base.format("metastatic osteosarcoma"))[1] == "C79.51"
+    # C41.2 is the vertebral column: a sacral chordoma is left to the coder (query flag), not coded C41.2
+    sacral = "PROCEDURE: Sacroplasty, both ala, under CT guidance.\nINDICATION: Sacral chordoma with collapse."
+    assert "C41.2" not in diagnoses(sacral)
+
+
+def test_ct_fluoroscopy_hyphenated_or_not_is_ct_guidance_only() -> None:
+    for said in ("CT-fluoroscopy", "CT fluoroscopy", "CT-fluoroscopic guidance", "intermittent CT fluoro"):
+        assert values(f"PROCEDURE: Vertebroplasty L1 under {said}; cement was injected into L1.")["guidance"] == \
+            ["ct"], said
+    # a separate fluoroscopic step is still fluoroscopy
+    assert values("PROCEDURE: Vertebroplasty L1. Needle placed under CT-fluoroscopy; cement injected under lateral "
+                  "fluoroscopy.")["guidance"] == ["ct", "fluoroscopy"]
+
+
+def test_imaging_not_available_or_down_was_not_used() -> None:
+    for said in ("Vertebroplasty L1 (fluoroscopy was not available, CT used).",
+                 "Vertebroplasty L1 under CT guidance as fluoroscopy was unavailable.",
+                 "Vertebroplasty L1. The C-arm was down, so the case was done under CT guidance."):
+        assert values(f"PROCEDURE: {said}")["guidance"] == ["ct"], said
+    assert values("PROCEDURE: Vertebroplasty L1 under fluoroscopy. CT was not available.")["guidance"] == \
+        ["fluoroscopy"]
+    # the cue needs imaging words beside it: an unavailable MRI report leaves the fluoroscopy
+    assert values("PROCEDURE: Vertebroplasty L1 under fluoroscopy. The outside MRI was not available for "
+                  "review.")["guidance"] == ["fluoroscopy"]
+
+
+def test_a_pathology_or_tissue_field_left_none_denies_a_biopsy_as_specimens_none() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\n{}"
+    for said in ("Pathology: none.", "Tissue: N/A", "Specimens: none", "PATHOLOGY:, None.,COMPLICATIONS:, None."):
+        assert values(base.format(said))["biopsy"] == {"performed": False, "sites": []}, said
+    assert values(base.format("Pathology: L1 core biopsy sent."))["biopsy"] == {"performed": True, "sites": ["L1"]}
+    assert values(base.format("History: outside pathology none available."))["biopsy"]["performed"] is None
+
+
+def test_tissue_sent_for_flow_cytometry_is_a_biopsy() -> None:
+    base = "PROCEDURE: Vertebroplasty L1 under fluoroscopy.\nINDICATION: Lymphoma.\n{}"
+    for said in ("TECHNIQUE: Tissue was sent for flow cytometry, then cement was injected into L1.",
+                 "TECHNIQUE: Through the L1 cannula tissue was obtained for flow cytometry."):
+        assert values(base.format(said))["biopsy"] == {"performed": True, "sites": ["L1"]}, said
+    # flow cytometry only recalled as a result is no sampling today
+    assert values(base.format("HISTORY: Flow cytometry at the outside hospital showed lymphoma."))["biopsy"][
+        "performed"] is None

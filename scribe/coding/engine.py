@@ -298,6 +298,9 @@ class _Builder:
                           "no M48.5- or S-code beside it", ev)
         elif value == "neoplasm":
             kind = ind.detail.get("neoplasm_kind", "other")
+            sacral = kind == "primary" and any(lv == "sacrum" or lv.startswith("S") for lv in levels)
+            if sacral:
+                kind = "other"  # C41.2 is the vertebral column; a sacral primary is not in the code table
             self.diag("M84.58XA", "Pathological fracture in neoplastic disease, vertebra (D2), listed first", ev)
             code = t.neoplasm_codes.get(kind)
             if code:
@@ -306,6 +309,10 @@ class _Builder:
                 self.flag("neoplasm_primary_query", "warning",
                           "Metastatic disease without a stated primary site: query the clinician for the primary "
                           "so its code can follow C79.51 (D2)", ev)
+            elif sacral:
+                self.flag("neoplasm_primary_query", "warning",
+                          "Primary bone tumour of the sacrum: C41.2 is the vertebral column only; the coder must "
+                          "choose the sacral code (D2)", ev)
             elif kind == "other":
                 self.flag("neoplasm_primary_query", "warning",
                           "Neoplasm type not specific enough to code: query the clinician for the neoplasm and "

@@ -16,7 +16,12 @@ _NEG = frozenset({"negated"})
 _NEG_HIST = frozenset({"negated", "historical"})
 _INSTRUMENT = frozenset({"needle", "needles", "trocar", "trocars", "cannula", "cannulas", "system", "kit", "device",
                          "forceps", "tool", "set"})
-_WEAK = frozenset({"core", "specimen", "aspirate", "aspiration"})
+# words that are a biopsy only beside an act of sampling ("tissue was sent for flow cytometry", not "flow
+# cytometry at the outside hospital showed myeloma")
+_WEAK = frozenset({"core", "specimen", "aspirate", "aspiration", "flow cytometry", "flow cytometric analysis"})
+# the value of a field left with nothing ("Pathology: none.", "Tissue: N/A", "Samples: none sent")
+_NONE_VALUE = re.compile(r"[\s,.;:*_\-]*(?:none|n/?a|nil|no|not sent|none sent|not obtained|not applicable)[\s,.;]*",
+                         re.IGNORECASE)
 _SAMPLING = re.compile(r"obtain|\btook\b|\btaken\b|\bsent\b|patholog|formalin|harvest|collect|biops|hematopath|"
                        r"cultur|cytogenetic|histolog|handed off|submitted", re.IGNORECASE)
 
@@ -101,6 +106,17 @@ def _weak_denied(v: View, t: Term) -> bool:
                for f in v.flags(t.start, t.end, _NEG))
 
 
+def _field_none(v: View, t: Term) -> bool:
+    """A field naming what a biopsy gives, left with nothing: its value is "none" / "N/A" ("Pathology: none."),
+    or a denial follows the label with only punctuation between ("PATHOLOGY:, None.," run into one line)."""
+    value = v.field_value(t)
+    if value is not None:
+        return _NONE_VALUE.fullmatch(value) is not None
+    text = v.text
+    return any(0 <= f.cue_start - t.end_char <= 3 and not text[t.end_char : f.cue_start].strip(" \t:,-")
+               and ":" in text[t.end_char : f.cue_start + 1] for f in v.flags(t.start, t.end, _NEG))
+
+
 def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     affirmed: list[Term] = []
     denied: list[Term] = []
@@ -151,6 +167,10 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
         if kinds:
             el.detail["site_kinds"] = kinds
         return el
+    for t in v.terms_of("BIOPSY_FIELD"):  # "Pathology: none."
+        if _field_none(v, t):
+            denied.append(t)
+            v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
     if denied:
         return Element.of(value={"performed": False, "sites": []}, status=Status.FOUND,
                        evidence=[v.term_evidence(t) for t in denied])

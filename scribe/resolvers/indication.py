@@ -14,14 +14,16 @@ from scribe.scan import may_contain
 PRIORITY = ("neoplasm", "hemangioma", "osteoporosis", "other", "trauma")
 _STEROID = re.compile(r"glucocorticoid|steroid|prednisone|prednisolone|dexamethasone|cortico", re.I)
 _STEROID_WORDS = ("steroid", "prednis", "dexamethasone", "cortico")  # one is in every match of _STEROID
+# a primary malignant bone tumour of the spine (D2: C41.2) unless called metastatic
 _KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "plasmacytoma"), ("lymphoma", "lymphoma"),
-          ("metasta", "metastasis"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
+          ("metasta", "metastasis"), ("chordoma", "primary"), ("ewing", "primary"), ("osteosarcoma", "primary"),
+          ("chondrosarcoma", "primary"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
 _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
                       r"bladder|esophag\w*|gastric|pancrea\w*|hepato\w*|liver|ovarian|uterine|cervical cancer)\b",
                       re.I)
 
 
-_NHH = frozenset({"negated", "hypothetical", "historical"})
+_NHH = frozenset({"negated", "hypothetical", "historical", "uncertain"})
 _IN_BONE = re.compile(r"myeloma|plasmacytoma|metasta|lymphoma", re.IGNORECASE)
 _FRACTURE = re.compile(r"\bfractur|\bcollapse", re.IGNORECASE)
 _BURST = re.compile(r"\b(un)?stable\s+burst\b|\bburst\s+(?:fracture|fx)\s*,?\s*(?:which\s+is\s+)?(un)?stable\b"
@@ -85,6 +87,7 @@ def _high_energy(v: View) -> list[Evidence]:
 def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
     found: dict[str, list[Evidence]] = {}
     weak_neoplasm: list[Evidence] = []
+    suspected_neoplasm: list[Evidence] = []
     texts: dict[str, list[str]] = {}
     for t in v.terms_of("IND"):
         sec = v.section_name(t.start)
@@ -96,6 +99,9 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
             continue
         if t.value == "neoplasm" and "historical" in cats:
             weak_neoplasm.append(v.term_evidence(t))
+            continue
+        if t.value == "neoplasm" and "uncertain" in cats:
+            suspected_neoplasm.append(v.term_evidence(t))
             continue
         if t.value == "hemangioma" and (v.has(t.start, t.end, "other_level")
                                         or _at_untreated_level(v, t, set(treated or ()))):
@@ -112,6 +118,10 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
         # of a primary cancer only beside a fracture or lesion called pathologic or lytic ("history of prostate
         # cancer ... biopsy to exclude malignancy" establishes no etiology)
         found.setdefault("neoplasm", []).extend(weak_neoplasm)
+    if suspected_neoplasm and "neoplasm" not in found and _pathologic_stated(v):
+        # a neoplasm only suspected ("suspected myeloma", "concerning for metastasis") is the etiology of a
+        # fracture or lesion called pathologic or lytic, not of a fracture of unstated cause
+        found["neoplasm"] = suspected_neoplasm
     value = next((k for k in PRIORITY if k in found), None)
     if value == "osteoporosis":
         # D1 / ICD-10-CM: M80 only when the injury would not usually break a healthy bone; a high-energy
