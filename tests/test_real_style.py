@@ -850,3 +850,24 @@ def test_tissue_sent_for_flow_cytometry_is_a_biopsy() -> None:
     # flow cytometry only recalled as a result is no sampling today
     assert values(base.format("HISTORY: Flow cytometry at the outside hospital showed lymphoma."))["biopsy"][
         "performed"] is None
+
+
+def test_a_heading_word_opening_a_noun_phrase_with_of_starts_no_section() -> None:
+    # "History of breast cancer." opening a one-paragraph note made the whole note a HISTORY section:
+    # nothing treated, no codes
+    got = values("History of breast cancer. Kyphoplasty at L1 with a balloon tamp under fluoroscopy.")
+    assert got["procedure_type"] == "kyphoplasty" and got["levels"] == ["L1"]
+    assert values("Plan of care reviewed. Vertebroplasty at T12 under fluoroscopy.")["levels"] == ["T12"]
+    # a heading that holds "of" is still a heading; its levels are history
+    got = values("history of present illness she has an L1 fracture and a prior T8 kyphoplasty\n\n"
+                 "procedure kyphoplasty at L1 with balloon under fluoroscopy")
+    assert got["levels"] == ["L1"]
+
+
+def test_pathologic_with_the_level_between_the_words_is_a_pathologic_fracture() -> None:
+    base = "History of breast cancer. {} Kyphoplasty at L1 with a balloon tamp under fluoroscopy."
+    for said in ("Pathologic L1 compression fracture.", "She has a pathological L1 fracture."):
+        assert values(base.format(said))["indication"] == "neoplasm", said
+    for said in ("No pathologic L1 fracture on MRI.", "Rule out pathologic L1 fracture.",
+                 "Specimen sent for pathologic review."):
+        assert values(base.format(said))["indication"] is None, said

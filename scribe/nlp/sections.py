@@ -46,6 +46,7 @@ _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
+_OF_AFTER = re.compile(r"[ \t]+of\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -142,7 +143,7 @@ class SectionDetector:
             spot = pos if text[line_start:pos].strip() else line_start
             if spot in taken:
                 continue
-            sm = self.spoken_rx.match(text, pos)
+            sm = self._spoken_at(text, pos)
             if sm is None:
                 continue
             # a formal heading at this position was handled above
@@ -164,6 +165,14 @@ class SectionDetector:
             out.append(Section(name, label, start, body, end, self.session.get(name, True)))
         return out
 
+    def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
+        """A spoken heading at ``pos``; not a heading word that opens a noun phrase with "of" ("History of
+        breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness")."""
+        sm = self.spoken_rx.match(text, pos)
+        if sm is None or _OF_AFTER.match(text, sm.end()) is not None:
+            return None
+        return sm
+
     def _dictation_after_fields(self, text: str, heads: list[tuple[int, int, str, str]],
                                 taken: set[int]) -> list[tuple[int, int, str, str]]:
         """A dictation that opens with a spoken heading on the line right under a short one-line field
@@ -183,7 +192,7 @@ class SectionDetector:
                 pos += 1
             if pos in taken or pos >= len(text):
                 continue
-            sm = self.spoken_rx.match(text, pos)
+            sm = self._spoken_at(text, pos)
             if sm is None or text[sm.end() : sm.end() + 1] == ":" or text[sm.end() : sm.end() + 2] == " :":
                 continue
             out.append((pos, sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))

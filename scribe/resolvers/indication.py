@@ -60,10 +60,25 @@ def _t_score_evidence(v: View) -> list[Evidence]:
     return out
 
 
+_PATHOLOGIC_WORDS = frozenset({"pathologic", "pathological"})
+_FRACTURE_WORDS = frozenset({"fracture", "fractures", "fx", "collapse"})
+
+
 def _pathologic_stated(v: View) -> bool:
-    """A fracture or lesion called pathologic or lytic, not negated, doubted or only planned for."""
-    return any(v.section_name(t.start) not in ("PLAN", "CONSENT")
-               and not v.has(t.start, t.end, "negated", "hypothetical") for t in v.terms_of("PATHOLOGIC"))
+    """A fracture or lesion called pathologic or lytic, not negated, doubted or only planned for; the
+    levels may stand between the words ("pathologic L1 compression fracture")."""
+    def live(start: int, end: int) -> bool:
+        return v.section_name(start) not in ("PLAN", "CONSENT") and not v.has(start, end, "negated", "hypothetical")
+
+    if any(live(t.start, t.end) for t in v.terms_of("PATHOLOGIC")):
+        return True
+    lowers = v.tab.lowers
+    for i in v.tab.positions(_PATHOLOGIC_WORDS):
+        after = lowers[i + 1 : i + 6]
+        k = next((j for j, w in enumerate(after) if w in _FRACTURE_WORDS), None)
+        if k is not None and all(w not in ".;" for w in after[:k]) and live(i, i + k + 2):
+            return True
+    return False
 
 
 def _at_untreated_level(v: View, t: Term, treated: set[str]) -> bool:
