@@ -871,3 +871,14 @@ def test_pathologic_with_the_level_between_the_words_is_a_pathologic_fracture() 
     for said in ("No pathologic L1 fracture on MRI.", "Rule out pathologic L1 fracture.",
                  "Specimen sent for pathologic review."):
         assert values(base.format(said))["indication"] is None, said
+
+
+def test_a_heading_word_as_the_subject_of_a_sentence_starts_no_section() -> None:
+    for opening in ("Consent was obtained.", "Recommendations were reviewed.",
+                    "Indications for the procedure include severe pain.", "History is significant for a prior fall."):
+        got = values(f"{opening} Vertebroplasty at L1 under fluoroscopy was performed.")
+        assert got["procedure_type"] == "vertebroplasty" and got["levels"] == ["L1"], opening
+    # a spoken heading before its content still opens its section: the indication's level is no treatment
+    got = values("indications she is a 70 year old with an l one and a t eight fracture\n\n"
+                 "procedure kyphoplasty at l one with a balloon under fluoroscopy")
+    assert got["levels"] == ["L1"]

@@ -46,7 +46,10 @@ _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
-_OF_AFTER = re.compile(r"[ \t]+of\b", re.IGNORECASE)
+# after a heading word, "of" opens a noun phrase and an auxiliary a sentence ("Consent was obtained."):
+# the word is the sentence's subject, no spoken heading
+_NOT_A_HEADING_AFTER = re.compile(r"[ \t]+(?:of|was|were|is|are|has|have|had|includes?|included|will|would|"
+                                  r"can|could|may|might|should|must)\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -167,9 +170,10 @@ class SectionDetector:
 
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
         """A spoken heading at ``pos``; not a heading word that opens a noun phrase with "of" ("History of
-        breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness")."""
+        breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness"),
+        nor the subject of a sentence ("Consent was obtained.", "Indications for the procedure include")."""
         sm = self.spoken_rx.match(text, pos)
-        if sm is None or _OF_AFTER.match(text, sm.end()) is not None:
+        if sm is None or _NOT_A_HEADING_AFTER.match(text, sm.end()) is not None:
             return None
         return sm
 
