@@ -63,6 +63,9 @@ class SectionDef(_Strict):
 class Sections(_Strict):
     sections: list[SectionDef]
     default_field_section: str
+    # words after a spoken heading word that make it the subject of a sentence, not a heading
+    # ("Consent was obtained.", "Exam shows tenderness", "History of breast cancer.")
+    not_heading_followers: list[str] = []
 
 
 class Normalization(_Strict):

@@ -874,8 +874,9 @@ def test_pathologic_with_the_level_between_the_words_is_a_pathologic_fracture() 
 
 
 def test_a_heading_word_as_the_subject_of_a_sentence_starts_no_section() -> None:
-    for opening in ("Consent was obtained.", "Recommendations were reviewed.",
-                    "Indications for the procedure include severe pain.", "History is significant for a prior fall."):
+    for opening in ("Consent was obtained.", "Recommendations were reviewed.", "Informed consent obtained.",
+                    "Exam shows tenderness at L1.", "Indications for the procedure include severe pain.",
+                    "History is significant for a prior fall."):
         got = values(f"{opening} Vertebroplasty at L1 under fluoroscopy was performed.")
         assert got["procedure_type"] == "vertebroplasty" and got["levels"] == ["L1"], opening
     # a spoken heading before its content still opens its section: the indication's level is no treatment

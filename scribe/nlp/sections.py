@@ -46,10 +46,6 @@ _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
-# after a heading word, "of" opens a noun phrase and an auxiliary a sentence ("Consent was obtained."):
-# the word is the sentence's subject, no spoken heading
-_NOT_A_HEADING_AFTER = re.compile(r"[ \t]+(?:of|was|were|is|are|has|have|had|includes?|included|will|would|"
-                                  r"can|could|may|might|should|must)\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
@@ -77,6 +73,11 @@ class SectionDetector:
         )
         self.spoken_map = {s: n for s, n in spoken}
         self.session.setdefault("TITLE", True)
+        # after a heading word, "of" opens a noun phrase and a verb a sentence ("Consent was obtained."): the
+        # word is the sentence's subject, no spoken heading
+        followers = sorted(sections.not_heading_followers, key=len, reverse=True)
+        self.not_heading_after = re.compile(r"[ \t]+(?:" + "|".join(re.escape(w) for w in followers) + r")\b",
+                                            re.IGNORECASE) if followers else None
         self._field_names: dict[str, str | None] = {}
 
     def _field_name(self, label: str) -> str | None:
@@ -173,7 +174,7 @@ class SectionDetector:
         breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness"),
         nor the subject of a sentence ("Consent was obtained.", "Indications for the procedure include")."""
         sm = self.spoken_rx.match(text, pos)
-        if sm is None or _NOT_A_HEADING_AFTER.match(text, sm.end()) is not None:
+        if sm is None or (self.not_heading_after is not None and self.not_heading_after.match(text, sm.end())):
             return None
         return sm
 
