@@ -883,3 +883,14 @@ def test_a_heading_word_as_the_subject_of_a_sentence_starts_no_section() -> None
     got = values("indications she is a 70 year old with an l one and a t eight fracture\n\n"
                  "procedure kyphoplasty at l one with a balloon under fluoroscopy")
     assert got["levels"] == ["L1"]
+
+
+def test_title_case_headings_run_into_one_line_after_a_sentence_end() -> None:
+    # the whole line was the first field (Subjective, a history section): no procedure at all
+    got = values("Subjective: back pain for 8 weeks despite PT. Objective: tender at L1. "
+                 "Procedure: vertebroplasty L1 under fluoroscopy.")
+    assert got["procedure_type"] == "vertebroplasty" and got["levels"] == ["L1"]
+    # a planned level in a run-in Plan field is no treatment; an unknown label starts nothing
+    got = values("Procedure: T12 vertebroplasty under fluoroscopy. Plan: L2 kyphoplasty if pain recurs. "
+                 "Dr. Smith: agrees.")
+    assert got["levels"] == ["T12"]

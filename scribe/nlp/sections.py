@@ -128,6 +128,8 @@ class SectionDetector:
                 continue
             heads.append((m.start(1), m.end(), self.header_map[key][0], label))
             starts_known.add(m.start(1))
+        if text.count(":") > len(heads):
+            heads.extend(self._title_case_inline(text, heads, starts_known))
         for m in line_matches(_CAPS_LINE, text):
             label = m.group(1).strip()
             key = _key(label)
@@ -167,6 +169,31 @@ class SectionDetector:
         for i, (start, body, name, label) in enumerate(heads):
             end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
             out.append(Section(name, label, start, body, end, self.session.get(name, True)))
+        return out
+
+    def _title_case_inline(self, text: str, heads: list[tuple[int, int, str, str]],
+                           starts_known: set[int]) -> list[tuple[int, int, str, str]]:
+        """Known headings in title case run into a line after a sentence end ("Subjective: back pain x 8
+        weeks. Objective: tender at L1. Procedure: vertebroplasty L1"): the label between the ". " and the
+        colon, when it is a heading of the lexicon."""
+        out: list[tuple[int, int, str, str]] = []
+        ends = {h[1] for h in heads}
+        c = text.find(":")
+        while c != -1:
+            if c + 1 not in ends:
+                line_start = text.rfind("\n", 0, c) + 1
+                k = max(text.rfind(". ", line_start, c), text.rfind("; ", line_start, c))
+                if k != -1:
+                    start = k + 2
+                    while start < c and text[start] in " \t":
+                        start += 1
+                    label = text[start:c].rstrip(" \t")
+                    key = _key(label)
+                    if 0 < len(label) <= 40 and label[0].isupper() and key in self.header_map and \
+                            start not in starts_known and not any(h[0] <= start < h[1] for h in heads):
+                        out.append((start, c + 1, self.header_map[key][0], label))
+                        starts_known.add(start)
+            c = text.find(":", c + 1)
         return out
 
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
