@@ -20,6 +20,7 @@ from spacy.tokens import Doc
 
 from scribe.lexicon import ContextRule, Lexicon, default_lexicon
 from scribe.nlp.levels import LEVEL_NORM
+from scribe.nlp.normalize import pattern_docs
 from scribe.nlp.table import TokenTable, table
 from scribe.nlp.types import Cue, Flag
 
@@ -72,11 +73,8 @@ def context_rules(lexicon: Lexicon) -> dict[str, ContextRule]:
 def cue_patterns(nlp: Language, rules: dict[str, ContextRule],
                  normalizer: Callable[[Doc], Doc] | None) -> dict[str, list[Doc]]:
     """Each cue literal as a Doc normalised like the notes, to be matched on NORM."""
-    out: dict[str, list[Doc]] = {}
-    for key, rule in rules.items():
-        d = nlp.make_doc(rule.literal)
-        out[key] = [normalizer(d) if normalizer is not None else d]
-    return out
+    docs = pattern_docs(nlp, normalizer, [rule.literal for rule in rules.values()])
+    return {key: [d] for key, d in zip(rules, docs, strict=True)}
 
 
 class ContextTagger:

@@ -115,7 +115,8 @@ class SectionDetector:
         starts_known = {h[0] for h in heads}
         # every inline heading ends at a colon; when each colon ends a heading found above, an inline
         # match can only lie inside one of those (and is skipped): no need to scan
-        inline: Iterable[re.Match[str]] = inline_matches(text) if text.count(":") > len(heads) else ()
+        colons = text.count(":")
+        inline: Iterable[re.Match[str]] = inline_matches(text) if colons > len(heads) else ()
         for m in inline:
             before = text[max(0, m.start(1) - 2) : m.start(1)]
             if m.start(1) > 0 and not (before[-1:] in ".,;:)" or before in (". ", ", ", "; ", ": ", ") ", "  ")):
@@ -128,7 +129,7 @@ class SectionDetector:
                 continue
             heads.append((m.start(1), m.end(), self.header_map[key][0], label))
             starts_known.add(m.start(1))
-        if text.count(":") > len(heads):
+        if colons > len(heads):
             heads.extend(self._title_case_inline(text, heads, starts_known))
         for m in line_matches(_CAPS_LINE, text):
             label = m.group(1).strip()
