@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup lint bench clean
 
-$(STAMP): pyproject.toml
+# the modules setup.py compiles with mypyc (scribe/_native.py): an edit rebuilds them
+NATIVE := setup.py scribe/_native.py scribe/numbers.py scribe/scan.py $(wildcard scribe/nlp/*.py scribe/resolvers/*.py)
+
+$(STAMP): pyproject.toml $(NATIVE)
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

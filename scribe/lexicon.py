@@ -89,6 +89,18 @@ class Lexicon(_Strict):
     normalization: Normalization
 
 
+class CoverageLexicon(BaseModel):
+    """``coverage.json``: the coverage documentation items (read by ``scribe.resolvers.coverage``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: dict[str, list[str]]  # item -> regular expressions (case-insensitive)
+    negation: str  # regex of negation cues looked for just before a match
+    min_pain_score: int = 5
+    level_scoped: list[str] = []  # items that must concern a treated level
+    keywords: dict[str, list[str]] = {}  # item -> lower-case words one of which must occur (a cheap pre-filter)
+
+
 def lexicon_dir() -> Path:
     env = os.environ.get("SCRIBE_LEXICONS")
     if env:

@@ -97,15 +97,13 @@ def parse_number(words: list[str]) -> tuple[float, int] | None:
         parts = first.split("-")
         if len(parts) == 2 and parts[0] in TENS and parts[1] in UNITS:
             return float(TENS[parts[0]] + UNITS[parts[1]]), 1
-    value: float
-    used: int
     if first in TENS:
-        value, used = TENS[first], 1
+        value, used = float(TENS[first]), 1
         if len(words) > 1 and words[1].lower() in UNITS and UNITS[words[1].lower()] < 10:
             value += UNITS[words[1].lower()]
             used = 2
     elif first in UNITS:
-        value, used = UNITS[first], 1
+        value, used = float(UNITS[first]), 1
     else:
         return None
     rest = [w.lower() for w in words[used:]]

@@ -34,7 +34,6 @@ _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years
                        "percent", "%", "gauge", "minutes", "hours", "mg", "times", "x"}
 
 
-_UNSEEN = object()
 _CACHE_MAX = 200_000  # distinct words remembered across notes
 _RETOKENIZE_MAX = 24  # up to this many merges, Doc.retokenize is cheaper than building a new Doc
 _REGION_FOLLOW_BLOCK = _LEVEL_FOLLOW_BLOCK | {"levels", "level", "vertebrae", "fractures", "bodies"}
@@ -200,8 +199,9 @@ class Normalizer:
             clean.clear()
             cache.clear()
         for low in tab.unique_lowers - clean:
-            fix = cache.get(low, _UNSEEN)
-            if fix is _UNSEEN:
+            if low in cache:
+                fix = cache[low]
+            else:
                 fix = cache[low] = self._word_norm(low)
             if fix is None or (fix[0] == low and not fix[1]):  # "t12" is already its own norm
                 clean.add(low)

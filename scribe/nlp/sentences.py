@@ -143,7 +143,7 @@ class Splitter:
         sent_id = (numpy.frombuffer(bytes(starts), dtype=numpy.uint8).cumsum() - 1).tolist()
         clause_id = (numpy.frombuffer(bytes(clause_marks), dtype=numpy.uint8).cumsum() - 1).tolist()
         marks = numpy.frombuffer(bytes(starts), dtype=numpy.uint8).astype(numpy.uint64).reshape(-1, 1)
-        doc.from_array([SENT_START], marks)
+        doc.from_array([SENT_START], marks)  # type: ignore[arg-type]
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc
 

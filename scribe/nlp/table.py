@@ -6,7 +6,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy
 from spacy.attrs import IDX, NORM, SPACY
@@ -20,7 +19,11 @@ class TokenTable:
     ends: list[int]
     lowers: list[str]
     norms: list[str]
+    # made on first use (explicit fields, not cached_property: the compiled class has no __dict__)
     _words: list[str] | None = field(default=None, repr=False, compare=False)
+    _lower_text: str | None = field(default=None, repr=False, compare=False)
+    _unique_lowers: set[str] | None = field(default=None, repr=False, compare=False)
+    _unique_norms: set[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
@@ -54,7 +57,7 @@ class TokenTable:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
         tab = cls(text, idx, ends, lowers, norms, words)
-        tab.__dict__["lower_text"] = lower_text  # the cached property, already made
+        tab._lower_text = lower_text
         return tab
 
     def merged(self, merges: list[tuple[int, int, str]]) -> tuple[TokenTable, list[int]]:
@@ -86,7 +89,7 @@ class TokenTable:
         lowers += self.lowers[i:]
         norms += self.norms[i:]
         tab = TokenTable(self.text, idx, ends, lowers, norms)
-        tab.__dict__["lower_text"] = lower_text
+        tab._lower_text = lower_text
         return tab, at
 
     @property
@@ -100,21 +103,30 @@ class TokenTable:
     def word(self, i: int) -> str:
         return self.text[self.idx[i] : self.ends[i]]
 
-    @cached_property
+    @property
     def lower_text(self) -> str:
         """``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode
         character changes length when lower-cased: callers check)."""
-        return self.text.lower()
+        got = self._lower_text
+        if got is None:
+            got = self._lower_text = self.text.lower()
+        return got
 
-    @cached_property
+    @property
     def unique_lowers(self) -> set[str]:
         """The distinct lower-case words of the note (made once)."""
-        return set(self.lowers)
+        got = self._unique_lowers
+        if got is None:
+            got = self._unique_lowers = set(self.lowers)
+        return got
 
-    @cached_property
+    @property
     def unique_norms(self) -> set[str]:
         """The distinct norms (made once: only read after normalisation, which sets them)."""
-        return set(self.norms)
+        got = self._unique_norms
+        if got is None:
+            got = self._unique_norms = set(self.norms)
+        return got
 
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
         """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order: a C-level

@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
-
-from scribe.lexicon import _load_json, lexicon_dir
+from scribe.lexicon import CoverageLexicon, _load_json, lexicon_dir
 from scribe.models import Evidence, make_evidence
 
 _BEFORE, _AFTER = 60, 60  # characters searched around a keyword
@@ -22,16 +20,6 @@ _OUT_OF_TEN = re.compile(r"(?:/|out of) ?(?:10|ten)\b")
 _WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
 _NUMBER = re.compile(r"\b(\d+|" + "|".join(_WORDS) + r")\b")
 _LEVEL = re.compile(r"\b([CTLS])[\s-]?(1[0-2]|[1-9])\b")
-
-
-class CoverageLexicon(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    items: dict[str, list[str]]  # item -> regular expressions (case-insensitive)
-    negation: str  # regex of negation cues looked for just before a match
-    min_pain_score: int = 5
-    level_scoped: list[str] = []  # items that must concern a treated level
-    keywords: dict[str, list[str]] = {}  # item -> lower-case words one of which must occur (a cheap pre-filter)
 
 
 _CASED_SYNTAX = re.compile(r"\\[A-Z]|[A-Z]-[A-Z]")  # an upper-case escape or range: lower-casing changes its meaning
