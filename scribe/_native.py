@@ -65,18 +65,30 @@ def _extension(source: Path) -> Path | None:
     return None
 
 
+GROUP = "scribe__mypyc"  # the shared library that holds the compiled code (setup.py's group_name + "__mypyc")
+
+
 def state(root: Path = _ROOT) -> tuple[str, str | None]:
     """Which modules would run from the tree at ``root``: ``("compiled", None)``, ``("pure", None)``
     (nothing compiled, or ``SCRIBE_PURE``), or ``("stale", source)``: compiled modules exist but
-    ``source`` is newer than its own, or has none."""
+    ``source`` is newer than the compiled code, or has no compiled module.
+
+    Each module's own extension is a small shim that a rebuild leaves untouched when only the code
+    changed; the code itself is in the shared library ``GROUP`` beside the package, so the sources are
+    compared with that."""
     if os.environ.get("SCRIBE_PURE"):
         return "pure", None
-    found: list[tuple[Path, Path | None]] = [(root / p, _extension(root / p)) for p in COMPILED]
-    if all(ext is None for _, ext in found):
+    shims = [(root / p, _extension(root / p)) for p in COMPILED]
+    library = _extension(root / f"{GROUP}.py")
+    if library is None and all(shim is None for _, shim in shims):
         return "pure", None
-    for source, ext in found:
+    try:
+        built = library.stat().st_mtime if library is not None else None
+    except OSError:
+        built = None
+    for source, shim in shims:
         try:
-            newer = ext is None or source.stat().st_mtime > ext.stat().st_mtime + _SLACK_S
+            newer = built is None or shim is None or source.stat().st_mtime > built + _SLACK_S
         except OSError:
             newer = True
         if newer:

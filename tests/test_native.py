@@ -60,15 +60,18 @@ def test_this_build_runs_the_compiled_modules_unless_told_otherwise() -> None:
 
 
 def _tree(tmp_path: Path, compiled: bool = True) -> Path:
+    if compiled:
+        library = tmp_path / f"{_native.GROUP}{SUFFIX}"
+        library.parent.mkdir(parents=True, exist_ok=True)
+        library.write_bytes(b"")
+        os.utime(library, (1_000_100, 1_000_100))
     for rel in _native.COMPILED:
         source = tmp_path / rel
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_text("x = 1\n")
         os.utime(source, (1_000_000, 1_000_000))
         if compiled:
-            ext = source.with_suffix(SUFFIX)
-            ext.write_bytes(b"")
-            os.utime(ext, (1_000_100, 1_000_100))
+            source.with_suffix(SUFFIX).write_bytes(b"")  # a shim: its age does not count
     return tmp_path
 
 
@@ -94,6 +97,8 @@ def test_state_stale_after_an_edit_or_with_a_module_missing(tmp_path: Path, monk
     os.utime(edited, (1_000_000, 1_000_000))
     (root / "scribe/nlp/terms.py").with_suffix(SUFFIX).unlink()
     assert _native.state(root) == ("stale", "scribe/nlp/terms.py")
+    (root / f"{_native.GROUP}{SUFFIX}").unlink()  # shims without the compiled code
+    assert _native.state(root) == ("stale", "scribe/numbers.py")
 
 
 def test_stale_modules_load_from_source_with_one_line_on_stderr(tmp_path: Path) -> None:
@@ -110,7 +115,7 @@ def test_stale_modules_load_from_source_with_one_line_on_stderr(tmp_path: Path) 
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
         os.utime(target, (1_000_000, 1_000_000))
-    for rel in _native.COMPILED:  # compiled stand-ins that must never be imported
+    for rel in [*_native.COMPILED, f"{_native.GROUP}.py"]:  # compiled stand-ins that must never be imported
         ext = (root / rel).with_suffix(SUFFIX)
         ext.write_bytes(b"not a shared object")
         os.utime(ext, (1_000_100, 1_000_100))
