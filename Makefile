@@ -29,4 +29,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) build scribe__mypyc*.so
+	find scribe -name '*.so' -delete
