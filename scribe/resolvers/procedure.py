@@ -49,6 +49,9 @@ _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
+# terms of another act a backward denial after a cavity term may be about ("a balloon tamp was inflated and
+# cement injected specimens none"); guidance and sides only qualify the cavity step
+_LATER_ACTS = frozenset({"CEMENT", "INJECT", "ACCESS", "BIOPSY", "BIOPSY_FIELD", "PROC", "CAVITY", "SCREW"})
 
 
 @cache
@@ -111,7 +114,8 @@ class _Resolver:
                 if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
                         not self.v.in_header_label(t):
                     continue
-            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)]
+            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)
+                     and not self.v.aimed_after(f, t, _LATER_ACTS)]
             stop = self._stopped_before(t)
             if stop is not None:
                 flags.append(stop)
