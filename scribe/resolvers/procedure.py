@@ -39,7 +39,7 @@ _PLAIN_CAVITY = {"cavity", "cavities"}
 _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
                     "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
                     "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
-                    "canceled", "postponed", "rescheduled")
+                    "canceled", "postponed", "rescheduled", "deferred")
 # the cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed")
 _ABORT_CUES = ("aborted", "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
                "canceled", "postponed", "rescheduled", "refused the procedure", "declined the procedure",
