@@ -37,6 +37,17 @@ _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloo
                   r"\b(?:was|were) (?:then )?(?:placed|advanced|inserted|injected|inflated|introduced|deployed)\b"
                   r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoro\w*|c-?arm)\b"
                   r"|\b(?:cement|pmma)\b[^.\n]{0,40}?\binjected\b", re.IGNORECASE)
+# a biopsy taken as an act ("A core biopsy was taken from the T twelve vertebral body")
+_BIOPSY_ACT = re.compile(r"\b(?:biops(?:y|ies)|core|specimens?|samples?)\b[^.\n]{0,60}?\b(?:was|were) (?:then )?"
+                         r"(?:taken|obtained|performed|collected|sent)\b", re.IGNORECASE)
+# a sentence recalling another encounter's act, beside _PAST_WORDS ("underwent", "at an outside hospital")
+# or its result ("a biopsy was obtained in March showing myeloma": today's specimen has no result yet)
+_RECALL_WORDS = re.compile(r"\b(?:underwent|had|has had|s/p|status post|outside|elsewhere|another|earlier|before|"
+                           r"yesterday|last|again|already|show(?:ed|ing|s)|reveal\w*|demonstrat\w*|"
+                           r"january|february|march|april|may|june|july|august|september|october|november|december|"
+                           r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b|\d/\d", re.IGNORECASE)
+_RUN_IN_START = re.compile(r"[.!?][ \t]+(?=[A-Z])")  # a sentence that opens after another on the same line
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan\w*|consider\w*)\b", re.IGNORECASE)
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
@@ -239,7 +250,7 @@ class SectionDetector:
         and describes the act in the past tense, with no history words."""
         out: list[tuple[int, int, str, str]] = []
         ordered = sorted(heads)
-        for i, (start, _body, name, _label) in enumerate(ordered):
+        for i, (start, body, name, _label) in enumerate(ordered):
             if self.session.get(name, True):
                 continue
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
@@ -249,6 +260,33 @@ class SectionDetector:
                 if _ACT.search(line) and not _PAST_WORDS.search(line):
                     out.append((cap_end - 1, cap_end - 1, "DESCRIPTION", ""))
                     break
+            out.extend(self._run_in_acts(text, body, end, name))
+        return out
+
+    @staticmethod
+    def _run_in_acts(text: str, body: int, end: int, name: str) -> list[tuple[int, int, str, str]]:
+        """Sentences of a field's own line, after its first sentence, that describe the act in the past tense
+        ("HISTORY: painful fracture, 3 months of failed NSAIDs. A core biopsy was taken from the T twelve
+        vertebral body.", a transcription that ran the narrative into the field): each starts an unlabelled
+        DESCRIPTION section and the field resumes after it. Not a sentence with history or plan words
+        ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month")."""
+        line_end = text.find("\n", body, end)
+        stop = end if line_end == -1 else line_end
+        out: list[tuple[int, int, str, str]] = []
+        open_at = -1  # start of the act sentences being merged
+        for m in _RUN_IN_START.finditer(text, body, stop):
+            pos = m.end()
+            close = _SENTENCE_END.search(text, pos, stop)
+            sent_end = close.end() if close is not None else stop
+            sentence = text[pos:sent_end]
+            act = (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
+                not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
+            if act and open_at == -1:
+                open_at = pos
+                out.append((pos, pos, "DESCRIPTION", ""))
+            elif not act and open_at != -1:
+                out.append((pos, pos, name, ""))  # the field goes on
+                open_at = -1
         return out
 
     def __call__(self, doc: Doc) -> Doc:
