@@ -392,6 +392,8 @@ class _Resolver:
         vertebral = sorted(treated_set, key=level_sort_key)
         aff: set[str] = set()
         den: set[str] = set()
+        aff_one: set[str] = set()  # affirmed / denied by a statement about that level alone
+        den_one: set[str] = set()
         untied_aff = untied_den = False
         cav_evidence: list[Evidence] = []
         for t, affirmed in cavities:
@@ -405,7 +407,12 @@ class _Resolver:
                     cav_evidence.append(v.term_evidence(t))
                 continue
             (aff if affirmed else den).update(tied)
+            if len(tied) == 1:
+                (aff_one if affirmed else den_one).update(tied)
             cav_evidence.append(v.term_evidence(t))
+        # "Balloon inflation at T12 and L1. At L1 the balloon ruptured and no cavity was created": a denial
+        # said of one level alone outweighs an affirmation it only shared with a list of levels
+        aff -= {lv for lv in den_one if lv not in aff_one}
         vp_named: set[str] = set()
         kp_named: set[str] = set()
         for t in procs:
