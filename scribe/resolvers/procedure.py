@@ -49,6 +49,7 @@ _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
+_BIOPSY_VERB = frozenset({"was", "were", "obtained", "taken", "performed", "done", "collected", "then", "also"})
 # terms of another act a backward denial after a cavity term may be about ("a balloon tamp was inflated and
 # cement injected specimens none"); guidance and sides only qualify the cavity step
 _LATER_ACTS = frozenset({"CEMENT", "INJECT", "ACCESS", "BIOPSY", "BIOPSY_FIELD", "PROC", "CAVITY", "SCREW"})
@@ -91,7 +92,9 @@ class _Resolver:
     def proc_terms(self) -> list[Term]:
         out = []
         for t in self.v.terms_of("PROC"):
-            flags = self.v.flags(t.start, t.end, _NHH)
+            # "procedure vertebroplasty el five under fluoroscopy cement injected el five biopsy none": the
+            # denial is of the biopsy, past the cement
+            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_after(f, t, _LATER_ACTS)]
             ok = self.v.session(t.start) and not flags
             self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
                           flags, t.fuzzy)
@@ -168,8 +171,12 @@ class _Resolver:
                 continue
             if t.end <= group.start and group.start - t.end <= 4:
                 between = self.v.lowers(t.end, group.start)
+                lead = between[:-1] if between[-1:] == ["the"] else between
                 if all(w in {"of", "at", "from", "the", ",", "-", ":", "(", "bone", "vertebral", "body",
-                             "level", "site", "y", "yes", "in"} for w in between):
+                             "level", "site", "y", "yes", "in"} for w in between) or \
+                        (lead[-1:] == ["from"] and all(w in _BIOPSY_VERB for w in lead[:-1])):
+                    # "a biopsy was obtained from (the) el four" (where it was obtained "at" may be the treated
+                    # level: "a core biopsy was obtained at S1 from the right needle")
                     return True
             if t.start >= group.end and t.start - group.end <= 3:
                 between = self.v.lowers(group.end, t.start)
@@ -290,6 +297,8 @@ class _Resolver:
             if f.category == "negated" and f.cue_start > t.end_char and any(
                     c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
                 continue
+            if self.v.aimed_after(f, t, _LATER_ACTS):
+                continue  # "cement injected el five biopsy none": the denial is of the biopsy
             return True
         return False
 
