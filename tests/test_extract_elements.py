@@ -334,6 +334,26 @@ def test_narrative_line_under_a_history_field_is_the_procedure() -> None:
     assert v["biopsy"] == {"performed": True, "sites": ["L4"]}
 
 
+def test_run_in_act_sentence_of_a_history_line_is_the_session() -> None:
+    """A later sentence of the field's own line describing the act is this session's; one with history,
+    date or result words stays history."""
+    tail = "\nPROCEDURE: Kyphoplasty T12 with balloon tamp inflation under fluoroscopy, cement injected."
+    v = values("HISTORY: painful osteoporotic fracture, 3 months of failed NSAIDs and PT. A core biopsy was taken "
+               "from the T twelve vertebral body." + tail)
+    assert v["biopsy"] == {"performed": True, "sites": ["T12"]}
+    for recalled in ("A core biopsy was obtained from L3 in March showing myeloma.",
+                     "She underwent a core biopsy at L3.", "Prior biopsy of L3 was performed."):
+        v = values("HISTORY: painful fracture, 3 months of failed NSAIDs. " + recalled + tail)
+        assert v["biopsy"]["performed"] is None, recalled
+        assert v["levels"] == ["T12"]
+
+
+def test_bi_plane_is_not_a_plan_word() -> None:
+    v = values("procedure kyphoplasy at tea twelve. indication osteoperosis. under bi plane flouroscopy the baloon "
+               "tamps were inflated in tea twelve creating a cavity and cement was injected.")
+    assert v["guidance"] == ["fluoroscopy"] and v["cavity_creation"] is True
+
+
 def test_history_line_with_prior_procedure_stays_history() -> None:
     text = ("PROCEDURE: Vertebroplasty L1 under fluoroscopy, cement injected.\n"
             "HISTORY: Osteoporosis.\nPrior kyphoplasty at T8 in 2019, cement was injected under fluoroscopy.\n")

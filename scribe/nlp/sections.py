@@ -37,13 +37,28 @@ _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloo
                   r"\b(?:was|were) (?:then )?(?:placed|advanced|inserted|injected|inflated|introduced|deployed)\b"
                   r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoro\w*|c-?arm)\b"
                   r"|\b(?:cement|pmma)\b[^.\n]{0,40}?\binjected\b", re.IGNORECASE)
+# a biopsy taken as an act ("A core biopsy was taken from the T twelve vertebral body")
+_BIOPSY_ACT = re.compile(r"\b(?:biops(?:y|ies)|core|specimens?|samples?)\b[^.\n]{0,60}?\b(?:was|were) (?:then )?"
+                         r"(?:taken|obtained|performed|collected|sent)\b", re.IGNORECASE)
+# a sentence recalling another encounter's act, beside _PAST_WORDS ("underwent", "at an outside hospital")
+# or its result ("a biopsy was obtained in March showing myeloma": today's specimen has no result yet)
+_RECALL_WORDS = re.compile(r"\b(?:underwent|had|has had|s/p|status post|outside|elsewhere|another|earlier|before|"
+                           r"yesterday|last|again|already|show(?:ed|ing|s)|reveal\w*|demonstrat\w*|"
+                           r"january|february|march|april|may|june|july|august|september|october|november|december|"
+                           r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b|\d/\d", re.IGNORECASE)
+_RUN_IN_START = re.compile(r"[.!?][ \t]+(?=[A-Z])")  # a sentence that opens after another on the same line
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+# the same in a dictation with spoken headings, where sentences open in lower case and may end in "period"
+_SPOKEN_RUN_IN_START = re.compile(r"(?:[.!?]|\bperiod\b)[ \t]+(?=\w)", re.IGNORECASE)
+_SPOKEN_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\bperiod\b", re.IGNORECASE)
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
-                         r"recommend\w*|will|plan\w*|consider\w*)\b", re.IGNORECASE)
+                         r"recommend\w*|will|plan(?:s|ned|ning)?|consider\w*)\b", re.IGNORECASE)
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 # the two branches of _PARA_START, each with a literal first character: Python's re scans for those fast
 _BLANK_LINE = re.compile(r"\n[ \t]*\n[ \t]*")
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
+_SPOKEN_STOP = re.compile(r"(?:[.?!]|\bperiod\b)[ \t]+", re.IGNORECASE)  # a sentence end a spoken heading may follow
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
@@ -161,6 +176,7 @@ class SectionDetector:
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(spot)
         heads.extend(self._dictation_after_fields(text, heads, taken))
+        heads.extend(self._spoken_after_sentences(text, heads))
         heads.extend(self._narrative_starts(text, heads))
         heads.sort()
         out: list[Section] = []
@@ -232,6 +248,29 @@ class SectionDetector:
             taken.add(pos)
         return out
 
+    def _spoken_after_sentences(self, text: str,
+                                heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """In a dictation that opens its paragraph with a spoken heading ("indication painful t twelve fracture.
+        history … procedure vertebroplasty t twelve"), a spoken heading right after a sentence end (".", "?",
+        "!", spoken "period") on the same paragraph starts its section too: the note speaks its headings, so
+        the heading word there is one (not "history of", nor "procedure was explained", which
+        ``_spoken_at`` refuses)."""
+        out: list[tuple[int, int, str, str]] = []
+        ordered = sorted(heads)
+        for i, (_start, body, _name, label) in enumerate(ordered):
+            if not label or label.isupper() or text[body - 1 : body] == ":" or \
+                    not any(label.lower().endswith(k) for k in self.spoken_map):
+                continue  # not a spoken heading
+            end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
+            para = _BLANK_LINE.search(text, body, end)
+            end = para.start() if para is not None else end
+            for m in _SPOKEN_STOP.finditer(text, body, end):
+                sm = self._spoken_at(text, m.end())
+                if sm is None or sm.end() >= end or text[sm.end() : sm.end() + 1] == ":":
+                    continue
+                out.append((m.end(), sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
+        return out
+
     def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
         """A procedure narrative dictated on its own line under a one-line field of another section
         ("History: …\nUnder CT guidance an 11-gauge needle was placed …"): it starts an unlabelled
@@ -239,7 +278,7 @@ class SectionDetector:
         and describes the act in the past tense, with no history words."""
         out: list[tuple[int, int, str, str]] = []
         ordered = sorted(heads)
-        for i, (start, _body, name, _label) in enumerate(ordered):
+        for i, (start, body, name, label) in enumerate(ordered):
             if self.session.get(name, True):
                 continue
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
@@ -249,6 +288,37 @@ class SectionDetector:
                 if _ACT.search(line) and not _PAST_WORDS.search(line):
                     out.append((cap_end - 1, cap_end - 1, "DESCRIPTION", ""))
                     break
+            spoken = text[body - 1 : body] != ":" and not label.isupper()
+            out.extend(self._run_in_acts(text, body, end, name, spoken))
+        return out
+
+    @staticmethod
+    def _run_in_acts(text: str, body: int, end: int, name: str,
+                     spoken: bool = False) -> list[tuple[int, int, str, str]]:
+        """Sentences of a field's own line, after its first sentence, that describe the act in the past tense
+        ("HISTORY: painful fracture, 3 months of failed NSAIDs. A core biopsy was taken from the T twelve
+        vertebral body.", a transcription that ran the narrative into the field; in lower case after a spoken
+        heading, "history … period under fluoroscopy a needle was placed"): each starts an unlabelled
+        DESCRIPTION section and the field resumes after it. Not a sentence with history or plan words
+        ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month")."""
+        line_end = text.find("\n", body, end)
+        stop = end if line_end == -1 else line_end
+        out: list[tuple[int, int, str, str]] = []
+        open_at = -1  # start of the act sentences being merged
+        starts, ends = (_SPOKEN_RUN_IN_START, _SPOKEN_SENTENCE_END) if spoken else (_RUN_IN_START, _SENTENCE_END)
+        for m in starts.finditer(text, body, stop):
+            pos = m.end()
+            close = ends.search(text, pos, stop)
+            sent_end = close.end() if close is not None else stop
+            sentence = text[pos:sent_end]
+            act = (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
+                not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
+            if act and open_at == -1:
+                open_at = pos
+                out.append((pos, pos, "DESCRIPTION", ""))
+            elif not act and open_at != -1:
+                out.append((pos, pos, name, ""))  # the field goes on
+                open_at = -1
         return out
 
     def __call__(self, doc: Doc) -> Doc:

@@ -39,7 +39,7 @@ _PLAIN_CAVITY = {"cavity", "cavities"}
 _GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
                     "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
                     "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
-                    "canceled", "postponed", "rescheduled")
+                    "canceled", "postponed", "rescheduled", "deferred")
 # the cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed")
 _ABORT_CUES = ("aborted", "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
                "canceled", "postponed", "rescheduled", "refused the procedure", "declined the procedure",
@@ -49,6 +49,10 @@ _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
+_BIOPSY_VERB = frozenset({"was", "were", "obtained", "taken", "performed", "done", "collected", "then", "also"})
+# terms of another act a backward denial after a cavity term may be about ("a balloon tamp was inflated and
+# cement injected specimens none"); guidance and sides only qualify the cavity step
+_LATER_ACTS = frozenset({"CEMENT", "INJECT", "ACCESS", "BIOPSY", "BIOPSY_FIELD", "PROC", "CAVITY", "SCREW"})
 
 
 @cache
@@ -88,7 +92,9 @@ class _Resolver:
     def proc_terms(self) -> list[Term]:
         out = []
         for t in self.v.terms_of("PROC"):
-            flags = self.v.flags(t.start, t.end, _NHH)
+            # "procedure vertebroplasty el five under fluoroscopy cement injected el five biopsy none": the
+            # denial is of the biopsy, past the cement
+            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_after(f, t, _LATER_ACTS)]
             ok = self.v.session(t.start) and not flags
             self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
                           flags, t.fuzzy)
@@ -111,7 +117,8 @@ class _Resolver:
                 if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
                         not self.v.in_header_label(t):
                     continue
-            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)]
+            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)
+                     and not self.v.aimed_after(f, t, _LATER_ACTS)]
             stop = self._stopped_before(t)
             if stop is not None:
                 flags.append(stop)
@@ -164,8 +171,12 @@ class _Resolver:
                 continue
             if t.end <= group.start and group.start - t.end <= 4:
                 between = self.v.lowers(t.end, group.start)
+                lead = between[:-1] if between[-1:] == ["the"] else between
                 if all(w in {"of", "at", "from", "the", ",", "-", ":", "(", "bone", "vertebral", "body",
-                             "level", "site", "y", "yes", "in"} for w in between):
+                             "level", "site", "y", "yes", "in"} for w in between) or \
+                        (lead[-1:] == ["from"] and all(w in _BIOPSY_VERB for w in lead[:-1])):
+                    # "a biopsy was obtained from (the) el four" (where it was obtained "at" may be the treated
+                    # level: "a core biopsy was obtained at S1 from the right needle")
                     return True
             if t.start >= group.end and t.start - group.end <= 3:
                 between = self.v.lowers(group.end, t.start)
@@ -286,6 +297,8 @@ class _Resolver:
             if f.category == "negated" and f.cue_start > t.end_char and any(
                     c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
                 continue
+            if self.v.aimed_after(f, t, _LATER_ACTS):
+                continue  # "cement injected el five biopsy none": the denial is of the biopsy
             return True
         return False
 
@@ -388,6 +401,8 @@ class _Resolver:
         vertebral = sorted(treated_set, key=level_sort_key)
         aff: set[str] = set()
         den: set[str] = set()
+        aff_one: set[str] = set()  # affirmed / denied by a statement about that level alone
+        den_one: set[str] = set()
         untied_aff = untied_den = False
         cav_evidence: list[Evidence] = []
         for t, affirmed in cavities:
@@ -401,7 +416,12 @@ class _Resolver:
                     cav_evidence.append(v.term_evidence(t))
                 continue
             (aff if affirmed else den).update(tied)
+            if len(tied) == 1:
+                (aff_one if affirmed else den_one).update(tied)
             cav_evidence.append(v.term_evidence(t))
+        # "Balloon inflation at T12 and L1. At L1 the balloon ruptured and no cavity was created": a denial
+        # said of one level alone outweighs an affirmation it only shared with a list of levels
+        aff -= {lv for lv in den_one if lv not in aff_one}
         vp_named: set[str] = set()
         kp_named: set[str] = set()
         for t in procs:

@@ -281,16 +281,19 @@ class View:
             prev_end = max(prev_end, x.end)
         return False
 
-    def aimed_after(self, f: Flag, t: Term) -> bool:
+    def aimed_after(self, f: Flag, t: Term, subjects: frozenset[str] | None = None) -> bool:
         """A backward negation cue after ``t`` that is about a later subject: in "under fluoroscopy the
         needle was placed and repositioning was not needed" the denial is of the repositioning, past the
-        needle, not of the fluoroscopy; "a biopsy under fluoroscopy was not performed" still denies both."""
+        needle, not of the fluoroscopy; "a biopsy under fluoroscopy was not performed" still denies both.
+        ``subjects``: the labels of the terms that can be that later subject (default: any term); in "a
+        balloon tamp was inflated and cement injected specimens none" the cement is, while the fluoroscopy of
+        "a balloon under fluoroscopy was not inflated" only qualifies the balloon."""
         if f.category != "negated" or f.cue_start < t.end_char:
             return False
         starts = self._term_index()
         terms = self._sorted_terms
         between = [x for x in terms[bisect_left(starts, t.end_char) : bisect_left(starts, f.cue_start)]
-                   if x.end_char <= f.cue_start]
+                   if x.end_char <= f.cue_start and (subjects is None or x.label in subjects)]
         lowers = self.tab.lowers
         prev_end = t.end
         for x in between:
