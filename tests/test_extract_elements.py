@@ -502,3 +502,12 @@ def test_therapy_duration_forms(phrase: str, weeks: float | None) -> None:
     text = f"PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\nHISTORY: {phrase}.\n"
     value = values(text)["conservative_therapy"]
     assert (value["weeks"] if value else None) == weeks
+
+
+# -- round v: real-dictation probes for conservative therapy and indication -------------------------
+def test_heading_words_are_no_context_cue() -> None:
+    # "PLAN" inside the heading "ASSESSMENT AND PLAN:" puts nothing under it in a plan
+    v = values("PROCEDURE: Kyphoplasty L1.\nASSESSMENT AND PLAN: Osteoporotic L1 fracture, failed 6 weeks of a brace."
+               "\nTECHNIQUE: Under fluoroscopy the balloon was inflated in L1 and cement injected.")
+    assert v["conservative_therapy"]["weeks"] == 6.0
+    assert v["indication"] == "osteoporosis"
