@@ -31,7 +31,9 @@ _PAIN_AFTER = {"history", "pain", "symptoms", "back", "neck", "hx", "ache", "dis
 _ONCOLOGIC = frozenset({"radiation", "radiotherapy", "chemotherapy", "chemo", "xrt", "sbrt", "immunotherapy"})
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
               "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
-              "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
+              "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing",
+              "persisted", "persisting", "persists", "continued", "continuing", "lasted", "worsened", "worsening",
+              "not", "improved", "resolved", "remained", "is", "was"}
 _MONTH_DAY = re.compile(r"\s?(\d{1,2})/(\d{1,2})\b(?![/\d])")  # "since 9/1", no year
 _X_NUM = re.compile(r"^x(\d+(?:\.\d+)?)$")
 
@@ -262,8 +264,9 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
             continue
         pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
-        if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
-            continue  # "pain for more than 2 years" is how long the pain lasted
+        if pain_before and not of_therapy and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
+            continue  # "pain for more than 2 years", "symptomatic for 6 weeks despite a brace": how long the pain
+            # lasted (not "the pain has not improved over 6 weeks of bracing")
         score = 1
         if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW for f in failed_terms):
             score += 2
