@@ -511,3 +511,28 @@ def test_heading_words_are_no_context_cue() -> None:
                "\nTECHNIQUE: Under fluoroscopy the balloon was inflated in L1 and cement injected.")
     assert v["conservative_therapy"]["weeks"] == 6.0
     assert v["indication"] == "osteoporosis"
+
+
+@pytest.mark.parametrize(("phrase", "weeks"), [
+    ("She has taken Mobic and Flexeril for 7 weeks without relief.", 7.0),
+    ("4 weeks of Lyrica and Toradol have been unsuccessful.", 4.0),
+    ("She completed 6 weeks of aquatic therapy.", 6.0),
+    ("Her pain has persisted for 2 months despite NSAIDs.", None),
+    ("She has been symptomatic for 6 weeks despite bracing.", None),
+    ("Her pain has not improved over 6 weeks of bracing.", 6.0),
+])
+def test_brand_names_and_pain_that_persisted(phrase: str, weeks: float | None) -> None:
+    value = values(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: Osteoporotic L2 fracture. {phrase}\nTECHNIQUE: Under "
+                   "fluoroscopy cement was injected into L2.")["conservative_therapy"]
+    assert (value["weeks"] if value else None) == weeks
+
+
+@pytest.mark.parametrize(("history", "codes"), [
+    ("Osteoporosis. Prior epidural steroid injections without relief.", ["M80.08XA"]),
+    ("Osteoporosis. She denies steroid use.", ["M80.08XA"]),
+    ("Osteoporosis from chronic prednisone for COPD.", ["M80.88XA", "T38.0X5A"]),
+])
+def test_steroid_induced_needs_systemic_steroid_taken(history: str, codes: list[str]) -> None:
+    ex = extract(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: {history} L2 compression fracture.\nTECHNIQUE: Under "
+                 "fluoroscopy cement was injected into L2.", note_id="t")
+    assert [d.code for d in ex.diagnoses] == codes
