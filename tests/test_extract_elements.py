@@ -536,3 +536,15 @@ def test_steroid_induced_needs_systemic_steroid_taken(history: str, codes: list[
     ex = extract(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: {history} L2 compression fracture.\nTECHNIQUE: Under "
                  "fluoroscopy cement was injected into L2.", note_id="t")
     assert [d.code for d in ex.diagnoses] == codes
+
+
+@pytest.mark.parametrize(("phrase", "expected", "codes"), [
+    ("Known breast ca with osseous mets, L2 pathologic fx.", "neoplasm", ["M84.58XA", "C79.51"]),
+    ("L2 insufficiency fx. Metastatic workup negative.", "osteoporosis", ["M80.08XA"]),
+    ("L2 compression fracture; the differential includes metastasis.", None, ["M48.56XA"]),
+])
+def test_abbreviated_and_doubted_etiologies(phrase: str, expected: str | None, codes: list[str]) -> None:
+    ex = extract(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: {phrase}\nTECHNIQUE: Under fluoroscopy cement was injected "
+                 "into L2.", note_id="t")
+    assert ex.elements.indication.value == expected
+    assert [d.code for d in ex.diagnoses] == codes

@@ -17,7 +17,8 @@ _STEROID_WORDS = ("steroid", "prednis", "dexamethasone", "cortico")  # one is in
 # a primary malignant bone tumour of the spine (D2: C41.2) unless called metastatic
 _KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "plasmacytoma"), ("lymphoma", "lymphoma"),
           ("metasta", "metastasis"), ("chordoma", "primary"), ("ewing", "primary"), ("osteosarcoma", "primary"),
-          ("chondrosarcoma", "primary"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
+          ("chondrosarcoma", "primary"), ("carcinoma", "metastasis"), ("cancer", "metastasis"),
+          ("mets", "metastasis"), (" ca", "metastasis"))
 _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
                       r"bladder|esophag\w*|gastric|pancrea\w*|hepato\w*|liver|ovarian|uterine|cervical cancer)\b",
                       re.I)
