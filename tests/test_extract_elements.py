@@ -548,3 +548,14 @@ def test_abbreviated_and_doubted_etiologies(phrase: str, expected: str | None, c
                  "into L2.", note_id="t")
     assert ex.elements.indication.value == expected
     assert [d.code for d in ex.diagnoses] == codes
+
+
+@pytest.mark.parametrize(("phrase", "weeks"), [
+    ("Fracture 10 weeks ago, failed bracing and pain meds.", None),
+    ("She is 6 weeks out from her fall and has failed bracing.", None),
+    ("A TLSO brace was prescribed 5 weeks ago without relief.", 5.0),
+])
+def test_fracture_age_is_not_therapy_duration(phrase: str, weeks: float | None) -> None:
+    value = values(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: Osteoporotic L2 fracture. {phrase}\nTECHNIQUE: Under "
+                   "fluoroscopy cement was injected into L2.")["conservative_therapy"]
+    assert (value["weeks"] if value else None) == weeks

@@ -193,6 +193,25 @@ def _ended_ago(lowers: list[str], d: Duration) -> bool:
     return d.end < len(lowers) and lowers[d.end] == "ago" and bool(_ENDED & set(lowers[max(0, d.start - 3) : d.start]))
 
 
+_EVENT = frozenset({"fracture", "fractures", "fx", "fall", "fell", "injury", "injured", "accident", "trauma",
+                    "diagnosed", "diagnosis", "collapse"})
+_OUT_FROM = frozenset({"from", "since", "after", "post", "of"})
+
+
+def _event_age(v: View, therapy_terms: list[Term], d: Duration) -> bool:
+    """"fracture 10 weeks ago", "6 weeks out from her fall": how old the fracture is, not how long therapy was
+    tried (an event word within the four words before "N ago", no therapy term between; "N weeks out from")"""
+    lowers = v.tab.lowers
+    after = lowers[d.end : d.end + 2]
+    if after[:1] == ["out"] and after[1:2] and after[1] in _OUT_FROM:
+        return True
+    if after[:1] != ["ago"]:
+        return False
+    sid = v.sent(d.start)
+    ev = [j for j in range(max(0, d.start - 4), d.start) if lowers[j] in _EVENT and v.sent(j) == sid]
+    return bool(ev) and not any(ev[-1] < t.start < d.start for t in therapy_terms)
+
+
 def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
     """A terse "failed 6 weeks." names the failed conservative care without naming a therapy."""
     lowers = v.tab.lowers
@@ -252,7 +271,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             continue
         if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
             continue
-        if _ended_ago(lowers, d):
+        if _ended_ago(lowers, d) or _event_age(v, therapy_terms, d):
             continue
         near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
         if not near and not _failed_right_before(v, failed_terms, d):
