@@ -522,3 +522,60 @@ def test_therapy_duration_forms(phrase: str, weeks: float | None) -> None:
     text = f"PROCEDURE: Vertebroplasty T9 under fluoroscopy; cement injected.\nHISTORY: {phrase}.\n"
     value = values(text)["conservative_therapy"]
     assert (value["weeks"] if value else None) == weeks
+
+
+# -- round v: real-dictation probes for conservative therapy and indication -------------------------
+def test_heading_words_are_no_context_cue() -> None:
+    # "PLAN" inside the heading "ASSESSMENT AND PLAN:" puts nothing under it in a plan
+    v = values("PROCEDURE: Kyphoplasty L1.\nASSESSMENT AND PLAN: Osteoporotic L1 fracture, failed 6 weeks of a brace."
+               "\nTECHNIQUE: Under fluoroscopy the balloon was inflated in L1 and cement injected.")
+    assert v["conservative_therapy"]["weeks"] == 6.0
+    assert v["indication"] == "osteoporosis"
+
+
+@pytest.mark.parametrize(("phrase", "weeks"), [
+    ("She has taken Mobic and Flexeril for 7 weeks without relief.", 7.0),
+    ("4 weeks of Lyrica and Toradol have been unsuccessful.", 4.0),
+    ("She completed 6 weeks of aquatic therapy.", 6.0),
+    ("Her pain has persisted for 2 months despite NSAIDs.", None),
+    ("She has been symptomatic for 6 weeks despite bracing.", None),
+    ("Her pain has not improved over 6 weeks of bracing.", 6.0),
+])
+def test_brand_names_and_pain_that_persisted(phrase: str, weeks: float | None) -> None:
+    value = values(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: Osteoporotic L2 fracture. {phrase}\nTECHNIQUE: Under "
+                   "fluoroscopy cement was injected into L2.")["conservative_therapy"]
+    assert (value["weeks"] if value else None) == weeks
+
+
+@pytest.mark.parametrize(("history", "codes"), [
+    ("Osteoporosis. Prior epidural steroid injections without relief.", ["M80.08XA"]),
+    ("Osteoporosis. She denies steroid use.", ["M80.08XA"]),
+    ("Osteoporosis from chronic prednisone for COPD.", ["M80.88XA", "T38.0X5A"]),
+])
+def test_steroid_induced_needs_systemic_steroid_taken(history: str, codes: list[str]) -> None:
+    ex = extract(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: {history} L2 compression fracture.\nTECHNIQUE: Under "
+                 "fluoroscopy cement was injected into L2.", note_id="t")
+    assert [d.code for d in ex.diagnoses] == codes
+
+
+@pytest.mark.parametrize(("phrase", "expected", "codes"), [
+    ("Known breast ca with osseous mets, L2 pathologic fx.", "neoplasm", ["M84.58XA", "C79.51"]),
+    ("L2 insufficiency fx. Metastatic workup negative.", "osteoporosis", ["M80.08XA"]),
+    ("L2 compression fracture; the differential includes metastasis.", None, ["M48.56XA"]),
+])
+def test_abbreviated_and_doubted_etiologies(phrase: str, expected: str | None, codes: list[str]) -> None:
+    ex = extract(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: {phrase}\nTECHNIQUE: Under fluoroscopy cement was injected "
+                 "into L2.", note_id="t")
+    assert ex.elements.indication.value == expected
+    assert [d.code for d in ex.diagnoses] == codes
+
+
+@pytest.mark.parametrize(("phrase", "weeks"), [
+    ("Fracture 10 weeks ago, failed bracing and pain meds.", None),
+    ("She is 6 weeks out from her fall and has failed bracing.", None),
+    ("A TLSO brace was prescribed 5 weeks ago without relief.", 5.0),
+])
+def test_fracture_age_is_not_therapy_duration(phrase: str, weeks: float | None) -> None:
+    value = values(f"PROCEDURE: Vertebroplasty L2.\nHISTORY: Osteoporotic L2 fracture. {phrase}\nTECHNIQUE: Under "
+                   "fluoroscopy cement was injected into L2.")["conservative_therapy"]
+    assert (value["weeks"] if value else None) == weeks

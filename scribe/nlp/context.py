@@ -22,7 +22,7 @@ from scribe.lexicon import ContextRule, Lexicon, default_lexicon
 from scribe.nlp.levels import LEVEL_NORM
 from scribe.nlp.normalize import pattern_docs
 from scribe.nlp.table import TokenTable, table
-from scribe.nlp.types import Cue, Flag
+from scribe.nlp.types import Cue, Flag, Section
 
 _DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\b|\b(\d{1,2})/(\d{4})\b|\b((?:19|20)\d\d)\b")
 DEFAULT_SCOPE = 6
@@ -130,6 +130,11 @@ class ContextTagger:
         if pseudo:
             inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
             found = [c for c in found if c.start not in inside]
+        headings = _heading_spans(doc.user_data.get("sections", []))
+        if headings and found:
+            # a heading's own words are no cue: "ASSESSMENT AND PLAN:" puts its section's content under no
+            # plan (the section's name already says what it is)
+            found = [c for c in found if not _in_heading(headings, c.start_char, c.end_char)]
         # prefer the longest cue where cues of one category overlap ("not" / "was not performed",
         # ": No" / "no evidence of"): longest first, each kept only if it overlaps no kept cue
         found.sort(key=lambda c: (-(c.end - c.start), c.start))
@@ -223,6 +228,16 @@ class ContextTagger:
 
 
 _NO = frozenset({"no"})
+
+
+def _heading_spans(sections: list[Section]) -> list[tuple[int, int]]:
+    """The character spans of the section headings (header start to body start), in text order."""
+    return sorted((s.start, s.body_start) for s in sections if s.body_start > s.start)
+
+
+def _in_heading(headings: list[tuple[int, int]], start: int, end: int) -> bool:
+    i = bisect_right(headings, (start, 1 << 62)) - 1
+    return i >= 0 and headings[i][0] <= start and end <= headings[i][1]
 
 
 def _opening_no(lowers: list[str], i: int) -> int:

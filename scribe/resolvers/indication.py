@@ -17,7 +17,8 @@ _STEROID_WORDS = ("steroid", "prednis", "dexamethasone", "cortico")  # one is in
 # a primary malignant bone tumour of the spine (D2: C41.2) unless called metastatic
 _KINDS = (("myeloma", "myeloma"), ("plasmacytoma", "plasmacytoma"), ("lymphoma", "lymphoma"),
           ("metasta", "metastasis"), ("chordoma", "primary"), ("ewing", "primary"), ("osteosarcoma", "primary"),
-          ("chondrosarcoma", "primary"), ("carcinoma", "metastasis"), ("cancer", "metastasis"))
+          ("chondrosarcoma", "primary"), ("carcinoma", "metastasis"), ("cancer", "metastasis"),
+          ("mets", "metastasis"), (" ca", "metastasis"))
 _PRIMARY = re.compile(r"\b(breast|lung|prostate|renal|kidney|thyroid|colon|colorectal|melanoma|"
                       r"bladder|esophag\w*|gastric|pancrea\w*|hepato\w*|liver|ovarian|uterine|cervical cancer)\b",
                       re.I)
@@ -89,6 +90,31 @@ def _at_untreated_level(v: View, t: Term, treated: set[str]) -> bool:
     return bool(near) and all(not set(m.levels) & treated for m in near)
 
 
+_WORD_TAIL = re.compile(r"\w*")
+_INJECTED = re.compile(r"\s*(?:injections?|shots?|inj\b|epidural|joint|facet)", re.IGNORECASE)
+_INJECTED_BEFORE = re.compile(r"(?:epidural|facet|joint|trigger point|esi|injections? of)\s*$", re.IGNORECASE)
+
+
+def _steroid_exposure(v: View, lo: int) -> bool:
+    """A glucocorticoid taken (D1: M80.88XA + T38.0X5A) named in the 140 characters from ``lo`` around an
+    osteoporosis term: not denied ("denies steroid use") and not a local injection ("epidural steroid
+    injections", which treats pain and is no systemic exposure)."""
+    window = v.text[lo : lo + 140]
+    if not may_contain(window, _STEROID_WORDS):
+        return False
+    for m in _STEROID.finditer(window):
+        start, end = lo + m.start(), lo + m.end()
+        tail = _WORD_TAIL.match(v.text, end)  # to the end of the word ("steroids", "corticosteroid")
+        word_end = tail.end() if tail is not None else end
+        if _INJECTED.match(v.text, word_end) or _INJECTED_BEFORE.search(v.text[max(0, start - 20) : start]):
+            continue
+        tok = v.tab.token_at(start)
+        if v.has(tok, tok + 1, "negated"):
+            continue
+        return True
+    return False
+
+
 def _high_energy(v: View) -> list[Evidence]:
     """A mechanism that would break a normal bone ("a fall from a ladder", "a high-speed collision"), said of
     this fracture: not negated, doubted, historical or inside a low-energy phrase ("nothing high energy")."""
@@ -104,6 +130,7 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
     weak_neoplasm: list[Evidence] = []
     suspected_neoplasm: list[Evidence] = []
     texts: dict[str, list[str]] = {}
+    windows: dict[str, list[int]] = {}  # where each of ``texts`` starts in the note
     for t in v.terms_of("IND"):
         sec = v.section_name(t.start)
         flags = v.flags(t.start, t.end, _NHH)
@@ -123,6 +150,7 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
             continue
         found.setdefault(t.value, []).append(v.term_evidence(t))
         texts.setdefault(t.value, []).append(v.text[max(0, t.start_char - 60) : t.end_char + 60])
+        windows.setdefault(t.value, []).append(max(0, t.start_char - 60))
     if "osteoporosis" not in found:
         t_score = _t_score_evidence(v)
         if t_score:
@@ -148,8 +176,7 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
     if value is None:
         return Element.of(value=None, status=Status.MISSING)
     el = Element.of(value=value, status=Status.FOUND, evidence=found[value][:4])
-    if value == "osteoporosis" and any(may_contain(x, _STEROID_WORDS) and _STEROID.search(x)
-                                       for x in texts.get(value, [])):
+    if value == "osteoporosis" and any(_steroid_exposure(v, lo) for lo in windows.get(value, [])):
         el.detail["subtype"] = "steroid_induced"
     if value == "hemangioma" and any(_FRACTURE.search(x) for x in texts.get(value, [])):
         el.detail["with_fracture"] = True  # D3: M84.58XA first, then D18.09

@@ -31,7 +31,9 @@ _PAIN_AFTER = {"history", "pain", "symptoms", "back", "neck", "hx", "ache", "dis
 _ONCOLOGIC = frozenset({"radiation", "radiotherapy", "chemotherapy", "chemo", "xrt", "sbrt", "immunotherapy"})
 _PAIN_LINK = {"for", "the", "past", "last", "over", "about", "approximately", "nearly", "almost", "around",
               "more", "than", "at", "least", "x", "of", "roughly", "some", "since", "lasting", "now",
-              "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing"}
+              "started", "began", "begun", "start", "onset", "has", "had", "been", "present", "ongoing",
+              "persisted", "persisting", "persists", "continued", "continuing", "lasted", "worsened", "worsening",
+              "not", "improved", "resolved", "remained", "is", "was"}
 _MONTH_DAY = re.compile(r"\s?(\d{1,2})/(\d{1,2})\b(?![/\d])")  # "since 9/1", no year
 _X_NUM = re.compile(r"^x(\d+(?:\.\d+)?)$")
 
@@ -191,6 +193,25 @@ def _ended_ago(lowers: list[str], d: Duration) -> bool:
     return d.end < len(lowers) and lowers[d.end] == "ago" and bool(_ENDED & set(lowers[max(0, d.start - 3) : d.start]))
 
 
+_EVENT = frozenset({"fracture", "fractures", "fx", "fall", "fell", "injury", "injured", "accident", "trauma",
+                    "diagnosed", "diagnosis", "collapse"})
+_OUT_FROM = frozenset({"from", "since", "after", "post", "of"})
+
+
+def _event_age(v: View, therapy_terms: list[Term], d: Duration) -> bool:
+    """"fracture 10 weeks ago", "6 weeks out from her fall": how old the fracture is, not how long therapy was
+    tried (an event word within the four words before "N ago", no therapy term between; "N weeks out from")"""
+    lowers = v.tab.lowers
+    after = lowers[d.end : d.end + 2]
+    if after[:1] == ["out"] and after[1:2] and after[1] in _OUT_FROM:
+        return True
+    if after[:1] != ["ago"]:
+        return False
+    sid = v.sent(d.start)
+    ev = [j for j in range(max(0, d.start - 4), d.start) if lowers[j] in _EVENT and v.sent(j) == sid]
+    return bool(ev) and not any(ev[-1] < t.start < d.start for t in therapy_terms)
+
+
 def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
     """A terse "failed 6 weeks." names the failed conservative care without naming a therapy."""
     lowers = v.tab.lowers
@@ -250,7 +271,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             continue
         if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
             continue
-        if _ended_ago(lowers, d):
+        if _ended_ago(lowers, d) or _event_age(v, therapy_terms, d):
             continue
         near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
         if not near and not _failed_right_before(v, failed_terms, d):
@@ -262,8 +283,9 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
             continue
         pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
-        if pain_before and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
-            continue  # "pain for more than 2 years" is how long the pain lasted
+        if pain_before and not of_therapy and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
+            continue  # "pain for more than 2 years", "symptomatic for 6 weeks despite a brace": how long the pain
+            # lasted (not "the pain has not improved over 6 weeks of bracing")
         score = 1
         if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW for f in failed_terms):
             score += 2
