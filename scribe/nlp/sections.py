@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 from scribe.lexicon import Sections, default_lexicon
 from scribe.nlp.table import table
 from scribe.nlp.types import Section
+from scribe.scan import may_contain
 
 # a heading line: a field label ending in ":" (numbered or not), or a line in capitals. Each pattern is
 # written twice, at the text's start and after a line break: the line-break form has a literal first
@@ -37,6 +38,9 @@ _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloo
                   r"\b(?:was|were) (?:then )?(?:placed|advanced|inserted|injected|inflated|introduced|deployed)\b"
                   r"|\bunder (?:\w+ ){0,3}(?:guidance|fluoro\w*|c-?arm)\b"
                   r"|\b(?:cement|pmma)\b[^.\n]{0,40}?\binjected\b", re.IGNORECASE)
+# a word every match of _ACT or _BIOPSY_ACT holds (a literal precheck: most field sentences hold none)
+_ACT_WORDS = ("placed", "advanced", "inserted", "injected", "inflated", "introduced", "deployed", "under",
+              "taken", "obtained", "performed", "collected", "sent")
 # a biopsy taken as an act ("A core biopsy was taken from the T twelve vertebral body")
 _BIOPSY_ACT = re.compile(r"\b(?:biops(?:y|ies)|core|specimens?|samples?)\b[^.\n]{0,60}?\b(?:was|were) (?:then )?"
                          r"(?:taken|obtained|performed|collected|sent)\b", re.IGNORECASE)
@@ -311,7 +315,8 @@ class SectionDetector:
             close = ends.search(text, pos, stop)
             sent_end = close.end() if close is not None else stop
             sentence = text[pos:sent_end]
-            act = (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
+            act = may_contain(sentence, _ACT_WORDS) and \
+                (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
                 not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
             if act and open_at == -1:
                 open_at = pos
