@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-from spacy.attrs import SPACY
+from spacy.attrs import IDX, NORM, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -271,11 +271,15 @@ def pattern_docs(nlp: Language, normalizer: Callable[[Doc], Doc] | None, phrases
     """Each phrase as a Doc whose tokens carry the norms the phrase would get made into a Doc and normalised
     on its own, for the matcher's patterns: from one Doc of all the phrases (one tokenizer and normaliser
     call instead of one per phrase, the slow part of building the pipeline)."""
-    doc = nlp.make_doc(_PATTERN_GAP.join(phrases))
+    joined = _PATTERN_GAP.join(phrases)
+    doc = nlp.make_doc(joined)
+    doc.user_data["text"] = joined  # read by the normaliser instead of Doc.text (a Token object per token)
     if normalizer is not None:
         doc = normalizer(doc)
-    norms = [t.norm_ for t in doc]
-    idx = [t.idx for t in doc]
+    rows = doc.to_array([IDX, NORM])  # plain arrays: iterating the Doc makes a Token per token, twice
+    strings = doc.vocab.strings
+    idx: list[int] = rows[:, 0].tolist()
+    norms: list[str] = [strings[h] for h in rows[:, 1].tolist()]
     out: list[Doc] = []
     k, start = 0, 0
     for phrase in phrases:
