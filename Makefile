@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup lint bench clean
 
-# the modules setup.py compiles with mypyc (scribe/_native.py): an edit rebuilds them
-NATIVE := setup.py scribe/_native.py scribe/numbers.py scribe/scan.py $(wildcard scribe/nlp/*.py scribe/resolvers/*.py)
+# the modules setup.py compiles with mypyc, read from their one list in scribe/_native.py: an edit rebuilds them
+NATIVE := setup.py scribe/_native.py $(shell sed -n 's/^    "\(scribe\/.*\.py\)",$$/\1/p' scribe/_native.py)
 
 $(STAMP): pyproject.toml $(NATIVE)
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }

@@ -22,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 
+# one quoted path per line: the Makefile reads them in this layout (its NATIVE list)
 COMPILED: tuple[str, ...] = (
     "scribe/numbers.py",
     "scribe/scan.py",

@@ -91,10 +91,10 @@ class ContextTagger:
         self.forward_after: dict[int, frozenset[str]] = {
             h: frozenset(w.lower() for w in r.forward_after) for h, r in self.by_id.items() if r.forward_after}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
-        self.correction_first = frozenset(c[0] for c in self.correction_cues)
         self.corrections_by_first: dict[str, list[tuple[str, ...]]] = {}
         for c in self.correction_cues:
             self.corrections_by_first.setdefault(c[0], []).append(c)
+        self.correction_first = frozenset(self.corrections_by_first)
 
     def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """The cue matches: found by scribe_terms' matcher in the same pass as the terms when it ran

@@ -120,20 +120,21 @@ class TokenTable:
             got = self._unique_lowers = set(self.lowers)
         return got
 
-    def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
-        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order."""
-        seq = self.norms if norms else self.lowers
-        present = (self._norm_set() if norms else self.unique_lowers) & words
-        if not present:
-            return []
-        return [i for i, w in enumerate(seq) if w in present]
-
-    def _norm_set(self) -> set[str]:
+    @property
+    def unique_norms(self) -> set[str]:
         """The distinct norms (made once: only read after normalisation, which sets them)."""
         got = self._unique_norms
         if got is None:
             got = self._unique_norms = set(self.norms)
         return got
+
+    def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
+        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order."""
+        seq = self.norms if norms else self.lowers
+        present = (self.unique_norms if norms else self.unique_lowers) & words
+        if not present:
+            return []
+        return [i for i, w in enumerate(seq) if w in present]
 
     def past_space(self, j: int) -> int:
         """The first token from ``j`` that is not whitespace within the line: tabs, no-break spaces and
