@@ -6,10 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup lint bench clean
 
-# the modules setup.py compiles with mypyc, read from their one list in scribe/_native.py: an edit rebuilds them
-NATIVE := setup.py scribe/_native.py $(shell sed -n 's/^    "\(scribe\/.*\.py\)",$$/\1/p' scribe/_native.py)
-
-$(STAMP): pyproject.toml $(NATIVE)
+$(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -29,5 +26,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV) build scribe__mypyc*.so
-	find scribe -name '*.so' -delete
+	rm -rf $(VENV) build dist

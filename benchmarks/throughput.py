@@ -24,7 +24,6 @@ generator draws from a small vocabulary: 2000 generated notes hold about 1,700 d
 dictations keep adding words. On generated notes spaCy runs almost entirely from its cache (about
 0.45 us per token, against 1.6 us on real-style notes), which measures the cache, not tokenisation.
 Both ratios are printed; the figures of one run are comparable, runs on different machines are not.
-The first line says whether the mypyc-compiled modules ran (``SCRIBE_PURE=1`` measures pure Python).
 
 Run::
 
@@ -50,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import spacy
 from synth import generate
 
-import scribe
 from scribe.api import extract
 
 TARGET_RATIO = 0.5
@@ -162,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_generated:
         made = generate(args.n, args.seed)
         results.append(measure("generated notes (benchmarks/synth.py)", made, [t for _, t in made], args.rounds))
-    print(f"scribe build: {scribe.BUILD} (compiled: the mypyc modules of scribe/_native.py; pure: Python only)")
     for r in results:
         report(r)
     first = results[0]

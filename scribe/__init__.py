@@ -1,5 +1,1 @@
 """scribe: a documentation prompter for spine cement-augmentation procedure notes."""
-
-from scribe import _native
-
-BUILD = _native.install()  # "compiled", "pure" or "stale": which modules of the hot path run

@@ -36,6 +36,7 @@ class Gold(BaseModel):
     indication: str | None = None
     notes: str = ""
     cpt: list[tuple[str, int, list[str]]] = Field(default_factory=list)
+    document_kind: str | None = None
 
 
 def load_gold(path: Path) -> Gold:
