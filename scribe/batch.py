@@ -31,8 +31,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scribe import sources
 from scribe.models import Extraction, Flag, ReadError
-from scribe.notes import DEFAULT_MAX_BYTES, NoteError, iter_note_paths, note_id_for
+from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES, Note, NoteError, note_id_for
 
 BatchResult = Extraction | ReadError
 
@@ -46,6 +47,9 @@ MAX_CHUNKSIZE = 32  # measured on 2 cores: 1 -> 8 -> 32 notes per task cut the p
 WINDOW_PER_JOB = 4  # chunks in flight per worker process
 
 PathLike = str | os.PathLike[str]
+# a unit of work: a plain text file (read where it is processed), a note of a FHIR/HL7 file, or the
+# error of an entry of such a file (``scribe.sources``)
+Item = str | Note | ReadError
 T = TypeVar("T")
 
 
@@ -57,15 +61,25 @@ def default_jobs() -> int:
 # --- one note -------------------------------------------------------------------------------
 
 
-def _read_error(path: Path, message: str) -> ReadError:
-    return ReadError(note_id=note_id_for(path), source=str(path), error=_one_line(message))
+def _read_error(path: Path | Item, message: str) -> ReadError:
+    if isinstance(path, Note | ReadError):
+        return ReadError(note_id=path.note_id, source=sources.label(path) if isinstance(path, Note) else path.source,
+                         error=_one_line(message))
+    return ReadError(note_id=note_id_for(Path(path)), source=str(path), error=_one_line(message))
+
+
+def _item(item: PathLike | Note | NoteError) -> Item:
+    """A work item that pickles: a ``NoteError`` of a FHIR/HL7 entry becomes its ``ReadError`` at once."""
+    if isinstance(item, NoteError):
+        return ReadError(note_id=sources.error_note_id(item), source=sources.label(item), error=_one_line(str(item)))
+    return item if isinstance(item, Note) else str(item)
 
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAULT_MAX_BYTES,
+def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max_bytes: int = DEFAULT_MAX_BYTES,
               answers: str | None = None) -> BatchResult:
     """Read and extract one note; any failure becomes a ``ReadError`` (never raises).
 
@@ -73,23 +87,30 @@ def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAU
     the note (``.scribe/reviews.sqlite3``), any other value is a store path.
     ``NoteError`` messages are already one line naming the file and the problem. Any other
     exception is reported by its class only: its message could quote the note.
+    ``path`` may also be a note of a FHIR/HL7 file or the error of one of its entries (``scribe.sources``).
     """
-    from scribe.api import extract_file
+    from scribe.api import extract_file, extract_note
 
-    p = Path(path)
+    if isinstance(path, ReadError):
+        return path
+    p = sources.source_file(path) if isinstance(path, Note) else Path(path)
+    name = sources.label(path) if isinstance(path, Note) else str(p)
     try:
-        ex = extract_file(p, payer=payer, max_bytes=max_bytes, mentions=False)
+        if isinstance(path, Note):
+            ex = extract_note(path, payer=payer, mentions=False)
+        else:
+            ex = extract_file(p, payer=payer, max_bytes=max_bytes, mentions=False)
         if answers:
             ex = _with_answers(ex, p, answers, payer)
         return ex
     except sqlite3.Error as exc:
-        return _read_error(p, f"{p}: cannot read its saved answers ({type(exc).__name__})")
+        return _read_error(path, f"{name}: cannot read its saved answers ({type(exc).__name__})")
     except NoteError as err:
-        return _read_error(p, str(err))
+        return _read_error(path, str(err))
     except MemoryError:
-        return _read_error(p, f"{p}: out of memory while reading the note")
+        return _read_error(path, f"{name}: out of memory while reading the note")
     except Exception as exc:  # one bad note never stops the batch
-        return _read_error(p, f"{p}: internal error ({type(exc).__name__})")
+        return _read_error(path, f"{name}: internal error ({type(exc).__name__})")
 
 
 def _with_answers(ex: Extraction, path: Path, answers: str, payer: str) -> Extraction:
@@ -155,17 +176,17 @@ def _to_payload(result: BatchResult) -> dict[str, Any]:
     return {"kind": "ok", "json": result.model_dump_json(exclude={"mentions"})}
 
 
-def _error_payload(path: str, problem: str) -> dict[str, Any]:
-    return _to_payload(_read_error(Path(path), f"{path}: {problem}"))
+def _error_payload(path: Item, problem: str) -> dict[str, Any]:
+    return _to_payload(_read_error(path, f"{sources.label(path)}: {problem}"))
 
 
-def _from_payload(payload: dict[str, Any], path: str) -> BatchResult:
+def _from_payload(payload: dict[str, Any], path: Item) -> BatchResult:
     try:
         if payload["kind"] == "error":
             return ReadError.model_validate(payload["data"])
         return Extraction.model_validate_json(payload["json"])
     except Exception as exc:
-        return _read_error(Path(path), f"{path}: internal error ({type(exc).__name__})")
+        return _read_error(path, f"{sources.label(path)}: internal error ({type(exc).__name__})")
 
 
 def _rendered(result: BatchResult, render: Callable[[BatchResult], T]) -> tuple[NoteStatus, T]:
@@ -178,7 +199,7 @@ def _rendered(result: BatchResult, render: Callable[[BatchResult], T]) -> tuple[
         return NoteStatus.of(err), render(err)
 
 
-def _work_chunk(paths: list[str], payer: str, max_bytes: int, render: Callable[[BatchResult], Any] | None,
+def _work_chunk(paths: list[Item], payer: str, max_bytes: int, render: Callable[[BatchResult], Any] | None,
                 answers: str | None = None) -> list[Any]:
     """Worker entry point: a chunk of paths in, one picklable item per path out (same order).
 
@@ -190,7 +211,7 @@ def _work_chunk(paths: list[str], payer: str, max_bytes: int, render: Callable[[
         try:
             out.append(_to_payload(result) if render is None else _rendered(result, render))
         except Exception as exc:  # e.g. a value that fails to serialise
-            err = _read_error(Path(path), f"{path}: internal error ({type(exc).__name__})")
+            err = _read_error(path, f"{sources.label(path)}: internal error ({type(exc).__name__})")
             out.append(_to_payload(err) if render is None else _rendered(err, render))
     return out
 
@@ -199,13 +220,14 @@ def _work_chunk(paths: list[str], payer: str, max_bytes: int, render: Callable[[
 
 
 def list_note_paths(inputs: Iterable[PathLike], *, recursive: bool = False) -> list[Path]:
-    """Every note path the inputs expand to, in order (for a count before the work starts)."""
-    return list(iter_note_paths(inputs, recursive=recursive))
+    """Every input file the inputs expand to, in order (for a count before the work starts): plain text
+    notes, and FHIR / HL7 files that each hold one or more notes (``scribe.sources``)."""
+    return list(sources.iter_sources(inputs, recursive=recursive))
 
 
-def _chunks(paths: Iterator[Path], size: int) -> Iterator[list[str]]:
+def _chunks(paths: Iterator[Item], size: int) -> Iterator[list[Item]]:
     while True:
-        chunk = [str(p) for p in islice(paths, size)]
+        chunk = list(islice(paths, size))
         if not chunk:
             return
         yield chunk
@@ -235,7 +257,7 @@ def check_paths(
     number of CPUs; ``jobs == 1`` runs in this process. ``expand=False`` takes ``paths`` as
     note files already listed (e.g. by ``list_note_paths``): a folder among them is an error.
     """
-    note_paths = _note_paths(paths, recursive=recursive, expand=expand)
+    note_paths = _note_paths(paths, recursive=recursive, expand=expand, max_bytes=max_bytes)
     n_jobs, size = _check_args(paths, jobs, chunksize)
     if n_jobs == 1:
         for path in note_paths:
@@ -263,7 +285,7 @@ def check_paths_rendered(
     (a JSON line, a CSV row) saves the parent process from rebuilding every ``Extraction``; with
     ``jobs`` workers busy on as many cores, that parent time is what limits the speed-up.
     """
-    note_paths = _note_paths(paths, recursive=recursive, expand=expand)
+    note_paths = _note_paths(paths, recursive=recursive, expand=expand, max_bytes=max_bytes)
     n_jobs, size = _check_args(paths, jobs, chunksize)
     if n_jobs == 1:
         for path in note_paths:
@@ -276,8 +298,10 @@ def check_paths_rendered(
             yield item
 
 
-def _note_paths(paths: Iterable[PathLike], *, recursive: bool, expand: bool) -> Iterator[Path]:
-    return iter_note_paths(paths, recursive=recursive) if expand else (Path(p) for p in paths)
+def _note_paths(paths: Iterable[PathLike], *, recursive: bool, expand: bool, max_bytes: int) -> Iterator[Item]:
+    """Work items in input order: FHIR / HL7 files are expanded into their notes as the batch reaches them."""
+    files = sources.iter_sources(paths, recursive=recursive) if expand else paths
+    return (_item(i) for i in sources.iter_items(files, max_bytes))
 
 
 def _check_args(paths: Iterable[PathLike], jobs: int | None, chunksize: int | None) -> tuple[int, int]:
@@ -287,7 +311,9 @@ def _check_args(paths: Iterable[PathLike], jobs: int | None, chunksize: int | No
     n_jobs = default_jobs() if jobs is None else jobs
     if n_jobs < 1:
         raise ValueError("jobs must be at least 1")
-    known = n_jobs > 1 and isinstance(paths, Sized) and not any(Path(p).is_dir() for p in paths)
+    # the number of notes is known when every input is a plain text file (a FHIR/HL7 file may hold many)
+    known = n_jobs > 1 and isinstance(paths, Sized) and all(
+        Path(p).suffix.lower() in NOTE_SUFFIXES and not Path(p).is_dir() for p in paths)
     if known:
         n_jobs = max(1, min(n_jobs, len(paths)))  # type: ignore[arg-type]  # no idle workers to start
     if chunksize is None and n_jobs == 1:
@@ -303,22 +329,22 @@ def _check_args(paths: Iterable[PathLike], jobs: int | None, chunksize: int | No
 
 
 def _check_parallel(
-    note_paths: Iterator[Path],
+    note_paths: Iterator[Item],
     jobs: int,
     payer: str,
     max_bytes: int,
     chunksize: int,
     render: Callable[[BatchResult], Any] | None,
     answers: str | None = None,
-) -> Iterator[tuple[str, Any]]:
-    """(path, worker item) in input order, with at most ``jobs * WINDOW_PER_JOB`` chunks in flight."""
+) -> Iterator[tuple[Item, Any]]:
+    """(work item, worker item) in input order, with at most ``jobs * WINDOW_PER_JOB`` chunks in flight."""
     chunks = _chunks(note_paths, chunksize)
     first = next(chunks, None)
     if first is None:
         return
     runner = _Runner(jobs, (payer, max_bytes, render, answers))
     window = max(2, jobs * WINDOW_PER_JOB)
-    pending: deque[tuple[list[str], Future[list[Any]]]] = deque()
+    pending: deque[tuple[list[Item], Future[list[Any]]]] = deque()
     try:
         pending.append((first, runner.submit(first)))
         for chunk in islice(chunks, window - 1):
@@ -368,7 +394,7 @@ class _Runner:
         self.fresh = True
         return ProcessPoolExecutor(max_workers=self.jobs, mp_context=self.context, initializer=_worker_init)
 
-    def submit(self, chunk: list[str]) -> Future[list[Any]]:
+    def submit(self, chunk: list[Item]) -> Future[list[Any]]:
         first, self.fresh = self.forked and self.fresh, False
         if first:
             gc.freeze()  # keep the inherited pipeline out of the children's collector (fewer copied pages)
@@ -386,7 +412,7 @@ class _Runner:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = self._new_pool()
 
-    def isolate(self, chunk: list[str]) -> list[Any]:
+    def isolate(self, chunk: list[Item]) -> list[Any]:
         """Each note of ``chunk`` alone; a note whose worker dies is reported, the pool replaced."""
         items: list[Any] = []
         for path in chunk:

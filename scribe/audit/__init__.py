@@ -289,7 +289,8 @@ def run_audit(
     from scribe.api import extract_note
     from scribe.coding import payer_names
     from scribe.coding.billing import read_claims
-    from scribe.notes import DEFAULT_MAX_BYTES, NoteError, iter_note_paths, read_note
+    from scribe.notes import DEFAULT_MAX_BYTES, NoteError
+    from scribe.sources import error_note_id, iter_items, iter_sources, label, load
 
     if payer not in payer_names():
         raise AuditError(f"unknown payer {payer!r} (known: {', '.join(payer_names())})")
@@ -301,11 +302,12 @@ def run_audit(
     read: list[tuple[Any, Extraction]] = []
     unreadable: list[ReadError] = []
     seen: set[str] = set()
-    for path in _note_paths(inputs, recursive, iter_note_paths):
+    limit = max_bytes or DEFAULT_MAX_BYTES
+    for item in iter_items(_note_paths(inputs, recursive, iter_sources), limit):  # text, FHIR and HL7 inputs
         try:
-            note = read_note(path, max_bytes=max_bytes or DEFAULT_MAX_BYTES)
+            note = load(item, limit)
         except NoteError as err:
-            unreadable.append(ReadError(note_id=path.stem, source=str(path), error=str(err)))
+            unreadable.append(ReadError(note_id=error_note_id(err), source=label(item), error=str(err)))
             continue
         if note.note_id in seen:  # two notes of one name (recursive): the audit keys by note_id
             unreadable.append(ReadError(note_id=note.note_id, source=note.source,

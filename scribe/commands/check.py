@@ -200,7 +200,7 @@ def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: 
 # --- the command ----------------------------------------------------------------------------
 
 
-def _progress(total: int) -> tuple[Callable[[], None], Callable[[], None]]:
+def _progress(total: int | None) -> tuple[Callable[[], None], Callable[[], None]]:
     """(advance, stop) for a progress bar on stderr, or no-ops when stderr is not a terminal."""
     if not sys.stderr.isatty():
         return (lambda: None), (lambda: None)
@@ -276,7 +276,8 @@ def check_command(
         raise _usage_error("no notes given (NOTE_OR_DIR...)")
     paths = batch.list_note_paths(inputs, recursive=recursive)
     if not paths:
-        raise _usage_error(f"no notes found in the inputs given ({', '.join(NOTE_SUFFIXES)} files)")
+        raise _usage_error(f"no notes found in the inputs given ({', '.join(NOTE_SUFFIXES)}, FHIR .json/.ndjson "
+                           "or HL7 .hl7 files)")
 
     stream = output is None and fmt != "table"
     collected: list[str] = []  # output text, written at the end when --output is given
@@ -298,7 +299,8 @@ def check_command(
 
     summary = batch.BatchSummary()
     render = {"jsonl": _jsonl_line, "csv": _csv_row, "table": _table_row}[fmt]
-    advance, stop = _progress(len(paths))
+    # a FHIR / HL7 file may hold many notes: the total is known when every input is a plain text file
+    advance, stop = _progress(len(paths) if all(p.suffix.lower() in NOTE_SUFFIXES for p in paths) else None)
     start = time.perf_counter()
     try:
         results = batch.check_paths_rendered(paths, render, expand=False, jobs=jobs, payer=payer, max_bytes=max_bytes,

@@ -38,6 +38,25 @@ def _load_answers(path: Path) -> list:  # type: ignore[type-arg]
         raise ValueError(f"{path}: invalid answer ({loc}: {first['msg']})") from None
 
 
+def _one_note(path: Path):  # type: ignore[no-untyped-def]
+    """The one note of ``path`` (a text file, or a FHIR / HL7 file holding one note). Raises NoteError."""
+    from scribe.notes import NoteError
+    from scribe.sources import iter_notes
+
+    if path.is_dir():
+        raise NoteError(str(path), "is a directory")
+    found = []
+    for note in iter_notes([path]):
+        if isinstance(note, NoteError):
+            raise note
+        found.append(note)
+        if len(found) > 1:
+            raise NoteError(str(path), "holds several notes; scribe codes takes one (scribe extract reads them all)")
+    if not found:
+        raise NoteError(str(path), "holds no note")
+    return found[0]
+
+
 def codes_command(
     note: Annotated[Path, typer.Argument(help="One note file.")],
     payer: Annotated[str, typer.Option(help="Payer profile (lexicons/coding/payers.json).")] = "medicare",
@@ -51,7 +70,7 @@ def codes_command(
     Exit codes: 0 codes proposed and nothing missing; 1 something is missing or a code is withheld;
     2 the note (or an answers/claims file) cannot be read; 64 bad usage.
     """
-    from scribe.api import extract_file
+    from scribe.api import extract_note
     from scribe.coding import SEVERITY_ORDER, UnknownPayerError, payer_names
     from scribe.coding.billing import ClaimsError, compare, read_claims
     from scribe.notes import NoteError
@@ -65,7 +84,7 @@ def codes_command(
         raise typer.Exit(64)
     try:
         given = _load_answers(answers) if answers else []
-        ex = extract_file(note, payer=payer)
+        ex = extract_note(_one_note(note), payer=payer)
         claim_lines = read_claims(claims).get(ex.note_id, []) if claims else []
     except (NoteError, ClaimsError, ValueError) as err:
         typer.echo(f"scribe codes: {err}", err=True)

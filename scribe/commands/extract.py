@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from scribe.commands import UsageCommand
-from scribe.notes import DEFAULT_MAX_BYTES, NoteError, iter_note_paths
+from scribe.notes import DEFAULT_MAX_BYTES, NoteError
 
 
 def extract_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Note files or directories of notes.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Note files (text, FHIR JSON/NDJSON, HL7 v2) or directories of notes.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, json or table.")] = "jsonl",
     payer: Annotated[str, typer.Option(help="Payer profile for codes and flags.")] = "medicare",
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
@@ -25,17 +26,17 @@ def extract_command(
     if fmt not in ("jsonl", "json", "table"):
         typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json or table)", err=True)
         raise typer.Exit(64)
-    from scribe.api import extract_file
+    from scribe.api import extract_note
+    from scribe.sources import iter_notes
 
     results: list[dict] = []
     failed = 0
-    for path in iter_note_paths(inputs, recursive=recursive):
-        try:
-            ex = extract_file(path, max_bytes=max_bytes, payer=payer, mentions=mentions)
-        except NoteError as err:
-            typer.echo(f"scribe extract: {err}", err=True)
+    for note in iter_notes(inputs, recursive=recursive, max_bytes=max_bytes):
+        if isinstance(note, NoteError):
+            typer.echo(f"scribe extract: {note}", err=True)
             failed += 1
             continue
+        ex = extract_note(note, payer=payer, mentions=mentions)
         data = ex.to_contract(mentions=mentions)
         if fmt == "jsonl":
             sys.stdout.write(json.dumps(data) + "\n")

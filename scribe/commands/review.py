@@ -27,11 +27,13 @@ def review_command(
     One note opens directly; several make a queue (incomplete notes first; n / p to move).
     Answers are saved the moment they are submitted. Press ? in the app for every key.
     """
-    from scribe.notes import iter_note_paths
+    from scribe.sources import iter_items, iter_sources
     from scribe.store import ADDENDUM_SUFFIX, current_user
 
-    # addenda written by this command end in .txt too: never review them as notes
-    paths = [p for p in iter_note_paths(inputs, recursive=recursive) if not p.name.endswith(ADDENDUM_SUFFIX)]
+    # addenda written by this command end in .txt too: never review them as notes; a FHIR or HL7 file
+    # gives its notes (and an error for each bad entry)
+    files = [p for p in iter_sources(inputs, recursive=recursive) if not p.name.endswith(ADDENDUM_SUFFIX)]
+    paths = [Path(i) if isinstance(i, str) else i for i in iter_items(files)]
     if not paths:
         typer.echo("scribe review: no notes found", err=True)
         raise typer.Exit(66)

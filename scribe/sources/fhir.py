@@ -12,6 +12,8 @@ entry (``entry N`` of a Bundle, ``line N`` of NDJSON) and never quote the note.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import urllib.parse
@@ -153,15 +155,22 @@ def note_from_resource(raw: dict[str, Any], path: Path, source: str, max_bytes: 
 
 
 def _check_sizes(raw: dict[str, Any], max_bytes: int) -> None:
-    """Refuse an attachment over ``max_bytes`` before decoding it (its base64 length tells its size)."""
+    """Refuse an attachment over ``max_bytes`` before decoding it (its base64 length tells its size), and
+    one whose ``data`` is not strict base64."""
     content = raw.get("content")
     if not isinstance(content, list):
         return
     for i, item in enumerate(content):
         att = item.get("attachment") if isinstance(item, dict) else None
         data = att.get("data") if isinstance(att, dict) else None
-        if isinstance(data, str) and len(data) * 3 // 4 > max_bytes + 2:
+        if not isinstance(data, str):
+            continue
+        if len(data) * 3 // 4 > max_bytes + 2:
             raise _Bad(f"content[{i}].attachment too large (about {len(data) * 3 // 4} bytes; limit {max_bytes})")
+        try:  # strictly: a lenient decoder turns "%%%" into no bytes at all
+            base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise _Bad(f"content[{i}].attachment.data is not valid base64") from None
 
 
 def _validation_problem(exc: ValidationError) -> str:

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
 from scribe.fsutil import atomic_write_text
+from scribe.notes import Note, NoteError
 from scribe.store import ReviewStore, default_store_path, write_addendum
 from scribe.tui.bindings import THEMES, KeySpec, keys_for, spec_for_action, textual_bindings
 from scribe.tui.screens.confirm import ConfirmScreen
@@ -40,7 +41,7 @@ class ReviewApp(App[None]):
 
     def __init__(
         self,
-        paths: Sequence[str | Path],
+        paths: Sequence[str | Path | Note | NoteError],  # notes of FHIR / HL7 files come as Note
         *,
         user: str,
         store_path: str | Path | None = None,
@@ -49,7 +50,7 @@ class ReviewApp(App[None]):
         theme: str = THEMES[0],
     ) -> None:
         super().__init__()
-        self.paths = [Path(p) for p in paths]
+        self.paths = [p if isinstance(p, Note | NoteError) else Path(p) for p in paths]
         self.user = user
         self.store_path = Path(store_path) if store_path else None
         self.payer = payer
@@ -73,10 +74,10 @@ class ReviewApp(App[None]):
         if note is None:
             return
         if len(self.paths) == 1:
-            from scribe.notes import NoteError, read_note
+            from scribe.sources import load
 
             try:
-                text = read_note(self.paths[0]).text
+                text = load(self.paths[0]).text
                 await note.load(text)
             except NoteError as err:
                 await note.load("", message=str(err))
@@ -187,7 +188,9 @@ class ReviewApp(App[None]):
             else:
                 parts.append(f"{len(state.prompts)} to answer" if state.prompts else "complete")
         elif self.paths:
-            parts.append(self.paths[0].stem if len(self.paths) == 1 else f"{len(self.paths)} notes")
+            first = self.paths[0]
+            one = first.note_id if isinstance(first, Note) else Path(getattr(first, "source", first)).stem
+            parts.append(one if len(self.paths) == 1 else f"{len(self.paths)} notes")
         if extra:
             parts.append(extra)
         parts.append(f"{self.user} ({'coder audit' if self.audit else 'clinician'})")

@@ -6,6 +6,7 @@ still to ask) the moment an answer changes. This module does not import Textual.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scribe.models import ELEMENT_NAMES, Answer, Evidence, Extraction, Option, Prompt, Status
+from scribe.notes import Note, NoteError
 from scribe.prompts import CHOICES, INPUT_KIND, PAYER_QUESTIONS, QUESTIONS, UNDETERMINED_OPTION, complete
 from scribe.store import ReviewStore, addendum_text, note_sha256, value_words
 
@@ -144,11 +146,28 @@ class NoteState:
         return addendum_text(self.extraction, self.clinician)
 
 
-def read_and_extract(path: Path, payer: str, audit: bool = False) -> NoteState:
-    """Read and extract (with mentions) one note; safe to run in a worker thread (no store access)."""
-    from scribe.api import extract_file
-    from scribe.notes import NoteError, read_note
+def read_and_extract(path: Path | Note | NoteError, payer: str, audit: bool = False) -> NoteState:
+    """Read and extract (with mentions) one note; safe to run in a worker thread (no store access).
 
+    ``path`` may also be a note of a FHIR / HL7 file (or the error of one of its entries): its state's
+    ``path`` is ``<that file's folder>/<note_id>``, so the answer store, addendum and gold file of each
+    note of a multi-note file sit beside that file under the note's own name.
+    """
+    from scribe.api import extract_file, extract_note
+    from scribe.notes import NoteError, read_note
+    from scribe.sources import error_note_id, source_file
+
+    if isinstance(path, NoteError):
+        return NoteState(path=Path(source_file(path.source)).parent / error_note_id(path), text="", error=str(path),
+                         audit=audit)
+    if isinstance(path, Note):
+        state = NoteState(path=source_file(path).parent / path.note_id, text=path.text, audit=audit)
+        try:
+            state.extraction = extract_note(path, payer=payer, mentions=True)
+            state.sha256 = hashlib.sha256(path.text.encode("utf-8")).hexdigest()
+        except Exception as err:  # one bad note never sinks the queue
+            state.error = f"{path.note_id}: internal error ({type(err).__name__})"
+        return state
     try:
         note = read_note(path)
     except NoteError as err:
