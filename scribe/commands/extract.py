@@ -16,15 +16,16 @@ from scribe.notes import DEFAULT_MAX_BYTES, NoteError
 def extract_command(
     inputs: Annotated[list[Path], typer.Argument(
         help="Note files (text, FHIR JSON/NDJSON, HL7 v2) or directories of notes.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, json or table.")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, json, table or fhir (one FHIR R4 Bundle per "
+                                                            "line; docs/fhir.md).")] = "jsonl",
     payer: Annotated[str, typer.Option(help="Payer profile for codes and flags.")] = "medicare",
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
     max_bytes: Annotated[int, typer.Option(help="Reject notes larger than this.")] = DEFAULT_MAX_BYTES,
     mentions: Annotated[bool, typer.Option(help="Include every candidate mention.")] = False,
 ) -> None:
     """Extract the coding elements of each note and print them (one JSON object per note)."""
-    if fmt not in ("jsonl", "json", "table"):
-        typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json or table)", err=True)
+    if fmt not in ("jsonl", "json", "table", "fhir"):
+        typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json, table or fhir)", err=True)
         raise typer.Exit(64)
     from scribe.api import extract_note
     from scribe.sources import iter_notes
@@ -37,6 +38,11 @@ def extract_command(
             failed += 1
             continue
         ex = extract_note(note, payer=payer, mentions=mentions)
+        if fmt == "fhir":
+            from scribe.fhir_out import bundle
+
+            sys.stdout.write(json.dumps(bundle(ex, payer=payer), ensure_ascii=False) + "\n")
+            continue
         data = ex.to_contract(mentions=mentions)
         if fmt == "jsonl":
             sys.stdout.write(json.dumps(data) + "\n")

@@ -48,6 +48,9 @@ def read_fhir_json(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[N
     except UnicodeDecodeError:
         raise NoteError(str(path), "not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and exc.lineno > 1:  # one resource per line: NDJSON under another name
+            yield from read_ndjson(path, max_bytes)
+            return
         raise NoteError(str(path), f"not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise NoteError(str(path), "JSON nested too deeply") from None

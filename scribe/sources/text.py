@@ -97,7 +97,7 @@ class _TextOf(HTMLParser):
             self.lines.extend(line.split("\n"))
         else:
             line = _SPACES.sub(" ", line).strip()
-            if line or (self.lines and self.lines[-1]):
+            if line:  # a block boundary ends a line; it never makes an empty one
                 self.lines.append(line)
         self.current = []
 
