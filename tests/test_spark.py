@@ -7,6 +7,7 @@ One Spark session serves the whole module (its start-up is most of the cost). 50
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -32,6 +33,8 @@ N_NOTES = 500
 def spark():  # type: ignore[no-untyped-def]
     from scribe.spark import session
 
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.fail("the Spark test needs Java 17 (apt-get install openjdk-17-jre-headless; .ci/run does it)")
     # small Arrow batches: each Python worker sees several batches and must build its pipeline once only
     s = session("local[2]", app_name="scribe-tests", conf={"spark.sql.execution.arrow.maxRecordsPerBatch": "64"})
     s.sparkContext.setLogLevel("ERROR")
