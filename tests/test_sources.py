@@ -337,3 +337,14 @@ def test_make_run_summary_counts_the_structured_examples() -> None:
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 1, proc.stderr
     assert "25 notes: 25 read, 21 complete, 4 needing prompts, 0 unreadable" in proc.stdout
+
+
+def test_malformed_hl7_escapes_never_reach_the_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    secret = "Zanzibar-Quokka-7731"
+    f = tmp_path / "esc.hl7"
+    f.write_text(mdm_message("E1", "x", formatted=True).replace(
+        "||x||", f"||{secret} \\Xzz\\ \\C2842\\ \\M1\\ \\\\ kyphoplasty L1||"))
+    with caplog.at_level("DEBUG"):
+        [note], bad = notes_of(f)
+    assert bad == [] and secret in note.text
+    assert not any(secret in r.getMessage() or secret in str(r.args) for r in caplog.records)
