@@ -8,6 +8,7 @@ the file and the entry, and the other entries go on.
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -348,3 +349,29 @@ def test_malformed_hl7_escapes_never_reach_the_logs(tmp_path: Path, caplog: pyte
         [note], bad = notes_of(f)
     assert bad == [] and secret in note.text
     assert not any(secret in r.getMessage() or secret in str(r.args) for r in caplog.records)
+
+
+def test_review_app_queues_the_notes_of_an_hl7_feed(tmp_path: Path) -> None:
+    import asyncio
+
+    pytest.importorskip("textual")
+    from scribe.sources import iter_items
+    from scribe.tui.app import ReviewApp
+
+    feed = tmp_path / "feed.hl7"
+    shutil.copyfile(FIX / "hl7" / "feed.hl7", feed)
+    items = [Path(i) if isinstance(i, str) else i for i in iter_items([feed])]
+    app = ReviewApp(items, user="dr_test", store_path=tmp_path / "answers.sqlite3")
+
+    async def go() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(600):
+                if app.loaded:
+                    break
+                await pilot.pause(0.02)
+            assert app.loaded
+            assert [s.note_id for s in app.states] == ["DOC-A", "DOC-D", "ORD-B", "feed-3"]  # errors last
+            assert app.states[-1].error.endswith("message 3: no OBX text (no OBX segment of type TX, FT or ST)")
+            assert {s.path for s in app.states[:3]} == {tmp_path / "DOC-A", tmp_path / "DOC-D", tmp_path / "ORD-B"}
+
+    asyncio.run(go())
