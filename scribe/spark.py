@@ -18,6 +18,7 @@ import os
 import sys
 import urllib.parse
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,13 +120,17 @@ def note_row(note_id: str, text: str | bytes | None, source: str = "", payer: st
     ``text`` may be bytes (a text file read whole): they are decoded as ``scribe extract`` decodes a file.
     """
     from scribe.api import extract
-    from scribe.notes import NoteError, decode
+    from scribe.notes import NoteError, decode, find_date_of_service
 
     try:
         if text is None:
             return _error_row(note_id, source, f"{source or note_id}: no text")
         if isinstance(text, bytes | bytearray):
             text = decode(bytes(text), source or note_id)[0]
+        if isinstance(date_of_service, datetime):  # a timestamp column (pandas Timestamp)
+            date_of_service = date_of_service.date()
+        # the source's date serves only when the note's text has none (as for FHIR and HL7 sources)
+        date_of_service = find_date_of_service(text) or date_of_service
         ex = extract(text, note_id=note_id, source=source, date_of_service=date_of_service, payer=payer,
                      mentions=False)
         return _row(ex.model_dump(mode="json", exclude={"mentions"}))

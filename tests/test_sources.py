@@ -340,6 +340,7 @@ def test_make_run_summary_counts_the_structured_examples() -> None:
     assert "25 notes: 25 read, 21 complete, 4 needing prompts, 0 unreadable" in proc.stdout
 
 
+@pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning")
 def test_malformed_hl7_escapes_never_reach_the_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     secret = "Zanzibar-Quokka-7731"
     f = tmp_path / "esc.hl7"

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,18 @@ def test_spark_check_reads_parquet_and_fhir_bulk_ndjson(spark, tmp_path: Path) -
     spark.createDataFrame(texts, "note_id string, text string").write.parquet(str(src))
     counts = spark_check(spark, str(src), str(tmp_path / "out1"))
     assert counts == {"notes": 9, "unreadable": 0, "needing_prompts": 0}
+    # JSON lines with other column names; a date column serves a note whose text has no date of service
+    lines = tmp_path / "in.jsonl"
+    lines.write_text("".join(json.dumps({"id": i, "body": t, "day": "2025-01-02"}) + "\n" for i, t in texts))
+    counts = spark_check(spark, str(lines), str(tmp_path / "out3"), text_col="body", id_col="id")
+    assert counts == {"notes": 9, "unreadable": 0, "needing_prompts": 0}
+    from scribe.spark import extract_notes
+
+    dated = {r["note_id"]: r for r in extract_notes(spark.read.json(str(lines)), "body", "id", date_col="day")
+             .select("note_id", "date_of_service").collect()}
+    for note_id, _ in texts:
+        own = read_note(SAMPLE / f"{note_id}.txt").date_of_service
+        assert dated[note_id]["date_of_service"] == (own or date(2025, 1, 2))
     counts = spark_check(spark, str(FIX / "fhir" / "bulk.ndjson"), str(tmp_path / "out2"))
     rows = {r["note_id"]: r for r in spark.read.parquet(str(tmp_path / "out2")).collect()}
     assert counts == {"notes": 4, "unreadable": 2, "needing_prompts": 0}  # bad base64, truncated line
