@@ -376,3 +376,19 @@ def test_review_app_queues_the_notes_of_an_hl7_feed(tmp_path: Path) -> None:
             assert {s.path for s in app.states[:3]} == {tmp_path / "DOC-A", tmp_path / "DOC-D", tmp_path / "ORD-B"}
 
     asyncio.run(go())
+
+
+def test_attachment_charset_and_unsupported_types(tmp_path: Path) -> None:
+    text = "Vertébroplastie L1 - cément\n"
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(bundle(
+        docref("latin", data=b64(text.encode("latin-1")), content_type="text/plain; charset=ISO-8859-1"),
+        docref("pdf", data=b64(b"%PDF-1.4"), content_type="application/pdf"),
+        docref("odd", data=b64(b"x"), content_type="text/plain; charset=no-such-charset"),
+    )))
+    good, bad = notes_of(f)
+    assert [(n.note_id, n.text) for n in good] == [("latin", text)]
+    assert [str(e).split(": ", 2)[2] for e in bad] == [
+        "unsupported attachment type 'application/pdf' (text/plain or text/html)",
+        "unknown charset 'no-such-charset'",
+    ]

@@ -149,3 +149,12 @@ def test_spark_check_reads_parquet_and_fhir_bulk_ndjson(spark, tmp_path: Path) -
             got = json.loads(rows[note.note_id]["json"])
             got.pop("source")
             assert got == want
+
+
+def test_spark_check_without_pyspark_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError
+    res = runner.invoke(app, ["spark-check", str(SAMPLE), "--output", str(tmp_path / "o")])
+    assert res.exit_code == 69
+    assert res.stderr.strip() == "scribe spark-check: pyspark is not installed (pip install 'scribe[spark]')"
