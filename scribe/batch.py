@@ -89,17 +89,16 @@ def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max
     exception is reported by its class only: its message could quote the note.
     ``path`` may also be a note of a FHIR/HL7 file or the error of one of its entries (``scribe.sources``).
     """
-    from scribe.api import extract_file, extract_note
+    from scribe.api import extract_note
+    from scribe.notes import read_note
 
     if isinstance(path, ReadError):
         return path
     p = sources.source_file(path) if isinstance(path, Note) else Path(path)
     name = sources.label(path) if isinstance(path, Note) else str(p)
     try:
-        if isinstance(path, Note):
-            ex = extract_note(path, payer=payer, mentions=False)
-        else:
-            ex = extract_file(p, payer=payer, max_bytes=max_bytes, mentions=False)
+        note = path if isinstance(path, Note) else read_note(p, max_bytes=max_bytes)
+        ex = extract_note(note, payer=payer, mentions=False)
         if answers:
             ex = _with_answers(ex, p, answers, payer)
         return ex
