@@ -215,6 +215,35 @@ class TreatedLevel(Strict):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
+ActKind = Literal["access", "cavity", "cement", "biopsy", "ablation"]
+When = Literal["today", "past", "planned"]
+Polarity = Literal["affirmed", "negated"]
+DocumentKind = Literal[
+    "augmentation_procedure", "other_procedure", "imaging_report", "clinical_note", "correspondence", "unknown"
+]
+
+
+class Act(Strict):
+    """What was done to which level and when (contract: "Documents and acts"), with the words that say so."""
+
+    act: ActKind
+    level: str | None = None
+    side: str | None = None
+    device: str | None = None  # cavity acts: the device that made the cavity
+    when: When = "today"
+    polarity: Polarity = "affirmed"
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Document(Strict):
+    """What kind of document the note is, why, and the words that say so."""
+
+    kind: DocumentKind = "unknown"
+    evidence: list[Evidence] = Field(default_factory=list)
+    reason: str = ""
+    discontinued: bool = False  # an augmentation record stopped before any cement (flag discontinued_procedure)
+
+
 class BilledLine(Strict):
     """A code found on a billing line of the note or in a claims file (for the audit)."""
 
@@ -287,7 +316,9 @@ class Extraction(BaseModel):
 
     note_id: str
     source: str = ""
+    document: Document = Field(default_factory=Document)
     elements: Elements = Field(default_factory=Elements)
+    acts: list[Act] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     codes: list[CodeLine] = Field(default_factory=list)
     diagnoses: list[Diagnosis] = Field(default_factory=list)

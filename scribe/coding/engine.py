@@ -100,6 +100,12 @@ class _Builder:
     def run(self) -> Proposal:
         ex = self.ex
         if not ex.is_procedure_note:
+            if ex.document.discontinued:
+                self.flag("discontinued_procedure", "warning",
+                          "The augmentation was stopped before any cement was delivered: no procedure code is "
+                          "proposed; the coder decides on a reduced or discontinued service modifier",
+                          ex.document.evidence)
+                return Proposal(flags=self.flags)
             return Proposal()
         self.procedures()
         self.biopsy()

@@ -11,6 +11,8 @@ from datetime import date
 
 from spacy.tokens import Doc
 
+from scribe.acts import build_acts
+from scribe.document import classify
 from scribe.models import MISSING_ORDER, Element, Elements, Extraction, Status
 from scribe.resolvers.biopsy import resolve_biopsy
 from scribe.resolvers.coverage import find_coverage
@@ -40,6 +42,11 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
     the audit); batch output does not print them, so it can skip the work."""
     v = View(doc, keep_mentions=keep_mentions)
     proc = resolve_procedure(v)
+    acts = build_acts(v)
+    gate = classify(v, acts, performed=list(proc.procedure_type.evidence) if proc.procedure_type.value else [],
+                    named=bool(proc.family_names) or bool(proc.procedure_type.evidence))
+    if not gate.augmentation or gate.discontinued:
+        proc.is_procedure_note = False
     sacro = proc.procedure_type.value == SP
     treated_levels = list(proc.levels.value or [])
     guidance = resolve_guidance(v)
@@ -62,10 +69,10 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
                                             detail=el.detail))
         elements.conservative_therapy.status = Status.NOT_APPLICABLE
     return Extraction(
-        note_id=note_id, source=source, elements=elements,
+        note_id=note_id, source=source, document=gate.document, elements=elements, acts=acts,
         missing=compute_missing(elements, proc.is_procedure_note),
         date_of_service=date_of_service, is_procedure_note=proc.is_procedure_note,
-        treated=proc.treated, mentions=v.mentions, text_length=len(v.text),
+        treated=proc.treated if proc.is_procedure_note else [], mentions=v.mentions, text_length=len(v.text),
         coverage=find_coverage(v.text, [t.level for t in proc.treated], v.tab.lower_text)
         if proc.is_procedure_note else {},
     )

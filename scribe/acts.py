@@ -1,0 +1,241 @@
+"""Act records: what was done to which level and when (contract: "Documents and acts").
+
+An act comes from one clause: its object (a pipeline term: cement, a cavity device, a needle or cannula,
+a biopsy) and, for cement, a delivery predicate in the same clause ("PMMA was injected", "3 mL of cement").
+A word alone is not an act: "cement was identified in the L3 body" (an observation), "PMMA-augmented
+screws" (another bone) and "the L2 pedicles appeared intact" state nothing done to a vertebral body.
+The act's level is the level named in its own clause (the nearest one), else the level of the previous act
+of the same paragraph ("the needle was advanced into L1 ... cement was injected"). ``when`` and
+``polarity`` come from the ConText flags of the object term (historical → past; hypothetical/planned, or a
+plan section → planned; negated → negated).
+
+The vocabulary is data: ``lexicons/acts.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from scribe.lexicon import LexiconError, _load_json, lexicon_dir
+from scribe.models import Act
+from scribe.nlp.types import LevelMention, Term
+from scribe.resolvers.view import View
+
+
+class ActsLexicon(BaseModel):
+    """``acts.json``: act vocabulary (regular expressions, case-insensitive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    cement_delivery: list[str]
+    cement_observed: list[str]
+    nonvertebral_target: list[str]
+    access_predicate: list[str]
+    ablation: list[str]
+    incomplete: list[str]
+    devices: dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActPatterns:
+    delivery: re.Pattern[str]
+    observed: re.Pattern[str]
+    nonvertebral: re.Pattern[str]
+    access: re.Pattern[str]
+    ablation: re.Pattern[str]
+    incomplete: re.Pattern[str]
+    devices: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def _alt(patterns: list[str], where: str) -> re.Pattern[str]:
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    except re.error as exc:
+        raise LexiconError(f"{where}: invalid regular expression ({exc})") from None
+
+
+def load_act_patterns(directory: str | None = None) -> ActPatterns:
+    path = (lexicon_dir() if directory is None else __import__("pathlib").Path(directory)) / "acts.json"
+    raw = _load_json(path)
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if k != "//"}
+    try:
+        lex = ActsLexicon.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise LexiconError(f"{path}: invalid entry ({loc}: {first['msg']})") from None
+    return ActPatterns(
+        delivery=_alt(lex.cement_delivery, f"{path} cement_delivery"),
+        observed=_alt(lex.cement_observed, f"{path} cement_observed"),
+        nonvertebral=_alt(lex.nonvertebral_target, f"{path} nonvertebral_target"),
+        access=_alt(lex.access_predicate, f"{path} access_predicate"),
+        ablation=_alt(lex.ablation, f"{path} ablation"),
+        incomplete=_alt(lex.incomplete, f"{path} incomplete"),
+        devices=tuple((name, _alt(ps, f"{path} devices.{name}")) for name, ps in lex.devices.items()),
+    )
+
+
+@cache
+def act_patterns() -> ActPatterns:
+    return load_act_patterns()
+
+
+_PLAN_SECTIONS = frozenset({"PLAN", "CONSENT"})
+_PAST = frozenset({"historical"})
+_PLANNED = frozenset({"hypothetical", "planned"})
+_NEG = frozenset({"negated"})
+_ALL = frozenset({"historical", "hypothetical", "planned", "negated"})
+_OBJECT_LABELS = {"CEMENT": "cement", "CAVITY": "cavity", "ACCESS": "access", "BIOPSY": "biopsy"}
+_ANCHORS = frozenset({"VB", "SACRUM", "ACCESS", "CAVITY", "PROC"})
+_SIDES = (("bilateral", "bilateral"), ("bipedicular", "bilateral"), ("left", "left"), ("right", "right"))
+
+
+class _Clauses:
+    """Clause spans (token ranges) and their text, made once per note (linear in its length)."""
+
+    def __init__(self, v: View) -> None:
+        self.v = v
+        self.bounds: dict[int, tuple[int, int]] = {}
+        for i, cid in enumerate(v.clause_id):
+            lo, _ = self.bounds.get(cid, (i, i))
+            self.bounds[cid] = (lo, i + 1)
+        self._text: dict[int, str] = {}
+        self._levels: dict[int, list[LevelMention]] = {}
+        for m in v.levels:
+            self._levels.setdefault(v.clause_id[m.start], []).append(m)
+
+    def text(self, cid: int) -> str:
+        got = self._text.get(cid)
+        if got is None:
+            lo, hi = self.bounds[cid]
+            got = self._text[cid] = self.v.span_text(lo, hi)
+        return got
+
+    def levels(self, cid: int) -> list[LevelMention]:
+        return self._levels.get(cid, [])
+
+
+def _when(v: View, t: Term) -> tuple[str, str, list[str]]:
+    """(when, polarity, cue texts) of an act object term."""
+    flags = v.flags(t.start, t.end, _ALL)
+    cats = {f.category for f in flags}
+    cues = [f.cue for f in flags]
+    polarity = "negated" if cats & _NEG else "affirmed"
+    sec = v.section(t.start)
+    if cats & _PAST:
+        return "past", polarity, cues
+    if cats & _PLANNED or sec.name in _PLAN_SECTIONS:
+        return "planned", polarity, cues
+    if not sec.session:
+        return "past", polarity, cues
+    return "today", polarity, cues
+
+
+def _nearest_levels(v: View, t: Term, mentions: list[LevelMention]) -> list[str]:
+    """The levels of the group nearest to ``t`` among its clause's level mentions, without those excluded
+    as another level's mention ("the old L2 fracture")."""
+    best: LevelMention | None = None
+    best_d = 1 << 30
+    for m in mentions:
+        if v.has(m.start, m.end, "other_level", "historical", "corrected", "diagnostic"):
+            continue
+        d = t.start - m.end if m.end <= t.start else m.start - t.end
+        if d < best_d:
+            best, best_d = m, d
+    if best is None:
+        return []
+    return list(v.group_of(best).levels)
+
+
+def build_acts(v: View) -> list[Act]:
+    """Every act the note states, in text order."""
+    pats = act_patterns()
+    clauses = _Clauses(v)
+    acts: list[Act] = []
+    last_level: dict[int, list[str]] = {}  # paragraph -> levels of the latest today act with a level
+    reached: set[int] = set()  # paragraphs where a needle or cavity device reached the bone today
+    screw_sents = {v.sent(t.start) for t in v.terms_of("SCREW") if t.text.lower().startswith("screw")
+                   or "screw" in t.text.lower() or t.text.lower() in {"fenestrated", "rod", "rods"}}
+    terms = sorted((t for t in v.terms if t.label in _OBJECT_LABELS), key=lambda t: t.start)
+    proc_spans = [(p.start, p.end) for p in v.terms_of("PROC")]
+    proc_starts = [s for s, _ in proc_spans]
+    for t in terms:
+        kind = _OBJECT_LABELS[t.label]
+        cid = v.clause(t.start)
+        ctext = clauses.text(cid)
+        if kind == "cavity":
+            i = bisect_right(proc_starts, t.start) - 1
+            if i >= 0 and proc_spans[i][0] <= t.start and t.end <= proc_spans[i][1]:
+                continue  # "balloon kyphoplasty" names the procedure
+        if kind == "cement":
+            if not pats.delivery.search(ctext) or pats.observed.search(ctext):
+                continue
+            if pats.nonvertebral.search(ctext) or v.sent(t.start) in screw_sents:
+                continue
+            # cement goes into a vertebral body or the sacrum: its clause names a level, or its sentence a
+            # body, the sacrum, a needle or a cavity device, or an earlier act of its paragraph reached the bone
+            sid = v.sent(t.start)
+            if not clauses.levels(cid) and v.paragraph(t.start) not in reached and \
+                    not any(x.label in _ANCHORS for x in v.sent_terms(sid)):
+                continue
+        elif kind == "access":
+            if not pats.access.search(ctext):
+                continue
+            if pats.nonvertebral.search(ctext) or v.sent(t.start) in screw_sents:
+                continue
+        elif kind == "cavity" and pats.ablation.search(ctext):
+            continue  # a heat-ablation probe carves no cavity (annotation rules)
+        when, polarity, _ = _when(v, t)
+        levels = _nearest_levels(v, t, clauses.levels(cid))
+        para = v.paragraph(t.start)
+        if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):
+            levels = last_level.get(para, [])
+        if levels and when == "today" and polarity == "affirmed":
+            last_level[para] = levels
+        if when == "today" and polarity == "affirmed" and kind in ("access", "cavity"):
+            reached.add(para)
+        device = None
+        if kind == "cavity":
+            low = t.text.lower()
+            device = next((name for name, rx in pats.devices if rx.search(low)), "other")
+        side = None
+        if kind in ("access", "cement", "cavity"):
+            lowc = ctext.lower()
+            side = next((s for word, s in _SIDES if re.search(rf"\b{word}\b", lowc)), None)
+        ev = [v.term_evidence(t)]
+        for lv in levels or [None]:  # type: ignore[list-item]
+            acts.append(Act.model_construct(act=kind, level=lv, side=side, device=device, when=when,
+                                            polarity=polarity, evidence=list(ev)))
+    acts.extend(_ablation_acts(v, clauses, pats))
+    acts.sort(key=lambda a: a.evidence[0].start if a.evidence else 0)
+    return acts
+
+
+def _ablation_acts(v: View, clauses: _Clauses, pats: ActPatterns) -> list[Act]:
+    out: list[Act] = []
+    seen: set[int] = set()
+    text = v.text
+    for hit in pats.ablation.finditer(text):
+        tok = v.tab.token_at(hit.start())
+        cid = v.clause(tok)
+        if cid in seen:
+            continue
+        seen.add(cid)
+        term = Term("ABLATION", None, tok, tok + 1, hit.start(), hit.end(), hit.group(0))
+        when, polarity, _ = _when(v, term)
+        levels = _nearest_levels(v, term, clauses.levels(cid))
+        ev = v.evidence(hit.start(), hit.end(), "ablation", False, tok)
+        for lv in levels or [None]:  # type: ignore[list-item]
+            out.append(Act.model_construct(act="ablation", level=lv, side=None, device=None, when=when,
+                                           polarity=polarity, evidence=[ev]))
+    return out
+
+
+def today(acts: list[Act], kind: str) -> list[Act]:
+    return [a for a in acts if a.act == kind and a.when == "today" and a.polarity == "affirmed"]

@@ -1,0 +1,202 @@
+"""The document gate: what kind of document a note is, and whether it records an augmentation.
+
+Decided in this order (each step gives a reason a scribe can read in the worklist):
+
+1. A title that names a non-procedure document (an imaging report, a letter or handout, a clinical note
+   such as a progress note, consult, anaesthesia record or a cancelled pre-procedure note) makes it that
+   kind, unless the title itself names the augmentation ("CT-GUIDED VERTEBROPLASTY - RADIOLOGY REPORT").
+2. Cement delivered today into a vertebral body or the sacrum (a ``cement`` act, today, affirmed) makes it
+   an augmentation record.
+3. A title that names another procedure (a biopsy, a lumbar puncture, a fusion …) makes it that procedure's
+   record.
+4. A performed-procedure statement (the procedure named in a session section, not negated, planned or
+   historical) makes it an augmentation record; so does needle access today in a record that names the
+   augmentation and says it was stopped (a discontinued procedure: no codes, flag ``discontinued_procedure``).
+5. Otherwise: a letter (salutation, "Sincerely") is correspondence; a record with procedure sections is another
+   procedure; anything else is a clinical note, or ``unknown`` when nothing says.
+
+The vocabulary is data: ``lexicons/documents.json`` (title cues) and ``lexicons/acts.json`` (stop cues).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from scribe.acts import act_patterns, today
+from scribe.lexicon import LexiconError, _load_json, lexicon_dir
+from scribe.models import Act, Document, DocumentKind, Evidence, make_evidence
+from scribe.resolvers.view import View
+
+_TITLE_KINDS: tuple[DocumentKind, ...] = ("correspondence", "clinical_note", "imaging_report", "other_procedure")
+_DEMOGRAPHIC = re.compile(r"^\s*(?:patient|pt|name|mrn|dob|date|dos|chart|hospital no|account|provider|physician|"
+                          r"surgeon|attending|radiologist|ordering|exam date|visit date|arrival|conference)"
+                          r"\b[^\n]*[:|]", re.IGNORECASE)
+_FIELD = re.compile(r"^[A-Za-z][\w /&()'-]{0,40}:\s*\S")  # "HISTORY: ...", "Indication: ..."
+_EXAM_LINE = re.compile(r"(?im)^[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$")
+
+
+class DocumentsLexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title_lines: int = 3
+    titles: dict[DocumentKind, list[str]]
+    augmentation_title: list[str]
+    letter: list[str]
+    procedure_record: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPatterns:
+    title_lines: int
+    titles: tuple[tuple[DocumentKind, re.Pattern[str]], ...]
+    augmentation: re.Pattern[str]
+    letter: re.Pattern[str]
+    procedure_record: re.Pattern[str]
+
+
+def _alt(patterns: list[str], where: str) -> re.Pattern[str]:
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.MULTILINE)
+    except re.error as exc:
+        raise LexiconError(f"{where}: invalid regular expression ({exc})") from None
+
+
+def load_document_patterns(directory: Path | None = None) -> DocumentPatterns:
+    path = (directory or lexicon_dir()) / "documents.json"
+    raw = _load_json(path)
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if k != "//"}
+    try:
+        lex = DocumentsLexicon.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise LexiconError(f"{path}: invalid entry ({loc}: {first['msg']})") from None
+    titles = tuple((k, _alt(lex.titles[k], f"{path} titles.{k}")) for k in _TITLE_KINDS if k in lex.titles)
+    return DocumentPatterns(lex.title_lines, titles, _alt(lex.augmentation_title, f"{path} augmentation_title"),
+                            _alt(lex.letter, f"{path} letter"), _alt(lex.procedure_record, f"{path} procedure_record"))
+
+
+@cache
+def document_patterns() -> DocumentPatterns:
+    return load_document_patterns()
+
+
+@dataclass(slots=True)
+class Gate:
+    document: Document
+    augmentation: bool
+    discontinued: bool
+
+
+def title_spans(text: str, n_lines: int) -> list[tuple[int, int]]:
+    """The title lines: up to ``n_lines`` short lines (at most 100 characters) that open the note, before the
+    first line of demographics, fields or prose; plus the value of an "EXAM:" / "Procedure:" line among the
+    first 15 lines. A dictation that opens with a sentence has no title."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(text) and len(spans) < n_lines:
+        end = text.find("\n", pos)
+        end = len(text) if end == -1 else end
+        line = text[pos:end].strip()
+        if line:
+            if len(line) > 100 or _DEMOGRAPHIC.match(line) or _FIELD.match(line):
+                break
+            lead = text.index(line[0], pos)
+            spans.append((lead, lead + len(line)))
+        pos = end + 1
+    limit = 0
+    for _ in range(15):
+        nxt = text.find("\n", limit)
+        if nxt == -1:
+            limit = len(text)
+            break
+        limit = nxt + 1
+    for m in _EXAM_LINE.finditer(text, 0, limit):
+        spans.append((m.start(1), m.end(1)))
+    return spans
+
+
+def _evidence(v: View, start: int, end: int, rule: str) -> Evidence:
+    if v.tab.idx:
+        return v.evidence(start, end, rule)
+    return make_evidence(start, end, v.text[start:end], None, rule)
+
+
+def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -> Gate:
+    """``performed``: evidence of performed-procedure statements (the procedure named in a session section,
+    affirmed); ``named``: the note names a procedure of the family anywhere."""
+    pats = document_patterns()
+    text = v.text
+    spans = title_spans(text, pats.title_lines)
+    aug_title: Evidence | None = None
+    title_kind: DocumentKind | None = None
+    title_ev: Evidence | None = None
+    for s, e in spans:
+        chunk = text[s:e]
+        hit = pats.augmentation.search(chunk)
+        if hit and aug_title is None and not any(rx.search(chunk) for kind, rx in pats.titles
+                                                 if kind in ("correspondence", "clinical_note")):
+            aug_title = _evidence(v, s + hit.start(), s + hit.end(), "title")
+        if title_kind is None:
+            for kind, rx in pats.titles:
+                m = rx.search(chunk)
+                if m:
+                    title_kind, title_ev = kind, _evidence(v, s + m.start(), s + m.end(), "title")
+                    break
+    cement = today(acts, "cement")
+    access = today(acts, "access")
+    stop = pats_incomplete(v)
+
+    def gate(kind: DocumentKind, reason: str, ev: list[Evidence], aug: bool = False, disc: bool = False) -> Gate:
+        return Gate(Document(kind=kind, evidence=ev, reason=reason, discontinued=disc), aug, disc)
+
+    if title_kind in ("correspondence", "clinical_note", "imaging_report") and aug_title is None and title_ev:
+        label = {"correspondence": "a letter or handout", "clinical_note": "a clinical note",
+                 "imaging_report": "an imaging report"}[title_kind]
+        return gate(title_kind, f"the title names {label} ('{title_ev.text}'), not a procedure record", [title_ev])
+    if cement:
+        first = cement[0]
+        where = f" into {first.level}" if first.level else ""
+        return gate("augmentation_procedure", f"cement delivered{where} today", list(first.evidence), aug=True)
+    if title_kind == "other_procedure" and aug_title is None and title_ev:
+        return gate("other_procedure", f"the title names another procedure ('{title_ev.text}') and no cement was "
+                    "delivered into a vertebral body", [title_ev])
+    if stop is not None and (named or aug_title is not None):
+        if access:
+            return gate("augmentation_procedure", "the augmentation was stopped before any cement was delivered",
+                        [stop, *access[0].evidence], aug=True, disc=True)
+        return gate("clinical_note", "the augmentation was cancelled before any access: nothing was done", [stop])
+    if performed or aug_title is not None:
+        ev = performed[:1] or [aug_title]  # type: ignore[list-item]
+        return gate("augmentation_procedure", f"the note records the procedure as performed ('{ev[0].text}')", ev,
+                    aug=True)
+    if title_kind is not None and title_ev is not None:
+        return gate(title_kind, f"the title names {title_kind.replace('_', ' ')} ('{title_ev.text}')", [title_ev])
+    letter = pats.letter.search(text)
+    if letter:
+        return gate("correspondence", "written as a letter", [_evidence(v, letter.start(), letter.end(), "letter")])
+    record = pats.procedure_record.search(text[: min(len(text), 2000)])
+    if any(s.name in ("DESCRIPTION",) for s in v.sections) and record:
+        return gate("other_procedure", "a procedure record with no augmentation act",
+                    [_evidence(v, record.start(), record.end(), "procedure")])
+    if text.strip():
+        return gate("clinical_note", "no procedure of this family is recorded as performed", [])
+    return gate("unknown", "empty note", [])
+
+
+def pats_incomplete(v: View) -> Evidence | None:
+    """The first stop cue ("could not be completed", "aborted", "no cement was injected") in a session section."""
+    rx = act_patterns().incomplete
+    for m in rx.finditer(v.tab.lower_text if len(v.tab.lower_text) == len(v.text) else v.text.lower()):
+        if not v.tab.idx:
+            return None
+        tok = v.tab.token_at(m.start())
+        if v.session(tok):
+            return _evidence(v, m.start(), m.end(), "incomplete")
+    return None
