@@ -27,7 +27,7 @@ from scribe.scan import may_contain
 # .strip() removes them; a lazy label tried one character at a time was the slow part)
 _FORMAL_LINE = r"[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}+)[ \t]*:"
 _FORMAL = (re.compile(_FORMAL_LINE), re.compile("\n" + _FORMAL_LINE))
-_CAPS = r"[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"
+_CAPS = r"[ \t]*(?:\d{1,2}[.)][ \t]*)?([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"  # "2. LEVEL(S) TREATED" too
 _CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTILINE))
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)

@@ -131,6 +131,10 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
         if v.blank_field(t):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue
+        if v.form_state(t) == "denied":  # "Biopsy: [ ] Yes [x] No"
+            denied.append(t)
+            v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
+            continue
         flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
         if "negated" in cats and v.section_name(t.start) not in ("PLAN",):

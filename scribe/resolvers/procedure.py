@@ -122,6 +122,8 @@ class _Resolver:
             stop = self._stopped_before(t)
             if stop is not None:
                 flags.append(stop)
+            if self.v.form_state(t) == "denied":  # "Balloon: [ ] Yes [x] No"
+                flags.append(Flag("negated", "[x] No", t.end_char, t.end_char))
             cats = {f.category for f in flags}
             if cats & {"historical", "hypothetical"} and "negated" not in cats:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False,

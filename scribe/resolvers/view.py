@@ -11,6 +11,7 @@ from functools import cache
 
 from spacy.tokens import Doc
 
+from scribe.forms import field_state, form_spans
 from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import cue_index, matches_from
@@ -24,6 +25,8 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _NEW_PARAGRAPH = re.compile(r"new paragraph")
 _INLINE_BLANK = re.compile(r"[ \t]*:[ \t]*(?:[_*]{2,}|\?+)(?=\s|$)")
+_FIELD_COLON = re.compile(r"[ \t]*:")
+_NEXT_LABEL = re.compile(r"\s{2,}[A-Z][\w /()-]{0,30}:")  # the next field of a template row ("   Level: L1")
 _LISTED = frozenset({",", "or", "and", "nor", "/", "&", "the", "a", "an", "any"})  # words of a list of terms
 # a gap with one of these keeps the later term under the negation: "no biopsy or post-procedure CT" (a list),
 # "no cavity creation with a balloon tamp" (the instrument of the denied step)
@@ -96,6 +99,12 @@ class View:
         self.clause_id: list[int] = doc.user_data.get("clause_id", [])
         self.terms: list[Term] = doc.user_data.get("terms", [])
         self.levels: list[LevelMention] = [m for m in doc.user_data.get("levels", []) if m.levels]
+        # the words of unchecked form options and unresolved pick-lists state nothing (scribe/forms.py)
+        self.form = form_spans(self.text)
+        if self.form.void:
+            void = self.form.is_void
+            self.terms = [t for t in self.terms if not void(t.start_char)]
+            self.levels = [m for m in self.levels if not void(m.start_char)]
         self.dictation: bool = doc.user_data.get("dictation", False)
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
@@ -187,11 +196,30 @@ class View:
 
     def blank_field(self, term: Term) -> bool:
         """A field left empty: "Biopsy: ***" as a heading, or mid-line in a template row
-        ("Guidance: fluoroscopy   Biopsy: ____   Date: …")."""
+        ("Guidance: fluoroscopy   Biopsy: ____   Date: …"), or with none of its boxes checked ("Balloon: [ ] Yes")."""
+        if self.form.boxes and self.form_state(term) == "blank":
+            return True
         value = self.field_value(term)
         if value is not None:
             return bool(_BLANK_VALUE.match(value))
         return _INLINE_BLANK.match(self.text, term.end_char) is not None
+
+    def form_state(self, term: Term) -> str | None:
+        """For a field label term on a form ("Biopsy: [ ] Yes [x] No"): "blank", "denied" or "affirmed" by its
+        checked box (scribe/forms.py); None when its value holds no box."""
+        if not self.form.boxes:
+            return None
+        value = self.field_value(term)
+        if value is None:
+            colon = _FIELD_COLON.match(self.text, term.end_char)
+            if colon is None:
+                return None
+            line_end = self.text.find("\n", colon.end())
+            value = self.text[colon.end() : len(self.text) if line_end == -1 else line_end]
+            label = _NEXT_LABEL.search(value)
+            if label is not None:
+                value = value[: label.start()]
+        return field_state(value)
 
     # -- lookups ------------------------------------------------------------------------
     def terms_of(self, label: str) -> list[Term]:
