@@ -8,6 +8,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from spacy.tokens import Doc
 
@@ -106,6 +107,7 @@ class View:
             self.terms = [t for t in self.terms if not void(t.start_char)]
             self.levels = [m for m in self.levels if not void(m.start_char)]
         self.dictation: bool = doc.user_data.get("dictation", False)
+        self.terms = self._without_alternatives(self.terms)
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
         self._para_starts: list[int] | None = None  # made on first use (paragraph)
@@ -125,6 +127,17 @@ class View:
         self._level_starts: list[int] | None = None
         self._sorted_terms: list[Term] = []
 
+
+    def _without_alternatives(self, terms: list[Term]) -> list[Term]:
+        """Procedure names offered as alternatives ("VERTEBROPLASTY / KYPHOPLASTY PROCEDURE FORM", "vertebroplasty
+        or kyphoplasty") name neither: drop them (the checked box or the narrative says which was done)."""
+        procs = [t for t in terms if t.label == "PROC"]
+        drop: set[int] = set()
+        for a, b in pairwise(procs):
+            if a.value != b.value and b.start - a.end <= 2 and \
+                    all(w in ("/", "or", "-", "&") for w in self.tab.lowers[a.end : b.start]) and b.start > a.end:
+                drop.update((id(a), id(b)))
+        return [t for t in terms if id(t) not in drop] if drop else terms
 
     # -- structure ----------------------------------------------------------------------
     def _paragraph_starts(self) -> list[int]:
@@ -201,6 +214,13 @@ class View:
             return True
         value = self.field_value(term)
         if value is not None:
+            if self.form.void and value.strip():
+                # "Cavity creation: {Balloon tamp/SpineJack/None}": nothing but an unresolved list
+                lead = self.section(term.start).body_start + len(value) - len(value.lstrip())
+                i = bisect_right([s for s, _ in self.form.void], lead) - 1
+                if i >= 0 and self.form.void[i][0] == lead and \
+                        not self.text[self.form.void[i][1] : lead + len(value.strip())].strip(" .,;"):
+                    return True
             return bool(_BLANK_VALUE.match(value))
         return _INLINE_BLANK.match(self.text, term.end_char) is not None
 
