@@ -192,6 +192,8 @@ def build_acts(v: View) -> list[Act]:
         elif kind == "cavity" and pats.ablation.search(ctext):
             continue  # a heat-ablation probe carves no cavity (annotation rules)
         when, polarity, _ = _when(v, t)
+        if kind == "cement" and pats.incomplete.search(ctext):
+            polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
         levels = _nearest_levels(v, t, clauses.levels(cid))
         para = v.paragraph(t.start)
         if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):

@@ -95,20 +95,26 @@ class Gate:
 
 
 def title_spans(text: str, n_lines: int) -> list[tuple[int, int]]:
-    """The title lines: up to ``n_lines`` short lines (at most 100 characters) that open the note, before the
-    first line of demographics, fields or prose; plus the value of an "EXAM:" / "Procedure:" line among the
-    first 15 lines. A dictation that opens with a sentence has no title."""
+    """The title lines: up to ``n_lines`` short lines (at most 100 characters, not fields nor demographics) of
+    the note's first block (up to its first blank line, at most 8 lines); plus the value of an "EXAM:" /
+    "Procedure:" line among the first 15 lines. A dictation that opens with a sentence has no title."""
     spans: list[tuple[int, int]] = []
     pos = 0
-    while pos < len(text) and len(spans) < n_lines:
+    seen = 0
+    while pos < len(text) and len(spans) < n_lines and seen < 8:
         end = text.find("\n", pos)
         end = len(text) if end == -1 else end
         line = text[pos:end].strip()
-        if line:
-            if len(line) > 100 or _DEMOGRAPHIC.match(line) or _FIELD.match(line):
-                break
-            lead = text.index(line[0], pos)
-            spans.append((lead, lead + len(line)))
+        if not line:
+            if seen:
+                break  # the first block ends
+        else:
+            seen += 1
+            if len(line) > 100 and not _FIELD.match(line):
+                break  # prose: no title
+            if not (len(line) > 100 or _DEMOGRAPHIC.match(line) or _FIELD.match(line)):
+                lead = text.index(line[0], pos)
+                spans.append((lead, lead + len(line)))
         pos = end + 1
     limit = 0
     for _ in range(15):
@@ -160,6 +166,9 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
         label = {"correspondence": "a letter or handout", "clinical_note": "a clinical note",
                  "imaging_report": "an imaging report"}[title_kind]
         return gate(title_kind, f"the title names {label} ('{title_ev.text}'), not a procedure record", [title_ev])
+    letter = pats.letter.search(text)
+    if letter:
+        return gate("correspondence", "written as a letter", [_evidence(v, letter.start(), letter.end(), "letter")])
     if cement:
         first = cement[0]
         where = f" into {first.level}" if first.level else ""
@@ -178,9 +187,6 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
                     aug=True)
     if title_kind is not None and title_ev is not None:
         return gate(title_kind, f"the title names {title_kind.replace('_', ' ')} ('{title_ev.text}')", [title_ev])
-    letter = pats.letter.search(text)
-    if letter:
-        return gate("correspondence", "written as a letter", [_evidence(v, letter.start(), letter.end(), "letter")])
     record = pats.procedure_record.search(text[: min(len(text), 2000)])
     if any(s.name in ("DESCRIPTION",) for s in v.sections) and record:
         return gate("other_procedure", "a procedure record with no augmentation act",

@@ -57,9 +57,9 @@ _SPOKEN_RUN_IN_START = re.compile(r"(?:[.!?]|\bperiod\b)[ \t]+(?=\w)", re.IGNORE
 _SPOKEN_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\bperiod\b", re.IGNORECASE)
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan(?:s|ned|ning)?|consider\w*)\b", re.IGNORECASE)
-_PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
+_PARA_START = re.compile(r"(?:\A|\n[ \t]*\n\s*|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 # the two branches of _PARA_START, each with a literal first character: Python's re scans for those fast
-_BLANK_LINE = re.compile(r"\n[ \t]*\n[ \t]*")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")  # more blank lines are one paragraph break
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPOKEN_STOP = re.compile(r"(?:[.?!]|\bperiod\b)[ \t]+", re.IGNORECASE)  # a sentence end a spoken heading may follow
