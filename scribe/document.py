@@ -36,6 +36,8 @@ _TITLE_KINDS: tuple[DocumentKind, ...] = ("correspondence", "clinical_note", "im
 _DEMOGRAPHIC = re.compile(r"^\s*(?:patient|pt|name|mrn|dob|date|dos|chart|hospital no|account|provider|physician|"
                           r"surgeon|attending|radiologist|ordering|exam date|visit date|arrival|conference)"
                           r"\b[^\n]*[:|]", re.IGNORECASE)
+_RUN_IN_DEMOGRAPHIC = re.compile(r"\b(?:patient|pt|name|mrn|medical record|dob|date of (?:service|birth|visit|exam)|"
+                                 r"dos|chart|hospital no|account|member)\b", re.IGNORECASE)
 _FIELD = re.compile(r"^[A-Za-z][\w /&()'-]{0,40}:\s*\S")  # "HISTORY: ...", "Indication: ..."
 _EXAM_LINE = re.compile(r"(?im)^[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$")
 
@@ -111,7 +113,13 @@ def title_spans(text: str, n_lines: int) -> list[tuple[int, int]]:
         else:
             seen += 1
             if len(line) > 100 and not _FIELD.match(line):
-                break  # prose: no title
+                # a note run into one line ("ct myelogram thoracic and lumbar spine patient john doe mrn …"):
+                # its title is the words before the demographics, when they come within the first 15 words
+                lead = text.index(line[0], pos)
+                demo = next((d for d in _RUN_IN_DEMOGRAPHIC.finditer(line, 0, 160) if d.start() > 0), None)
+                if demo is not None and demo.start() > 0 and len(line[: demo.start()].split()) <= 15:
+                    spans.append((lead, lead + demo.start()))
+                break
             if not (len(line) > 100 or _DEMOGRAPHIC.match(line) or _FIELD.match(line)):
                 lead = text.index(line[0], pos)
                 spans.append((lead, lead + len(line)))
