@@ -92,6 +92,7 @@ _PLANNED = frozenset({"hypothetical", "planned"})
 _NEG = frozenset({"negated"})
 _ALL = frozenset({"historical", "hypothetical", "planned", "negated"})
 _OBJECT_LABELS = {"CEMENT": "cement", "CAVITY": "cavity", "ACCESS": "access", "BIOPSY": "biopsy"}
+_WINDOW = 8
 _ANCHORS = frozenset({"VB", "SACRUM", "ACCESS", "CAVITY", "PROC"})
 _SIDES = (("bilateral", "bilateral"), ("bipedicular", "bilateral"), ("left", "left"), ("right", "right"))
 
@@ -116,6 +117,12 @@ class _Clauses:
             lo, hi = self.bounds[cid]
             got = self._text[cid] = self.v.span_text(lo, hi)
         return got
+
+    def window(self, t: Term, cid: int, width: int = _WINDOW) -> str:
+        """The words of ``t``'s clause within ``width`` tokens of it: a long clause (a note with no punctuation)
+        says many things; the act's predicate and target stand near its object."""
+        lo, hi = self.bounds[cid]
+        return self.v.span_text(max(lo, t.start - width), min(hi, t.end + width))
 
     def levels(self, cid: int) -> list[LevelMention]:
         return self._levels.get(cid, [])
@@ -168,7 +175,7 @@ def build_acts(v: View) -> list[Act]:
     for t in terms:
         kind = _OBJECT_LABELS[t.label]
         cid = v.clause(t.start)
-        ctext = clauses.text(cid)
+        ctext = clauses.window(t, cid)
         if kind == "cavity":
             i = bisect_right(proc_starts, t.start) - 1
             if i >= 0 and proc_spans[i][0] <= t.start and t.end <= proc_spans[i][1]:
