@@ -68,7 +68,10 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
             evs.append(c[3])
             end = c[1]
         return sites, evs, True
-    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4), key=lambda c: -c[1])
+    # a level just before the biopsy word names its site only within its clause ("L3 bone biopsy"; not
+    # "Balloon kyphoplasty T12 and L1; biopsy, pathology pending")
+    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4 and v.clause(c[0]) == clause
+                     and ";" not in v.lowers(c[1], t.start)), key=lambda c: -c[1])
     if before:
         direct = "with" not in v.lowers(before[0][1], t.start)
         if not direct and len(before[0][2]) > 1:
