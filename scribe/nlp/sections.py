@@ -66,6 +66,7 @@ _SPOKEN_STOP = re.compile(r"(?:[.?!]|\bperiod\b)[ \t]+", re.IGNORECASE)  # a sen
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
+_COMPOUND = re.compile(r"\s*/\s*|\s+and\s+|\s*&\s*")  # a label joining two headings
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
 
@@ -108,8 +109,13 @@ class SectionDetector:
         key = _key(label)
         name: str | None = None
         if key and key not in self.not_headings and not _LEVEL_LABEL.match(label) and len(key.split()) <= 6:
+            parts = [p.strip() for p in _COMPOUND.split(key) if p.strip()]
             if key in self.header_map:
                 name = self.header_map[key][0]
+            elif len(parts) > 1 and parts[0] in self.header_map:
+                name = self.header_map[parts[0]][0]  # "History/indication", "History and indications"
+            elif (last := key.split()[-1]) in self.header_map and not self.session.get(self.header_map[last][0], True):
+                name = self.header_map[last][0]  # "Post-op plan", "Surgical history": a kind of plan, of history
             elif len(key.split()) <= 4 and not _DIGIT.search(key):
                 name = self.default_field
         if len(self._field_names) < 20_000:
