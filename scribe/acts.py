@@ -18,13 +18,16 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from scribe.lexicon import LexiconError, _load_json, lexicon_dir
 from scribe.models import Act
 from scribe.nlp.types import LevelMention, Term
-from scribe.resolvers.view import View
+
+if TYPE_CHECKING:
+    from scribe.resolvers.view import View
 
 
 class ActsLexicon(BaseModel):
@@ -106,6 +109,10 @@ class _Clauses:
         for i, cid in enumerate(v.clause_id):
             lo, _ = self.bounds.get(cid, (i, i))
             self.bounds[cid] = (lo, i + 1)
+        self.sent_bounds: dict[int, tuple[int, int]] = {}
+        for i, sid in enumerate(v.sent_id):
+            lo, _ = self.sent_bounds.get(sid, (i, i))
+            self.sent_bounds[sid] = (lo, i + 1)
         self._text: dict[int, str] = {}
         self._levels: dict[int, list[LevelMention]] = {}
         for m in v.levels:
@@ -118,10 +125,11 @@ class _Clauses:
             got = self._text[cid] = self.v.span_text(lo, hi)
         return got
 
-    def window(self, t: Term, cid: int, width: int = _WINDOW) -> str:
-        """The words of ``t``'s clause within ``width`` tokens of it: a long clause (a note with no punctuation)
-        says many things; the act's predicate and target stand near its object."""
-        lo, hi = self.bounds[cid]
+    def window(self, t: Term, width: int = _WINDOW) -> str:
+        """The words of ``t``'s sentence within ``width`` tokens of it: a long sentence (a note with no
+        punctuation) says many things; the act's predicate and target stand near its object ("cement was then
+        injected" is one act, though "then" starts a clause)."""
+        lo, hi = self.sent_bounds[self.v.sent(t.start)]
         return self.v.span_text(max(lo, t.start - width), min(hi, t.end + width))
 
     def levels(self, cid: int) -> list[LevelMention]:
@@ -175,7 +183,7 @@ def build_acts(v: View) -> list[Act]:
     for t in terms:
         kind = _OBJECT_LABELS[t.label]
         cid = v.clause(t.start)
-        ctext = clauses.window(t, cid)
+        ctext = clauses.window(t)
         if kind == "cavity":
             i = bisect_right(proc_starts, t.start) - 1
             if i >= 0 and proc_spans[i][0] <= t.start and t.end <= proc_spans[i][1]:

@@ -24,13 +24,16 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from scribe.acts import act_patterns, today
 from scribe.lexicon import LexiconError, _load_json, lexicon_dir
 from scribe.models import Act, Document, DocumentKind, Evidence, make_evidence
-from scribe.resolvers.view import View
+
+if TYPE_CHECKING:
+    from scribe.resolvers.view import View
 
 _TITLE_KINDS: tuple[DocumentKind, ...] = ("correspondence", "clinical_note", "imaging_report", "other_procedure")
 _DEMOGRAPHIC = re.compile(r"^\s*(?:patient|pt|name|mrn|dob|date|dos|chart|hospital no|account|provider|physician|"
@@ -154,6 +157,10 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
     for s, e in spans:
         chunk = text[s:e]
         hit = pats.augmentation.search(chunk)
+        if hit and v.tab.idx:
+            tok = v.tab.token_at(s + hit.start())
+            if v.has(tok, tok + 1, "negated", "historical", "hypothetical"):
+                hit = None  # "Procedure: biopsy of T10. Vertebroplasty was deferred."
         if hit and aug_title is None and not any(rx.search(chunk) for kind, rx in pats.titles
                                                  if kind in ("correspondence", "clinical_note")):
             aug_title = _evidence(v, s + hit.start(), s + hit.end(), "title")

@@ -59,6 +59,13 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
         guidance=guidance, biopsy=biopsy, laterality=laterality, conservative_therapy=therapy,
         indication=indication,
     )
+    if elements.procedure_type.value and not elements.procedure_type.evidence:
+        # a procedure known from what was done (a cavity step, cement), not from its name: those acts are its
+        # evidence
+        done = [e for a in acts if a.when == "today" and a.polarity == "affirmed" and a.act in ("cavity", "cement")
+                for e in a.evidence]
+        elements.procedure_type.evidence = (done or list(elements.cavity_creation.evidence)
+                                            or list(elements.levels.evidence))[:4]
     if not proc.is_procedure_note:
         # not a procedure note of this family: nothing was treated this session
         for name in ("procedure_type", "cavity_creation", "levels", "guidance", "biopsy", "laterality",

@@ -181,7 +181,8 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     if denied:
         return Element.of(value={"performed": False, "sites": []}, status=Status.FOUND,
                        evidence=[v.term_evidence(t) for t in denied])
-    return Element.of(value={"performed": None, "sites": []}, status=Status.FOUND)
+    # the note is silent on a biopsy: nothing was found and nothing need be asked
+    return Element.of(value={"performed": None, "sites": []}, status=Status.NOT_APPLICABLE)
 
 
 def _unique(evs: list[Evidence]) -> list[Evidence]:
