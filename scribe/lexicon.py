@@ -310,8 +310,7 @@ def _json_problems(path: Path, model: type[M]) -> list[LexiconError]:
 
 def _jsonl_problems(path: Path, model: type[M]) -> list[LexiconError]:
     out: list[LexiconError] = []
-    rows = _rows(path)
-    for n, data in rows:
+    for n, data in _rows(path):
         out += _errors(model, data, path, lambda _loc, n=n: n)
     return out
 

@@ -4,6 +4,7 @@ and a broken lexicon stopping every command before it reads a note (exit 78)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,10 +25,13 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _own_lexicons(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _own_lexicons() -> Iterator[None]:
     """``--lexicons`` sets SCRIBE_LEXICONS for the process: restore it, and forget what was cached."""
-    monkeypatch.delenv(lexicon.ENV_VAR, raising=False)
+    saved = os.environ.pop(lexicon.ENV_VAR, None)
     yield
+    os.environ.pop(lexicon.ENV_VAR, None)
+    if saved is not None:
+        os.environ[lexicon.ENV_VAR] = saved
     lexicon.clear_caches()
     rules.default_rules.cache_clear()
 
@@ -162,6 +166,11 @@ def test_a_missing_folder_or_file_is_one_problem(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--lexicons", str(folder), "codes", str(NOTE)])
     assert result.exit_code == EXIT_CONFIG
     assert result.stderr == f"scribe codes: {folder / 'context.jsonl'}: lexicon file not found\n"
+
+
+def test_the_option_does_not_outlive_the_test() -> None:
+    """(The fixture's own check: a later test must read the packaged lexicons.)"""
+    assert lexicon.ENV_VAR not in os.environ
 
 
 def test_help_documents_the_exit_code() -> None:
