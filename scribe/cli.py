@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -16,13 +18,28 @@ import scribe.commands
 
 app = typer.Typer(
     name="scribe",
-    help="Documentation prompter for vertebroplasty, kyphoplasty and sacroplasty notes.",
+    help="Documentation prompter for vertebroplasty, kyphoplasty and sacroplasty notes.\n\n"
+         "Every command first loads and validates the lexicons (word lists and rule tables): an invalid one "
+         "stops it with one line on stderr naming file:line and the field, and exit code 78.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-_ORDER = ["extract", "codes", "check", "review", "audit", "evaluate"]
+
+@app.callback()
+def _global_options(
+    lexicons: Annotated[Path | None, typer.Option(
+        "--lexicons", metavar="DIR",
+        help="Read the lexicons from DIR (a copy of lexicons/) instead of the packaged ones; "
+             "the environment variable SCRIBE_LEXICONS does the same.")] = None,
+) -> None:
+    if lexicons is not None:
+        from scribe.lexicon import use_lexicon_dir
+
+        use_lexicon_dir(lexicons)
+
+_ORDER = ["extract", "codes", "check", "review", "audit", "evaluate", "lexicon"]
 
 
 def _register_all() -> None:

@@ -205,6 +205,10 @@ class Elements(BaseModel):
             raise KeyError(name)
         return getattr(self, name)
 
+    def __getitem__(self, name: str) -> Element:
+        """``elements["levels"]``: an element by its contract name, as in the JSON (``KeyError`` if unknown)."""
+        return self.get(name)
+
 
 class TreatedLevel(Strict):
     """A level treated in this session and the family its technique belongs to (rule C1)."""

@@ -44,6 +44,7 @@ HELP = (
     "  1   some note needs prompts (see --fail-on)\n"
     "  2   some file could not be read, or --output could not be written (takes precedence over 1)\n"
     "  64  bad usage (unknown option or value, no notes found, --jobs < 1)\n"
+    "  78  a lexicon file is invalid (one line names file:line and the field; no note was read)\n"
 )
 
 
