@@ -17,31 +17,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from scribe.lexicon import LexiconError, _load_json, lexicon_dir
+from scribe.lexicon import ActsLexicon, default_acts
 from scribe.models import Act
 from scribe.nlp.types import LevelMention, Term
 
 if TYPE_CHECKING:
     from scribe.resolvers.view import View
-
-
-class ActsLexicon(BaseModel):
-    """``acts.json``: act vocabulary (regular expressions, case-insensitive)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    cement_delivery: list[str]
-    cement_observed: list[str]
-    nonvertebral_target: list[str]
-    access_predicate: list[str]
-    ablation: list[str]
-    incomplete: list[str]
-    devices: dict[str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,38 +38,34 @@ class ActPatterns:
     devices: tuple[tuple[str, re.Pattern[str]], ...]
 
 
-def _alt(patterns: list[str], where: str) -> re.Pattern[str]:
-    try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-    except re.error as exc:
-        raise LexiconError(f"{where}: invalid regular expression ({exc})") from None
+def _alt(patterns: list[str]) -> re.Pattern[str]:
+    """One alternation of a lexicon's (validated) regular expressions."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", re.IGNORECASE | re.MULTILINE)
 
 
-def load_act_patterns(directory: str | None = None) -> ActPatterns:
-    path = (lexicon_dir() if directory is None else __import__("pathlib").Path(directory)) / "acts.json"
-    raw = _load_json(path)
-    if isinstance(raw, dict):
-        raw = {k: v for k, v in raw.items() if k != "//"}
-    try:
-        lex = ActsLexicon.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise LexiconError(f"{path}: invalid entry ({loc}: {first['msg']})") from None
+def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
     return ActPatterns(
-        delivery=_alt(lex.cement_delivery, f"{path} cement_delivery"),
-        observed=_alt(lex.cement_observed, f"{path} cement_observed"),
-        nonvertebral=_alt(lex.nonvertebral_target, f"{path} nonvertebral_target"),
-        access=_alt(lex.access_predicate, f"{path} access_predicate"),
-        ablation=_alt(lex.ablation, f"{path} ablation"),
-        incomplete=_alt(lex.incomplete, f"{path} incomplete"),
-        devices=tuple((name, _alt(ps, f"{path} devices.{name}")) for name, ps in lex.devices.items()),
+        delivery=_alt(lex.cement_delivery),
+        observed=_alt(lex.cement_observed),
+        nonvertebral=_alt(lex.nonvertebral_target),
+        access=_alt(lex.access_predicate),
+        ablation=_alt(lex.ablation),
+        incomplete=_alt(lex.incomplete),
+        devices=tuple((name, _alt(ps)) for name, ps in lex.devices.items()),
     )
 
 
-@cache
+_COMPILED: dict[int, ActPatterns] = {}
+
+
 def act_patterns() -> ActPatterns:
-    return load_act_patterns()
+    """The compiled patterns of the act lexicon in use (recompiled when the lexicon is reloaded)."""
+    lex = default_acts()
+    got = _COMPILED.get(id(lex))
+    if got is None:
+        _COMPILED.clear()
+        got = _COMPILED[id(lex)] = compile_act_patterns(lex)
+    return got
 
 
 _PLAN_SECTIONS = frozenset({"PLAN", "CONSENT"})

@@ -22,14 +22,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from scribe.acts import act_patterns, today
-from scribe.lexicon import LexiconError, _load_json, lexicon_dir
+from scribe.acts import _alt, act_patterns, today
+from scribe.lexicon import DocumentsLexicon, default_documents
 from scribe.models import Act, Document, DocumentKind, Evidence, make_evidence
 
 if TYPE_CHECKING:
@@ -45,16 +41,6 @@ _FIELD = re.compile(r"^[A-Za-z][\w /&()'-]{0,40}:\s*\S")  # "HISTORY: ...", "Ind
 _EXAM_LINE = re.compile(r"(?im)^[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$")
 
 
-class DocumentsLexicon(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title_lines: int = 3
-    titles: dict[DocumentKind, list[str]]
-    augmentation_title: list[str]
-    letter: list[str]
-    procedure_record: list[str]
-
-
 @dataclass(frozen=True, slots=True)
 class DocumentPatterns:
     title_lines: int
@@ -64,32 +50,23 @@ class DocumentPatterns:
     procedure_record: re.Pattern[str]
 
 
-def _alt(patterns: list[str], where: str) -> re.Pattern[str]:
-    try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.MULTILINE)
-    except re.error as exc:
-        raise LexiconError(f"{where}: invalid regular expression ({exc})") from None
+def compile_document_patterns(lex: DocumentsLexicon) -> DocumentPatterns:
+    titles = tuple((k, _alt(lex.titles[k])) for k in _TITLE_KINDS if k in lex.titles)
+    return DocumentPatterns(lex.title_lines, titles, _alt(lex.augmentation_title), _alt(lex.letter),
+                            _alt(lex.procedure_record))
 
 
-def load_document_patterns(directory: Path | None = None) -> DocumentPatterns:
-    path = (directory or lexicon_dir()) / "documents.json"
-    raw = _load_json(path)
-    if isinstance(raw, dict):
-        raw = {k: v for k, v in raw.items() if k != "//"}
-    try:
-        lex = DocumentsLexicon.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise LexiconError(f"{path}: invalid entry ({loc}: {first['msg']})") from None
-    titles = tuple((k, _alt(lex.titles[k], f"{path} titles.{k}")) for k in _TITLE_KINDS if k in lex.titles)
-    return DocumentPatterns(lex.title_lines, titles, _alt(lex.augmentation_title, f"{path} augmentation_title"),
-                            _alt(lex.letter, f"{path} letter"), _alt(lex.procedure_record, f"{path} procedure_record"))
+_COMPILED: dict[int, DocumentPatterns] = {}
 
 
-@cache
 def document_patterns() -> DocumentPatterns:
-    return load_document_patterns()
+    """The compiled patterns of the document lexicon in use (recompiled when the lexicon is reloaded)."""
+    lex = default_documents()
+    got = _COMPILED.get(id(lex))
+    if got is None:
+        _COMPILED.clear()
+        got = _COMPILED[id(lex)] = compile_document_patterns(lex)
+    return got
 
 
 @dataclass(slots=True)

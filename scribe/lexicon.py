@@ -193,6 +193,49 @@ class CoverageLexicon(BaseModel):
         return named
 
 
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression ({exc})") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+DocumentKind = Literal["augmentation_procedure", "other_procedure", "imaging_report", "clinical_note",
+                       "correspondence", "unknown"]
+CavityDevice = Literal["balloon", "spinejack", "kiva", "osteotome", "curette", "drill"]
+
+
+class ActsLexicon(BaseModel):
+    """``acts.json``: the act vocabulary of ``scribe.acts`` (regular expressions, case-insensitive, looked for
+    near an act's object): what delivers cement, what only observes it, targets that are not a vertebral body,
+    access predicates, ablation, the cues of a procedure stopped before cement, and cavity devices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cement_delivery: list[Regex]
+    cement_observed: list[Regex]
+    nonvertebral_target: list[Regex]
+    access_predicate: list[Regex]
+    ablation: list[Regex]
+    incomplete: list[Regex]
+    devices: dict[CavityDevice, list[Regex]]
+
+
+class DocumentsLexicon(BaseModel):
+    """``documents.json``: the title cues of each document kind (``scribe.document``), the words that make a title
+    name the augmentation, letter cues and the words of a procedure record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title_lines: int = Field(3, ge=1, le=8)
+    titles: dict[DocumentKind, list[Regex]]
+    augmentation_title: list[Regex]
+    letter: list[Regex]
+    procedure_record: list[Regex]
+
+
 # --- where the lexicons are -------------------------------------------------------------------
 
 
@@ -226,6 +269,8 @@ def use_lexicon_dir(directory: Path) -> None:
 def clear_caches() -> None:
     default_lexicon.cache_clear()
     default_coverage.cache_clear()
+    default_acts.cache_clear()
+    default_documents.cache_clear()
 
 
 # --- reading and validating, with file:line ---------------------------------------------------
@@ -382,6 +427,16 @@ def default_coverage() -> CoverageLexicon:
     return load_coverage()
 
 
+@cache
+def default_acts() -> ActsLexicon:
+    return load_json_model(lexicon_dir() / "acts.json", ActsLexicon)
+
+
+@cache
+def default_documents() -> DocumentsLexicon:
+    return load_json_model(lexicon_dir() / "documents.json", DocumentsLexicon)
+
+
 def lexicon_files() -> dict[str, tuple[type[BaseModel], bool]]:
     """Each lexicon file (relative to the folder), its model and whether it is JSON lines (one model a row)."""
     from scribe.coding.rules import CodeTable, PayerTable
@@ -392,6 +447,8 @@ def lexicon_files() -> dict[str, tuple[type[BaseModel], bool]]:
         "sections.json": (Sections, False),
         "normalization.json": (Normalization, False),
         "coverage.json": (CoverageLexicon, False),
+        "acts.json": (ActsLexicon, False),
+        "documents.json": (DocumentsLexicon, False),
         "coding/codes.json": (CodeTable, False),
         "coding/payers.json": (PayerTable, False),
     }
@@ -421,4 +478,6 @@ def require_lexicons() -> None:
 
     default_lexicon()
     default_coverage()
+    default_acts()
+    default_documents()
     default_rules()
