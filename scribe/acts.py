@@ -33,6 +33,7 @@ class ActPatterns:
     observed: re.Pattern[str]
     nonvertebral: re.Pattern[str]
     access: re.Pattern[str]
+    other_use: re.Pattern[str]
     ablation: re.Pattern[str]
     incomplete: re.Pattern[str]
     devices: tuple[tuple[str, re.Pattern[str]], ...]
@@ -49,6 +50,7 @@ def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
         observed=_alt(lex.cement_observed),
         nonvertebral=_alt(lex.nonvertebral_target),
         access=_alt(lex.access_predicate),
+        other_use=_alt(lex.access_other_use),
         ablation=_alt(lex.ablation),
         incomplete=_alt(lex.incomplete),
         devices=tuple((name, _alt(ps)) for name, ps in lex.devices.items()),
@@ -77,6 +79,19 @@ _OBJECT_LABELS = {"CEMENT": "cement", "CAVITY": "cavity", "ACCESS": "access", "B
 _WINDOW = 8
 _ANCHORS = frozenset({"VB", "SACRUM", "ACCESS", "CAVITY", "PROC"})
 _SIDES = (("bilateral", "bilateral"), ("bipedicular", "bilateral"), ("left", "left"), ("right", "right"))
+
+
+def sentence_window(v: View, t: Term, width: int = _WINDOW) -> str:
+    """The words of ``t``'s sentence within ``width`` tokens of it (O(width))."""
+    sid = v.sent_id[t.start]
+    lo = t.start
+    while lo > 0 and t.start - lo < width and v.sent_id[lo - 1] == sid:
+        lo -= 1
+    hi = t.end
+    n = len(v.sent_id)
+    while hi < n and hi - t.end < width and v.sent_id[hi] == sid:
+        hi += 1
+    return v.span_text(lo, hi)
 
 
 class _Clauses:
@@ -179,7 +194,7 @@ def build_acts(v: View) -> list[Act]:
                     not any(x.label in _ANCHORS for x in v.sent_terms(sid)):
                 continue
         elif kind == "access":
-            if not pats.access.search(ctext):
+            if not pats.access.search(ctext) or pats.other_use.search(ctext):
                 continue
             if pats.nonvertebral.search(ctext) or v.sent(t.start) in screw_sents:
                 continue

@@ -218,6 +218,7 @@ class ActsLexicon(BaseModel):
     cement_observed: list[Regex]
     nonvertebral_target: list[Regex]
     access_predicate: list[Regex]
+    access_other_use: list[Regex]  # a needle used for something else: local anaesthetic, a lumbar puncture
     ablation: list[Regex]
     incomplete: list[Regex]
     devices: dict[CavityDevice, list[Regex]]

@@ -195,3 +195,39 @@ def test_evidence_is_never_empty_for_found_elements_and_codes() -> None:
             for line in ex.codes:
                 assert line.evidence, (note.name, line.code)
             assert ex.document.reason
+
+
+# -- levels come from acts, not from co-occurrence (the issue's own examples) -------------------------------
+def _codes(text: str) -> list[tuple[str, int, list[str]]]:
+    return [(c.code, c.units, c.modifiers) for c in extract(text, note_id="t").codes]
+
+
+def test_a_needle_used_for_anaesthetic_treats_no_level() -> None:
+    text = ("PROCEDURE: Vertebroplasty T12.\nTECHNIQUE: Under fluoroscopy, a 22-gauge spinal needle infiltrated "
+            "local anaesthetic at L2 and L3 paraspinal soft tissues, then an 11-gauge needle was advanced into T12 "
+            "and 3 mL PMMA was injected into T12.\n")
+    assert extract(text, note_id="t").elements.levels.value == ["T12"]
+    assert _codes(text) == [("22510", 1, [])]
+
+
+def test_a_pedicle_looked_at_is_not_accessed() -> None:
+    text = ("PROCEDURE: Kyphoplasty T12.\nTECHNIQUE: Under fluoroscopy the L2 pedicles appeared intact. Bipedicular "
+            "access to T12, balloon inflated in T12, PMMA 4 mL injected into T12.\n")
+    assert _codes(text) == [("22513", 1, [])]
+
+
+def test_could_not_be_completed_is_discontinued() -> None:
+    ex = extract("PROCEDURE: Vertebroplasty L1.\nTECHNIQUE: An 11-gauge needle was advanced into L1 under "
+                 "fluoroscopy. The procedure could not be completed because of a posterior wall breach; no cement "
+                 "was given.\n", note_id="t")
+    assert ex.codes == [] and "discontinued_procedure" in [f.id for f in ex.flags]
+
+
+def test_a_biopsy_level_in_the_title_is_not_treated() -> None:
+    text = ("Vertebroplasty T8 and T9 with needle biopsy of a T11 lytic lesion\n\nTECHNIQUE: Under fluoroscopy, "
+            "needles were advanced into T8 and T9 and PMMA was injected into T8 and T9. A needle biopsy of the T11 "
+            "lesion was obtained.\n")
+    ex = extract(text, note_id="t")
+    assert ex.elements.levels.value == ["T8", "T9"]
+    assert _codes(text) == [("20225", 1, ["XS"]), ("22510", 1, []), ("22512", 1, [])]
+    assert "biopsy_included" not in [f.id for f in ex.flags]

@@ -15,6 +15,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 
+from scribe.acts import act_patterns, sentence_window
 from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
@@ -86,7 +87,8 @@ class _Resolver:
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
         self._aborts: list[Cue] | None = None
-        self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
+        self._heading_ends: dict[int, int] = {}
+        self._access_live: dict[int, bool] = {}  # procedure heading start -> end of its heading line
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -174,7 +176,7 @@ class _Resolver:
             if t.end <= group.start and group.start - t.end <= 4:
                 between = self.v.lowers(t.end, group.start)
                 lead = between[:-1] if between[-1:] == ["the"] else between
-                if all(w in {"of", "at", "from", "the", ",", "-", ":", "(", "bone", "vertebral", "body",
+                if all(w in {"of", "at", "from", "the", "a", "an", ",", "-", ":", "(", "bone", "vertebral", "body",
                              "level", "site", "y", "yes", "in"} for w in between) or \
                         (lead[-1:] == ["from"] and all(w in _BIOPSY_VERB for w in lead[:-1])):
                     # "a biopsy was obtained from (the) el four" (where it was obtained "at" may be the treated
@@ -283,12 +285,36 @@ class _Resolver:
                     return True
         return False
 
+    def _live_access(self, t: Term) -> bool:
+        """A needle, cannula or pedicle word that states access to the bone (an act: "needles were advanced into
+        T12"), not another use of a needle ("a spinal needle infiltrated local anaesthetic at L2") or a look at a
+        pedicle ("the L2 pedicles appeared intact")."""
+        got = self._access_live.get(t.start)
+        if got is None:
+            window = sentence_window(self.v, t)
+            pats = act_patterns()
+            got = self._access_live[t.start] = bool(pats.access.search(window)) and \
+                not pats.nonvertebral.search(window) and not pats.other_use.search(window)
+        return got
+
+    def _clause_off_act(self, m: LevelMention) -> bool:
+        """The level's clause is about a needle that states no access ("a spinal needle infiltrated local
+        anaesthetic at L2 and L3, then ... PMMA was injected into T12"): the acts of other clauses do not reach
+        it."""
+        clause = self.v.clause(m.start)
+        terms = [t for t in self.v.sent_terms(self.v.sent(m.start)) if self.v.clause(t.start) == clause]
+        other = act_patterns().other_use
+        off = any(t.label == "ACCESS" and other.search(sentence_window(self.v, t)) for t in terms)
+        return off and not any(t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t))
+                               for t in terms)
+
     def _sentence_cues(self, sid: int) -> tuple[set[str], bool]:
         """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
         cached = self._cues.get(sid)
         if cached is None:
             terms = self.v.sent_terms(sid)
-            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)}
+            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)
+                      and (t.label != "ACCESS" or self._live_access(t))}
             cached = self._cues[sid] = (labels, any(t.label == "BIOPSY" for t in terms))
         return cached
 
@@ -307,6 +333,8 @@ class _Resolver:
     def _treatment_sentence(self, m: LevelMention) -> bool:
         sec = self.v.section(m.start)
         labels, has_biopsy = self._sentence_cues(self.v.sent(m.start))
+        if sec.name != "PROCEDURE" and self._clause_off_act(m):
+            return False
         if sec.name == "PROCEDURE":
             label = sec.label.lower()
             if "level" in label or "site" in label:
