@@ -216,6 +216,7 @@ class TreatedLevel(Strict):
     level: str
     family: Family
     cavity: bool | None = None  # cavity creation documented at this level
+    rule: str = ""  # the row of the family decision table that decided (scribe/resolvers/decide.py)
     evidence: list[Evidence] = Field(default_factory=list)
 
 

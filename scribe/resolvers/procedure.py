@@ -19,6 +19,7 @@ from scribe.acts import act_patterns, sentence_window
 from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
+from scribe.resolvers.decide import LevelFacts, decide_family
 from scribe.resolvers.view import EXCLUDING, View
 from scribe.scan import may_contain
 
@@ -472,22 +473,20 @@ class _Resolver:
         # vertebroplasty, with no cavity step anywhere, it does not make the levels augmentation
         umbrella_only = VP in names and all("augmentation" in t.text.lower() for t in procs if t.value == KP)
 
+        kp_in_note = KP in names and not umbrella_only
+
+        def facts(lv: str) -> LevelFacts:
+            return LevelFacts(cavity_here=lv in aff, no_cavity_here=lv in den, cavity_untied=untied_aff,
+                              mixed_named=explicit_mix, kp_named=lv in kp_named, vp_named=lv in vp_named,
+                              kp_in_note=kp_in_note, vp_in_note=VP in names)
+
+        rules: dict[str, str] = {}
+
         def family(lv: str) -> str | None:
-            if lv in aff:
-                return KP
-            if lv in den:
-                return VP
-            if untied_aff:
-                return VP if (explicit_mix and lv in vp_named and lv not in kp_named) else KP
-            if lv in kp_named:
-                return KP
-            if lv in vp_named:
-                return VP
-            if KP in names and not umbrella_only:
-                return KP
-            if VP in names:
-                return VP
-            return None
+            fam, row = decide_family(facts(lv))
+            if row is not None:
+                rules[lv] = row.name
+            return fam
 
         treated: list[TreatedLevel] = []
         proc_value: str | None
@@ -502,7 +501,7 @@ class _Resolver:
                 cavity = (True if aff or untied_aff else None) if fam == "sacroplasty" else \
                     (True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None))
                 treated.append(TreatedLevel(level=lv, family=fam,  # type: ignore[arg-type]
-                                            cavity=cavity,
+                                            cavity=cavity, rule=rules.get(lv, "sacral_level"),
                                             evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
         else:
             levels_value = vertebral
@@ -515,7 +514,7 @@ class _Resolver:
                 treated.append(TreatedLevel(
                     level=lv, family=fam,  # type: ignore[arg-type]
                     cavity=True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None),
-                    evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+                    rule=rules.get(lv, ""), evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
             if fams == {KP, VP}:
                 proc_value = "mixed"
             elif fams:
