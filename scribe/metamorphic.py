@@ -1,7 +1,8 @@
 """Metamorphic transforms of annotated notes: rewritings whose gold answer is known without a new annotator.
 
 Invariant transforms keep the gold values (the note says the same thing in another form):
-- ``flatten``: lower case, no punctuation, one paragraph (how a speech-recognition dump arrives);
+- ``flatten``: lower case, no punctuation, one paragraph (how a speech-recognition dump arrives; marks inside a
+  word or number stay: "2.5", "t-score", "6/52");
 - ``history``: an old-procedure history line added after the first line;
 - ``boilerplate``: EHR boilerplate (demographics, allergies, medication list) added after the first line;
 - ``reorder``: the note's paragraphs after the first in another order (an addendum stays last).
@@ -19,7 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_PUNCT = re.compile(r"[^\w\s/]")
+# punctuation between two word characters stays ("2.5", "T-score", "6/52", "L4-L5", "o'clock"): it is part of a
+# word or number, which a speech-recognition dump writes too; every other mark goes
+_PUNCT = re.compile(r"(?<!\w)[^\w\s]+|[^\w\s]+(?!\w)")
 _SPACES = re.compile(r"\s+")
 _PARAS = re.compile(r"\n[ \t]*\n")
 _HEADING = re.compile(r"[ \t]*(?:[A-Za-z][A-Za-z /()&-]{0,40}:|[A-Z][A-Z /()&-]{2,60}$)", re.MULTILINE)
