@@ -18,6 +18,9 @@ _INSTRUMENT = frozenset({"needle", "needles", "trocar", "trocars", "cannula", "c
                          "forceps", "tool", "set"})
 # words that are a biopsy only beside an act of sampling ("tissue was sent for flow cytometry", not "flow
 # cytometry at the outside hospital showed myeloma")
+# "bone marrow edema", "marrow signal": an imaging finding named after the marrow, not a sample of it
+_FINDING = frozenset({"edema", "oedema", "signal", "replacement", "infiltration", "infiltrative", "enhancement",
+                      "lesion", "lesions", "pattern", "changes", "involvement", "hyperintensity", "abnormality"})
 _WEAK = frozenset({"core", "specimen", "aspirate", "aspiration", "flow cytometry", "flow cytometric analysis"})
 # the value of a field left with nothing ("Pathology: none.", "Tissue: N/A", "Samples: none sent")
 _NONE_VALUE = re.compile(r"[\s,.;:*_\-]*(?:none|n/?a|nil|no|not sent|none sent|not obtained|not applicable)[\s,.;]*",
@@ -94,7 +97,7 @@ def _instrument_or_weak(v: View, t: Term) -> bool:
     """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
     "specimen" and "aspirate" count only beside an act of sampling."""
     nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
-    if nxt in _INSTRUMENT:
+    if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
     if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
         return not _SAMPLING.search(v.sent_text(t.start))
