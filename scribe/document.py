@@ -37,6 +37,7 @@ _DEMOGRAPHIC = re.compile(r"^\s*(?:patient|pt|name|mrn|dob|date|dos|chart|hospit
                           r"\b[^\n]*[:|]", re.IGNORECASE)
 _RUN_IN_DEMOGRAPHIC = re.compile(r"\b(?:patient|pt|name|mrn|medical record|dob|date of (?:service|birth|visit|exam)|"
                                  r"dos|chart|hospital no|account|member)\b", re.IGNORECASE)
+_PROCEDURE_RECORD = re.compile(r"\b(?:procedure|operative|operation|op)\s+(?:note|report|record)\b", re.IGNORECASE)
 _FIELD = re.compile(r"^[A-Za-z][\w /&()'-]{0,40}:\s*\S")  # "HISTORY: ...", "Indication: ..."
 _EXAM_LINE = re.compile(r"(?im)^[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$")
 
@@ -145,6 +146,8 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
             for kind, rx in pats.titles:
                 m = rx.search(chunk)
                 if m:
+                    if kind == "clinical_note" and _PROCEDURE_RECORD.search(chunk):
+                        break  # "Consult and procedure note": the acts decide
                     title_kind, title_ev = kind, _evidence(v, s + m.start(), s + m.end(), "title")
                     break
     cement = today(acts, "cement")

@@ -231,3 +231,26 @@ def test_a_biopsy_level_in_the_title_is_not_treated() -> None:
     assert ex.elements.levels.value == ["T8", "T9"]
     assert _codes(text) == [("20225", 1, ["XS"]), ("22510", 1, []), ("22512", 1, [])]
     assert "biopsy_included" not in [f.id for f in ex.flags]
+
+
+def test_a_consult_and_procedure_note_is_decided_by_its_acts() -> None:
+    ex = extract("INTERVENTIONAL RADIOLOGY CONSULT AND PROCEDURE NOTE\n\nProcedure: vertebroplasty L1.\nTechnique: an "
+                 "11-gauge needle was advanced into L1 and PMMA 3 mL was injected.\n", note_id="t")
+    assert ex.document.kind == "augmentation_procedure" and [c.code for c in ex.codes] == ["22511"]
+
+
+@pytest.mark.parametrize("text", [
+    "OPERATIVE REPORT\n\nProcedure: L4-L5 laminectomy and fusion.\nDescription: pedicle screws were placed at L4 and "
+    "L5; a laminectomy was performed with a drill and an osteotome.\n",
+    "PROCEDURE NOTE\n\nProcedure: balloon femoroplasty, left femur.\nTechnique: a balloon tamp was inflated in the "
+    "femoral neck, then 12 mL of PMMA was injected into the femoral neck.\n",
+    "PSYCHIATRY CONSULTATION\n\nReason: low mood after a T12 vertebroplasty performed last month.\n",
+    "TELEPHONE ENCOUNTER\n\nCalled the patient 2 days after T12 and L1 balloon kyphoplasty; pain improved.\n",
+    "MRI LUMBAR SPINE\n\nImpression: acute L1 fracture. Kyphoplasty could be considered if pain persists.\n",
+])
+def test_look_alike_documents_get_no_procedure(text: str) -> None:
+    from scribe.metamorphic import flatten
+
+    for form in (text, flatten(text)):
+        ex = extract(form, note_id="t")
+        assert ex.elements.procedure_type.value is None and ex.codes == [], form
