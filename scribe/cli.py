@@ -13,14 +13,36 @@ import pkgutil
 import typer
 
 import scribe.commands
+from scribe.commands import ScribeGroup
 
 app = typer.Typer(
     name="scribe",
+    cls=ScribeGroup,  # usage errors exit 64 in one line; no traceback reaches a user
     help="Documentation prompter for vertebroplasty, kyphoplasty and sacroplasty notes.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"scribe {version('scribe')}")
+        except PackageNotFoundError:
+            typer.echo("scribe (version unknown: not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main_options(
+    show_version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                      help="Print the version and exit."),
+) -> None:
+    """Documentation prompter for vertebroplasty, kyphoplasty and sacroplasty notes."""
 
 _ORDER = ["extract", "codes", "check", "review", "audit", "evaluate"]
 
@@ -39,7 +61,7 @@ _register_all()
 
 
 def main() -> None:
-    app()
+    app(prog_name="scribe")
 
 
 if __name__ == "__main__":
