@@ -285,3 +285,77 @@ def test_an_internal_error_is_one_line_without_traceback(tmp_path: Path, monkeyp
     note.write_text(PATIENT_A)
     code, out, err = cli("codes", str(note))
     assert code == 70 and err.strip() == "scribe: internal error (RuntimeError)" and "leak" not in out + err
+
+
+# ------------------------------------------------------------------ coding
+VP_BIOPSY = ("Date of Service: 03/11/2026\nPROCEDURE: Vertebroplasty L3 under fluoroscopic guidance, PMMA injected "
+             "without a balloon. Separate needle biopsy of L5.\nHISTORY: 6 weeks of bracing failed. Pain 7/10.\n"
+             "Indication: {cause} with a pathologic fracture of L3.\n")
+
+
+@pytest.mark.parametrize("cue", ["suspected", "possible", "probable", "rule out"])
+def test_an_uncertain_diagnosis_codes_the_fracture_and_flags_it(cue: str) -> None:
+    from scribe.api import extract
+
+    ex = extract(VP_BIOPSY.format(cause=f"{cue} multiple myeloma"), note_id="u")
+    # the extractor keeps the stated reason ("suspected") or sets it aside ("rule out": the clinician is asked);
+    # either way the coding is the same
+    ind = ex.elements.indication
+    assert ind.value == "neoplasm" or ("indication" in ex.missing and ind.detail["uncertain"]["value"] == "neoplasm")
+    dx = [d.code for d in ex.diagnoses]
+    assert "C90.00" not in dx and "M84.58XA" not in dx and dx == ["M48.56XA"]
+    flag = next(f for f in ex.flags if f.id == "uncertain_diagnosis")
+    assert flag.rule == "IV.H" and cue.split()[0] in flag.message.lower()
+    confirmed = extract(VP_BIOPSY.format(cause="known multiple myeloma"), note_id="c")
+    assert [d.code for d in confirmed.diagnoses] == ["M84.58XA", "C90.00"]
+    assert not any(f.id == "uncertain_diagnosis" for f in confirmed.flags)
+
+
+def test_a_clinician_answer_confirms_an_uncertain_cause() -> None:
+    from scribe.api import extract
+    from scribe.prompts import complete
+
+    ex = extract(VP_BIOPSY.format(cause="suspected multiple myeloma"), note_id="u")
+    done, _ = complete(ex, [Answer(element="indication", value="neoplasm", user="dr")])
+    assert "M84.58XA" in [d.code for d in done.diagnoses]
+
+
+def test_sample_21_suspected_myeloma_is_not_coded_and_its_gold_agrees() -> None:
+    from scribe.api import extract_file
+    from scribe.evaluate import load_gold
+
+    ex = extract_file(ROOT / "sample_notes" / "sample_21_vp_biopsy_other_asr.txt")
+    gold = load_gold(ROOT / "sample_notes" / "sample_21_vp_biopsy_other_asr.gold.json")
+    assert [d.code for d in ex.diagnoses] == ["M48.56XA"] and "uncertain_diagnosis" in {f.id for f in ex.flags}
+    assert [(c.code, c.units, c.modifiers) for c in ex.codes] == [tuple(x) for x in gold.cpt]
+    assert ex.codes[0].code == "22511"  # the primary procedure line comes first
+    assert "C90.00" not in gold.notes or "not C90.00" in gold.notes
+
+
+def test_sacroplasty_has_coverage_criteria_of_its_own() -> None:
+    from scribe.api import extract
+
+    base = ("Date of Service: 03/11/2026\nPROCEDURE: Sacroplasty, bilateral sacral ala, under CT guidance; PMMA "
+            "injected on both sides.\nHISTORY: Osteoporotic sacral insufficiency fracture. 6 weeks of analgesics "
+            "failed.\n")
+    bare = extract(base, note_id="s")
+    messages = " ".join(f.message for f in bare.flags if f.id == "coverage_documentation")
+    assert "Sacroplasty documentation" in messages
+    for vertebral in ("kyphosis", "Roland-Morris", "height loss"):
+        assert vertebral not in messages
+    documented = extract(base + "MRI shows bilateral sacral alar fractures. She is unable to walk.\n", note_id="d")
+    assert not any(f.id == "coverage_documentation" for f in documented.flags)
+
+
+def test_flag_messages_are_for_coders_and_the_rule_is_a_field() -> None:
+    from scribe.api import extract
+
+    ex = extract("PROCEDURE: Kyphoplasty T12 and L1 under fluoroscopy, balloon tamps inflated, cement injected.\n"
+                 "Indication: osteoporotic fracture. 6 weeks of bracing failed.\n", note_id="k")
+    policy = next(f for f in ex.flags if f.id == "primary_region_policy")
+    assert policy.rule == "C4" and policy.verified is False and policy.source
+    assert "unverified" not in policy.message and "coding-rules" not in policy.message and "C4" not in policy.message
+    for f in ex.flags:
+        assert not any(f"({r})" in f.message for r in ("V1", "V2", "C1", "C2", "D1", "D5")), f.message
+    dumped = ex.flags[0].model_dump()
+    assert {"id", "severity", "message", "rule"} <= set(dumped)
