@@ -182,3 +182,20 @@ def test_snapshot_main_screen_80x24_and_120x40(snap_compare: Any, answered: tupl
                         run_before=ready)
     assert snap_compare(ReviewApp([note], user="dr_snap", store_path=store), terminal_size=(120, 40),
                         run_before=ready)
+
+
+def test_reopened_note_shows_attested_only_while_the_attested_text_stands(answered: tuple[Path, Path]) -> None:
+    from scribe.store import attest_addendum, write_addendum
+    from scribe.tui.state import load_note
+
+    note, store = answered
+    with ReviewStore(store) as st:
+        state = load_note(note, st, "medicare")
+        assert state.attested is None
+        _, signed = attest_addendum(note, state.addendum(), "dr_snap", AT)
+        st.attest("n1", "dr_snap", signed, identity=state.identity, at=AT)
+        again = load_note(note, st, "medicare")
+        assert again.attested is not None and again.attested["user"] == "dr_snap"
+        write_addendum(note, again.addendum().replace("fluoroscopy", "CT"))  # a later version
+        assert load_note(note, st, "medicare").attested is None
+    assert (note.parent / "n1.v1.addendum.txt").read_text() == signed

@@ -17,7 +17,6 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from scribe.commands import UsageCommand
-from scribe.models import ELEMENT_NAMES as _ELEMENTS
 from scribe.models import Extraction, ReadError
 from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES
 
@@ -160,15 +159,21 @@ def _jsonl_line(result: Extraction | ReadError) -> str:
     """The contract object (``to_contract()``, without mentions) or the error object, one line."""
     if isinstance(result, ReadError):
         return result.model_dump_json() + "\n"
-    if any(el.status == "answered" for el in (result.elements.get(n) for n in _ELEMENTS)):
-        import json
-
-        from scribe.prompts import provenance_json
-
-        data = result.model_dump(mode="json", exclude={"mentions"})
-        data["provenance"] = provenance_json(result)  # an extra key (the contract allows them)
-        return json.dumps(data, ensure_ascii=False) + "\n"
     return result.model_dump_json(exclude={"mentions"}) + "\n"
+
+
+def _jsonl_line_with_provenance(result: Extraction | ReadError) -> str:
+    """With saved answers applied: the contract object plus ``provenance`` (an extra key the contract allows):
+    per element with a value, ``{"source": "note", "evidence": [...]}`` or ``{"source": "answer", "user", "at"}``."""
+    if isinstance(result, ReadError):
+        return result.model_dump_json() + "\n"
+    import json
+
+    from scribe.prompts import provenance_json
+
+    data = result.model_dump(mode="json", exclude={"mentions"})
+    data["provenance"] = provenance_json(result)
+    return json.dumps(data, ensure_ascii=False) + "\n"
 
 
 def _table_row(result: Extraction | ReadError) -> list[str]:
@@ -345,7 +350,8 @@ def check_command(
         emit(_csv_line(CSV_FIELDS))
 
     summary = batch.BatchSummary()
-    render = {"jsonl": _jsonl_line, "csv": _csv_row, "table": _table_row}[fmt]
+    jsonl = _jsonl_line_with_provenance if answers else _jsonl_line
+    render = {"jsonl": jsonl, "csv": _csv_row, "table": _table_row}[fmt]
     advance, stop = _progress(len(paths))
     start = time.perf_counter()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 from scribe.identity import NoteIdentity
 from scribe.models import ELEMENT_NAMES, Answer, Evidence, Extraction, Option, Prompt, Status
 from scribe.prompts import CHOICES, INPUT_KIND, PAYER_QUESTIONS, QUESTIONS, UNDETERMINED_OPTION, complete
-from scribe.store import ReviewStore, addendum_text, value_words
+from scribe.store import ReviewStore, addendum_text, current_addendum, value_words
 
 LABELS: dict[str, str] = {
     "procedure_type": "procedure",
@@ -69,7 +69,10 @@ class NoteState:
         self.clinician, self.coder = clinician.current, coder.current
         self.stale_answers = [*clinician.stale, *(coder.stale if self.audit else [])]
         self.stale = bool(self.stale_answers)
-        self.attested = store.latest_attestation(self.identity)
+        attested = store.latest_attestation(self.identity)
+        # attested only while the addendum beside the note is still the attested text (a later change starts a
+        # new, unattested version)
+        self.attested = attested if attested and current_addendum(self.path) == attested["addendum"] else None
 
     def recompute(self, payer: str) -> None:
         if self.extraction is None:
