@@ -81,8 +81,10 @@ class StoredAnswers(BaseModel):
     stale: list[Answer] = Field(default_factory=list)
 
 
+# current: same text hash and same source id (or none recorded: rows from before source ids, same text);
+# stale candidates: same source id or same note file, another text
 _MATCH_SQL = ("SELECT element, value, user, at, comment, note_sha256, source_id FROM answers "
-              "WHERE role = ? AND ((note_sha256 = ? AND source_id = ?) OR (source_id != '' AND source_id = ?) "
+              "WHERE role = ? AND ((note_sha256 = ? AND source_id IN (?, '')) OR (source_id != '' AND source_id = ?) "
               "OR (note_path != '' AND note_path = ?)) ORDER BY id")
 
 
@@ -90,7 +92,7 @@ def _split(rows: Iterable[tuple[Any, ...]], identity: NoteIdentity) -> StoredAns
     out = StoredAnswers()
     for el, v, u, at, c, sha, sid in rows:
         a = Answer(element=el, value=json.loads(v), user=u, at=datetime.fromisoformat(at), comment=c)
-        if sha == identity.sha256 and sid == identity.source_id:
+        if sha == identity.sha256 and sid in (identity.source_id, ""):
             out.current.append(a)
         elif sha:  # a row without a hash (older stores) proves nothing about its note
             out.stale.append(a)
@@ -255,7 +257,8 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ reading
     def answers_for(self, note_id: str, role: Role | None = "clinician") -> list[Answer]:
-        """Every answer for the note, oldest first (apply in order: the latest per element wins).
+        """Every answer saved under the display label ``note_id``, oldest first: for history and audit only.
+        Answers are applied by identity (``lookup``); a file stem is never an identity.
 
         ``role=None`` returns both clinician and coder answers.
         """

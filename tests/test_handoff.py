@@ -103,6 +103,15 @@ def test_an_answer_to_an_earlier_text_is_stale_not_applied_and_reported(two_n1: 
     assert code == 1 and "earlier version" in err and got["codes"] == [] and got["flags"][0]["id"] == "stale_answers"
 
 
+def test_answers_saved_before_source_ids_still_apply_to_the_same_text(two_n1: tuple[Path, Path, Path]) -> None:
+    a, b, store = two_n1
+    with ReviewStore(store) as st:  # an older row: the note's hash only, no source id or path
+        st.save("n1", [Answer(element="levels", value=["L1"], user="drsmith", at=AT)],
+                note_sha256=identity_of(read_note(a)).sha256)
+        assert [x.value for x in st.lookup(identity_of(read_note(a))).current] == [["L1"]]
+        assert st.lookup(identity_of(read_note(b))).current == []
+
+
 # ------------------------------------------------------------------ the one answer parser
 @pytest.mark.parametrize(("element", "raw", "value"), [
     ("guidance", "ct", ["ct"]),
