@@ -199,3 +199,25 @@ def test_reopened_note_shows_attested_only_while_the_attested_text_stands(answer
         write_addendum(note, again.addendum().replace("fluoroscopy", "CT"))  # a later version
         assert load_note(note, st, "medicare").attested is None
     assert (note.parent / "n1.v1.addendum.txt").read_text() == signed
+
+
+def test_a_crash_in_the_review_app_is_one_line_without_locals(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    note = tmp_path / "n1.txt"
+    note.write_text(DAY)
+    code = (
+        "from scribe.tui.app import ReviewApp\n"
+        "class Boom(ReviewApp):\n"
+        "    def on_mount(self):\n"
+        "        note_text = 'Jane Doe'\n"
+        "        raise RuntimeError(note_text)\n"
+        f"app = Boom([{str(note)!r}], user='x')\n"
+        "app.run(headless=True)\n"
+        "raise SystemExit(app.return_code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "scribe review: internal error (RuntimeError)"
+    assert "Jane" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
