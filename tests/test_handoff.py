@@ -258,6 +258,9 @@ def test_audit_with_answers_has_provenance_in_jsonl_and_html(tmp_path: Path) -> 
     ["codes", "{note}", "--payer", "aetna"],
     ["codes", "{empty}"],
     ["audit", "{note}", "--format", "xml"],
+    ["check", "{note}", "--store", "{empty}/missing.sqlite3"],
+    ["codes", "{note}", "--store", "{empty}/missing.sqlite3"],
+    ["audit", "{note}", "--store", "{empty}/missing.sqlite3"],
 ])
 def test_usage_errors_exit_64_in_one_line_before_any_ui(args: list[str], tmp_path: Path) -> None:
     note = tmp_path / "n.txt"

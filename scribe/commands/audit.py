@@ -67,6 +67,8 @@ def audit_command(
 
     if fmt not in FORMATS:
         raise _fail(f"unknown --format {fmt!r} (table or jsonl)")
+    if store is not None and not store.is_file():
+        raise _fail(f"{store}: no such review store (--store)")
     if sample is not None and sample < 0:
         raise _fail("--sample must be >= 0")
     try:

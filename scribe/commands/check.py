@@ -325,6 +325,8 @@ def check_command(
         raise _usage_error("--jobs must be at least 1")
     if max_bytes < 1:
         raise _usage_error("--max-bytes must be at least 1")
+    if store is not None and not store.is_file():
+        raise _usage_error(f"{store}: no such review store (--store)")
     if not inputs:
         raise _usage_error("no notes given (NOTE_OR_DIR...)")
     paths = batch.list_note_paths(inputs, recursive=recursive)

@@ -51,6 +51,9 @@ def codes_command(
     if payer not in payer_names():
         typer.echo(f"scribe codes: unknown payer {payer!r} (known: {', '.join(payer_names())})", err=True)
         raise typer.Exit(64)
+    if store is not None and not store.is_file():
+        typer.echo(f"scribe codes: {store}: no such review store (--store)", err=True)
+        raise typer.Exit(64)
     if note.is_dir():
         typer.echo(f"scribe codes: {note}: is a folder (codes takes one note; use `scribe check` for a folder)",
                    err=True)
