@@ -225,10 +225,11 @@ def metrics_tables(m: AuditMetrics) -> list[Any]:
 
 
 def render_table(run: AuditRun) -> None:
-    from rich.console import Console
     from rich.text import Text
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    from scribe.render import console_for
+
+    console = console_for(sys.stdout)  # the terminal's width; piped: $COLUMNS, else 120
     for note in run.notes:
         for table in _note_tables(note):
             console.print(table)
