@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -49,12 +50,12 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def find_source_id(text: str) -> str:
+def find_source_id(text: str, dos: date | None = None) -> str:
     """``mrn+dos:<hash>`` when the text names both an MRN and a date of service, else ``""``."""
     m = _MRN.search(text[:20_000])
     if m is None:
         return ""
-    dos = find_date_of_service(text)
+    dos = dos or find_date_of_service(text)
     if dos is None:
         return ""
     digest = hashlib.sha256(f"{m.group(1).upper()}|{dos.isoformat()}".encode()).hexdigest()[:16]
@@ -63,7 +64,7 @@ def find_source_id(text: str) -> str:
 
 def identity_of(note: Note, source_id: str | None = None) -> NoteIdentity:
     """The identity of a note as read. ``source_id``: the input format's own id (TXA-12, FHIR id)."""
-    sid = source_id if source_id else find_source_id(note.text)
+    sid = source_id if source_id else find_source_id(note.text, note.date_of_service)
     return NoteIdentity(sha256=text_sha256(note.text), source_id=sid, note_id=note.note_id,
                         path=resolved(note.source))
 
