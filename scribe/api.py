@@ -42,6 +42,9 @@ def extract(
     dos = date_of_service or find_date_of_service(text)
     doc = analyse(text, dos)
     extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
+    from scribe.coding.certainty import mark_uncertain_indication
+
+    extraction = mark_uncertain_indication(extraction, text)  # "suspected myeloma" is not coded as confirmed
     if extraction.is_procedure_note:
         from scribe.coding.billing import find_billed
 

@@ -288,6 +288,7 @@ class Flag(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     verified: bool = True  # False when raised by a low-confidence (L) rule
     source: str | None = None
+    rule: str | None = None  # the rule id behind the flag (coding-rules.md), kept out of the message
 
 
 class Proposal(BaseModel):

@@ -629,7 +629,9 @@ def test_ctrl_c_stops_promptly_and_leaves_no_workers(tmp_path: Path) -> None:
 
 
 def test_check_with_answers_takes_answered_notes_off_the_worklist(tmp_path: Path) -> None:
+    from scribe.identity import identity_of
     from scribe.models import Answer
+    from scribe.notes import read_note
     from scribe.store import ReviewStore, default_store_path
 
     note = tmp_path / "kp.txt"
@@ -637,8 +639,9 @@ def test_check_with_answers_takes_answered_notes_off_the_worklist(tmp_path: Path
                     "INDICATION: osteoporotic compression fracture; 8 weeks of bracing failed.\n")
     before = next(iter(batch.check_paths([note], jobs=1)))
     assert isinstance(before, Extraction) and before.missing == ["guidance"]
-    with ReviewStore(default_store_path(note)) as store:
-        store.save("kp", [Answer(element="guidance", value=["fluoroscopy"], user="dr")])
+    with ReviewStore(default_store_path(note)) as store:  # saved for this very note (its identity)
+        store.save("kp", [Answer(element="guidance", value=["fluoroscopy"], user="dr")],
+                   identity=identity_of(read_note(note)))
     after = next(iter(batch.check_paths([note], jobs=1, answers="auto")))
     assert isinstance(after, Extraction) and after.missing == []
     assert after.elements.guidance.status == "answered"
@@ -655,14 +658,17 @@ def test_check_with_answers_takes_answered_notes_off_the_worklist(tmp_path: Path
 
 
 def test_check_cli_with_answers(tmp_path: Path) -> None:
+    from scribe.identity import identity_of
     from scribe.models import Answer
+    from scribe.notes import read_note
     from scribe.store import ReviewStore, default_store_path
 
     note = tmp_path / "kp.txt"
     note.write_text("PROCEDURE: Kyphoplasty L1. Balloon tamp inflated, cement injected.\n"
                     "INDICATION: osteoporotic compression fracture; 8 weeks of bracing failed.\n")
-    with ReviewStore(default_store_path(note)) as store:
-        store.save("kp", [Answer(element="guidance", value=["fluoroscopy"], user="dr")])
+    with ReviewStore(default_store_path(note)) as store:  # saved for this very note (its identity)
+        store.save("kp", [Answer(element="guidance", value=["fluoroscopy"], user="dr")],
+                   identity=identity_of(read_note(note)))
     cmd = [sys.executable, "-m", "scribe.cli", "check", str(tmp_path), "--format", "csv", "--jobs", "1"]
     assert subprocess.run(cmd, capture_output=True, text=True).returncode == 1
     proc = subprocess.run([*cmd, "--with-answers"], capture_output=True, text=True)

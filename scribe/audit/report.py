@@ -190,9 +190,10 @@ def _checklist(views: list[ElementView]) -> str:
             f'<tr class="row-{esc(v.name)}"><td><span class="swatch el-{esc(v.name)}"></span>{esc(v.name)}</td>'
             f"<td>{esc(fmt_value(v.value))}</td>"
             f'<td><span class="badge s-{esc(v.status)}">{esc(v.status)}</span>{missing}</td>'
+            f"<td>{esc(v.provenance)}</td>"
             f"<td>{ev or '<span class=muted>—</span>'}</td><td>{rule}</td>"
             f"<td>{aside or '<span class=muted>—</span>'}</td></tr>")
-    return ("<table class=\"checklist\"><thead><tr><th>element</th><th>value</th><th>status</th>"
+    return ("<table class=\"checklist\"><thead><tr><th>element</th><th>value</th><th>status</th><th>provenance</th>"
             "<th>evidence (quote @offsets)</th><th>rule / context cue</th><th>set aside</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
 

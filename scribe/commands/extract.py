@@ -27,9 +27,16 @@ def extract_command(
         raise typer.Exit(64)
     from scribe.api import extract_file
 
+    missing = [str(p) for p in inputs if not p.exists() and not p.is_symlink()]
+    paths = list(iter_note_paths([p for p in inputs if str(p) not in missing], recursive=recursive))
+    for m in missing:
+        typer.echo(f"scribe extract: {m}: file not found", err=True)
+    if not paths and not missing:
+        typer.echo("scribe extract: no notes found in " + ", ".join(str(p) for p in inputs), err=True)
+        raise typer.Exit(64)
     results: list[dict] = []
-    failed = 0
-    for path in iter_note_paths(inputs, recursive=recursive):
+    failed = len(missing)
+    for path in paths:
         try:
             ex = extract_file(path, max_bytes=max_bytes, payer=payer, mentions=mentions)
         except NoteError as err:
@@ -50,27 +57,13 @@ def extract_command(
 
 
 def _print_table(results: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """The same table as ``scribe check --format table`` (one renderer, one set of units and modifiers)."""
+    from scribe.commands.check import _render_table, _table_row
+    from scribe.models import Extraction
 
-    table = Table(title="scribe extract")
-    for col in ("note", "procedure", "cavity", "levels", "guidance", "biopsy", "weeks",
-                "indication", "missing", "codes"):
-        table.add_column(col)
-    for r in results:
-        el = r["elements"]
-        bx = el["biopsy"]["value"] or {}
-        ct = el["conservative_therapy"]["value"] or {}
-        table.add_row(
-            r["note_id"], str(el["procedure_type"]["value"] or "-"),
-            str(el["cavity_creation"]["value"]), ",".join(el["levels"]["value"] or []) or "-",
-            ",".join(el["guidance"]["value"] or []) or "-",
-            ",".join(bx.get("sites") or []) if bx.get("performed") else str(bx.get("performed")),
-            str(ct.get("weeks", "-")), str(el["indication"]["value"] or "-"),
-            ",".join(r["missing"]) or "-",
-            " ".join(f"{c['code']}x{c['units']}" for c in r["codes"]) or "-",
-        )
-    Console().print(table)
+    rows = [_table_row(Extraction.model_validate(r)) for r in results]
+    _render_table(rows, None, sys.stdout, to_file=False, title="scribe extract",
+                  summary_text=f"{len(rows)} note{'' if len(rows) == 1 else 's'} extracted")
 
 
 def register(app: typer.Typer) -> None:

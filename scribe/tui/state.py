@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scribe.identity import NoteIdentity
 from scribe.models import ELEMENT_NAMES, Answer, Evidence, Extraction, Option, Prompt, Status
 from scribe.prompts import CHOICES, INPUT_KIND, PAYER_QUESTIONS, QUESTIONS, UNDETERMINED_OPTION, complete
-from scribe.store import ReviewStore, addendum_text, note_sha256, value_words
+from scribe.store import ReviewStore, addendum_text, current_addendum, value_words
 
 LABELS: dict[str, str] = {
     "procedure_type": "procedure",
@@ -42,6 +43,9 @@ class NoteState:
     prompts: list[Prompt] = field(default_factory=list)
     audit: bool = False  # coder corrections are applied (and shown) only in audit mode
     stale: bool = False  # some stored answers were given for a different version of the note
+    identity: NoteIdentity | None = None  # text hash + source id: what the store matches answers by
+    stale_answers: list[Answer] = field(default_factory=list)  # shown as stale, never applied
+    attested: dict[str, Any] | None = None  # the latest attestation of this very text (user, at)
 
     @property
     def note_id(self) -> str:
@@ -57,9 +61,18 @@ class NoteState:
         return self.done is not None and not self.done.missing and not self.prompts
 
     def load_answers(self, store: ReviewStore) -> None:
-        self.clinician = store.answers_for(self.note_id, "clinician")
-        self.coder = store.answers_for(self.note_id, "coder")
-        self.stale = any(h["note_sha256"] and h["note_sha256"] != self.sha256 for h in store.history(self.note_id))
+        """The answers saved for this very note; answers to an earlier text of it are kept aside as stale."""
+        if self.identity is None:
+            return
+        clinician = store.lookup(self.identity, "clinician")
+        coder = store.lookup(self.identity, "coder")
+        self.clinician, self.coder = clinician.current, coder.current
+        self.stale_answers = [*clinician.stale, *(coder.stale if self.audit else [])]
+        self.stale = bool(self.stale_answers)
+        attested = store.latest_attestation(self.identity)
+        # attested only while the addendum beside the note is still the attested text (a later change starts a
+        # new, unattested version)
+        self.attested = attested if attested and current_addendum(self.path) == attested["addendum"] else None
 
     def recompute(self, payer: str) -> None:
         if self.extraction is None:
@@ -72,6 +85,12 @@ class NoteState:
 
     def latest_answer(self, element: str) -> Answer | None:
         for a in reversed(self.answers):
+            if a.element == element:
+                return a
+        return None
+
+    def stale_answer(self, element: str) -> Answer | None:
+        for a in reversed(self.stale_answers):
             if a.element == element:
                 return a
         return None
@@ -94,6 +113,8 @@ class NoteState:
                 value = value_words(name, el.value, short=True)
             if self.corrected(name):
                 status = "corrected"
+            elif status in ("missing", "conflict") and (old := self.stale_answer(name)) is not None:
+                status, value = "stale", value_words(name, old.value, short=True) + " (earlier text; not applied)"
             out.append((name, status, value))
         asked = {p.element for p in self.prompts}
         for name in PAYER_QUESTIONS:
@@ -146,7 +167,8 @@ class NoteState:
 
 def read_and_extract(path: Path, payer: str, audit: bool = False) -> NoteState:
     """Read and extract (with mentions) one note; safe to run in a worker thread (no store access)."""
-    from scribe.api import extract_file
+    from scribe.api import extract_note
+    from scribe.identity import identity_of
     from scribe.notes import NoteError, read_note
 
     try:
@@ -155,8 +177,9 @@ def read_and_extract(path: Path, payer: str, audit: bool = False) -> NoteState:
         return NoteState(path=path, text="", error=str(err), audit=audit)
     state = NoteState(path=path, text=note.text, audit=audit)
     try:
-        state.extraction = extract_file(path, payer=payer, mentions=True)
-        state.sha256 = note_sha256(path)
+        state.identity = identity_of(note)
+        state.sha256 = state.identity.sha256
+        state.extraction = extract_note(note, payer=payer, mentions=True)
     except Exception as err:  # one bad note never sinks the queue
         state.error = f"{path.name}: {err}"
     return state
