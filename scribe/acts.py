@@ -204,6 +204,10 @@ def build_acts(v: View) -> list[Act]:
         if kind == "cement" and pats.incomplete.search(ctext):
             polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
         levels = _nearest_levels(v, t, clauses.levels(cid))
+        if not levels:
+            # "T12: bipedicular cannulas, balloons inflated; PMMA 4 mL": the level that opens the sentence
+            before = [m for m in v.sent_levels(v.sent(t.start)) if m.end <= t.start]
+            levels = _nearest_levels(v, t, before[-1:]) if before else []
         para = v.paragraph(t.start)
         if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):
             levels = last_level.get(para, [])

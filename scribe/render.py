@@ -66,7 +66,10 @@ def compact_lines(rows: Sequence[Sequence[str]], width: int) -> list[str]:
         if proc == "unreadable":
             lines.append(_cut(f"{_cut(note, id_w):<{id_w}} unreadable (see the message on stderr)", width))
             continue
-        miss = "complete" if missing in ("", "-") else "missing " + ", ".join(missing.split("\n"))
+        if missing.startswith("("):  # not an augmentation record: why (the document's kind and reason)
+            miss = missing
+        else:
+            miss = "complete" if missing in ("", "-") else "missing " + ", ".join(missing.split("\n"))
         first = f"{_cut(note, id_w):<{id_w}} {_cut(proc, proc_w):<{proc_w}} {_cut(levels, lev_w):<{lev_w}} " \
                 f"{_cut(miss, rest)}"
         codes = ", ".join(c for c in cpt.split("\n") if c and c != "-") or "no code yet"

@@ -229,7 +229,7 @@ def test_a_biopsy_level_in_the_title_is_not_treated() -> None:
             "lesion was obtained.\n")
     ex = extract(text, note_id="t")
     assert ex.elements.levels.value == ["T8", "T9"]
-    assert _codes(text) == [("20225", 1, ["XS"]), ("22510", 1, []), ("22512", 1, [])]
+    assert _codes(text) == [("22510", 1, []), ("22512", 1, []), ("20225", 1, ["XS"])]  # the primary line first
     assert "biopsy_included" not in [f.id for f in ex.flags]
 
 

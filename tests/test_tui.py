@@ -27,6 +27,7 @@ from scribe.tui.screens.confirm import ConfirmScreen  # noqa: E402
 from scribe.tui.screens.help import HelpScreen  # noqa: E402
 from scribe.tui.screens.prompt import PromptScreen  # noqa: E402
 from scribe.tui.screens.review import ReviewScreen  # noqa: E402
+from scribe.tui.widgets.acts import ActsPanel  # noqa: E402
 from scribe.tui.widgets.checklist import Checklist  # noqa: E402
 from scribe.tui.widgets.codes import CodesPanel  # noqa: E402
 from scribe.tui.widgets.note_view import NoteView  # noqa: E402
@@ -463,7 +464,7 @@ def test_help_palette_and_footer_come_from_the_same_data(note: Path, tmp_path: P
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, ReviewScreen)
-            assert app.focused is app.screen.query_one(CodesPanel)  # palette ran the action
+            assert app.focused is app.screen.query_one(ActsPanel)  # palette ran the action
 
     run(go)
 

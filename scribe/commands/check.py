@@ -26,7 +26,8 @@ EXIT_OK, EXIT_NEEDS_PROMPTS, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
 
 CSV_FIELDS = (
     "note_id", "source", "procedure_type", "levels", "guidance", "biopsy_performed", "biopsy_sites",
-    "conservative_weeks", "indication", "missing", "cpt", "worst_flag", "provenance", "error",
+    "conservative_weeks", "indication", "missing", "cpt", "worst_flag", "provenance", "document_kind",
+    "document_reason", "error",
 )
 TABLE_COLUMNS = (
     "note", "procedure", "levels", "guidance", "biopsy", "weeks", "indication", "missing", "proposed CPT",
@@ -129,6 +130,8 @@ def worklist_row(result: Extraction | ReadError) -> dict[str, str]:
         "cpt": _cpt(result, "; "),
         "worst_flag": _worst(result),
         "provenance": _provenance(result),
+        "document_kind": result.document.kind,
+        "document_reason": result.document.reason,
         "error": "",
     }
 
@@ -183,11 +186,18 @@ def _table_row(result: Extraction | ReadError) -> list[str]:
     row = worklist_row(result)
     biopsy = (row["biopsy_sites"].replace(";", ",") or "yes") if row["biopsy_performed"] == "yes" else row[
         "biopsy_performed"]
-    procedure = row["procedure_type"] if result.is_procedure_note else "not a procedure"
+    missing = row["missing"].replace(";", "\n")
+    if result.is_procedure_note:
+        procedure = row["procedure_type"]
+    elif result.document.discontinued:
+        procedure, missing = "discontinued", f"({result.document.reason})"
+    else:
+        # the kind of document and why: "imaging report" / "the title names an imaging report ('MRI') …"
+        procedure, missing = result.document.kind.replace("_", " "), f"({result.document.reason})"
     cells = [
         row["note_id"], procedure, row["levels"].replace(";", ","),
         row["guidance"].replace(";", "\n"), biopsy, row["conservative_weeks"], row["indication"],
-        row["missing"].replace(";", "\n"), _cpt(result, "\n"), _table_flag(result),
+        missing, _cpt(result, "\n"), _table_flag(result),
     ]
     return [c or "-" for c in cells]
 

@@ -113,8 +113,21 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
     from scribe.store import value_words
 
     console = console_for(sys.stdout)
-    console.print(f"[bold]{ex.note_id}[/]  payer: {payer}  procedure: {ex.elements.procedure_type.value or '-'}  "
+    from scribe.acts_view import acts_by_level, document_line
+
+    procedure = ex.elements.procedure_type.value or "-"
+    console.print(f"[bold]{escape(ex.note_id)}[/]  payer: {payer}  procedure: {procedure}  "
                   f"levels: {', '.join(ex.elements.levels.value or []) or '-'}")
+    console.print(f"document: {escape(document_line(ex))}")
+    acts = Table(title="What was done, level by level", title_justify="left", expand=True)
+    for col in ("level", "done today", "set aside", "coded as (why)"):
+        acts.add_column(col, overflow="fold")
+    for row in acts_by_level(ex):
+        coded = f"{row.billed} ({row.why})" if row.billed else "not treated"
+        acts.add_row(escape(row.level), escape("; ".join(row.done) or "-"), escape("; ".join(row.set_aside) or "-"),
+                     escape(coded))
+    if ex.acts or ex.treated:
+        console.print(acts)
     table = Table(title="CPT", title_justify="left", expand=True)
     for col in ("code", "units", "modifiers", "description", "why (and the note's words)"):
         table.add_column(col, overflow="fold")

@@ -34,6 +34,7 @@ from scribe.tui.screens.help import HelpScreen
 from scribe.tui.screens.prompt import PromptScreen
 from scribe.tui.screens.review import ReviewScreen
 from scribe.tui.state import NoteState, make_answer, queue_order, read_and_extract
+from scribe.tui.widgets.acts import ActsPanel
 from scribe.tui.widgets.checklist import Checklist
 from scribe.tui.widgets.codes import CodesPanel
 from scribe.tui.widgets.note_view import NoteView
@@ -190,6 +191,7 @@ class ReviewApp(App[None]):
             return
         screen.query_one(Checklist).set_rows(state.rows() if state else [])
         screen.query_one(CodesPanel).set_extraction(state.done if state else None)
+        screen.query_one(ActsPanel).set_extraction(state.done if state else None)
         screen.query_one(NoteView).set_extraction(state.done if state else None)
         self.update_status()
 
@@ -203,8 +205,12 @@ class ReviewApp(App[None]):
             parts.append(state.note_id)
             if len(self.states) > 1:
                 parts.append(f"note {self.index + 1}/{len(self.states)}")
+            ex = state.done
             if state.error:
                 parts.append("unreadable")
+            elif ex is not None and (ex.document.kind != "augmentation_procedure" or ex.document.discontinued):
+                kind = "discontinued augmentation" if ex.document.discontinued else ex.document.kind.replace("_", " ")
+                parts.append(f"{kind}: no codes")
             elif state.attested is not None:
                 parts.append(f"attested by {state.attested['user']}")
             elif self.audit:
@@ -227,6 +233,13 @@ class ReviewApp(App[None]):
         if state is None or screen is None:
             return
         ev = state.evidence_for(element)
+        screen.query_one(NoteView).show_evidence(ev[0] if ev else None)
+
+    def show_act(self, key: str) -> None:
+        screen = self.review_screen
+        if screen is None:
+            return
+        ev = screen.query_one(ActsPanel).evidence.get(key) or []
         screen.query_one(NoteView).show_evidence(ev[0] if ev else None)
 
     def show_code(self, key: str) -> None:
@@ -415,7 +428,8 @@ class ReviewApp(App[None]):
         screen = self.review_screen
         if screen is None:
             return
-        order = [screen.query_one(NoteView), screen.query_one(Checklist), screen.query_one(CodesPanel)]
+        order = [screen.query_one(NoteView), screen.query_one(Checklist), screen.query_one(ActsPanel),
+                 screen.query_one(CodesPanel)]
         focused = self.focused
         i = next((n for n, w in enumerate(order) if w is focused), -1)
         order[(i + 1) % len(order)].focus()
