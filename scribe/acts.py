@@ -200,7 +200,11 @@ def build_acts(v: View) -> list[Act]:
                 continue
         elif kind == "cavity" and pats.ablation.search(ctext):
             continue  # a heat-ablation probe carves no cavity (annotation rules)
+        if v.blank_field(t):
+            continue  # "Cavity creation: {Balloon tamp/SpineJack/None}", "Biopsy: ☐ Yes ☐ No": nothing stated
         when, polarity, _ = _when(v, t)
+        if v.form_state(t) == "denied":
+            polarity = "negated"  # "Biopsy: [ ] Yes [x] No"
         if kind == "cement" and pats.incomplete.search(ctext):
             polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
         levels = _nearest_levels(v, t, clauses.levels(cid))

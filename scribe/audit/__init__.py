@@ -165,8 +165,12 @@ class AuditedNote(BaseModel):
 
     def audit_dict(self) -> dict[str, Any]:
         """The ``audit`` key of the JSON lines output."""
+        from scribe.acts_view import acts_by_level
+
         out: dict[str, Any] = {
             "stratum": self.stratum,
+            "document": {"kind": self.extraction.document.kind, "reason": self.extraction.document.reason},
+            "acts_by_level": [r.model_dump(mode="json") for r in acts_by_level(self.extraction)],
             "elements": {
                 v.name: {
                     "rules": v.rules,

@@ -132,8 +132,18 @@ def _note_tables(note: AuditedNote) -> list[Any]:
     from rich.table import Table
     from rich.text import Text
 
+    from scribe.acts_view import acts_by_level, document_line
+
     ex = note.extraction
-    out: list[Any] = []
+    out: list[Any] = [Text(f"{note.note_id}: {document_line(ex)}")]
+    acts = Table(title=Text(f"{note.note_id}: what was done, level by level"), title_justify="left", expand=True)
+    for col in ("level", "done today", "set aside", "coded as (why)"):
+        acts.add_column(col, overflow="fold")
+    for row in acts_by_level(ex):
+        acts.add_row(Text(row.level), Text("; ".join(row.done) or "-"), Text("; ".join(row.set_aside) or "-"),
+                     Text(f"{row.billed} ({row.why})" if row.billed else "not treated"))
+    if ex.acts or ex.treated:
+        out.append(acts)
     checklist = Table(title=Text(f"{note.note_id}  ({note.stratum})  {note.source}"), title_justify="left",
                       show_lines=True, expand=True)
     for col in ("element", "value", "status", "provenance", "evidence @offsets", "rule / context cue", "set aside"):
