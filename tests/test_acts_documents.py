@@ -254,3 +254,20 @@ def test_look_alike_documents_get_no_procedure(text: str) -> None:
     for form in (text, flatten(text)):
         ex = extract(form, note_id="t")
         assert ex.elements.procedure_type.value is None and ex.codes == [], form
+
+
+def test_a_level_accessed_but_not_cemented_is_flagged_not_billed() -> None:
+    ex = extract("PROCEDURE: Kyphoplasty T11 and T12; L1 access attempted and abandoned.\nTECHNIQUE: balloons were "
+                 "inflated in T11 and T12 and PMMA injected into T11 and T12. At L1 the left trocar was advanced into "
+                 "the pedicle, then withdrawn; L1 augmentation was abandoned and no cement was given at L1.\n",
+                 note_id="t")
+    assert ex.elements.levels.value == ["T11", "T12"]
+    flag = next(f for f in ex.flags if f.id == "access_without_cement")
+    assert "L1" in flag.message and flag.evidence
+
+
+def test_code_lines_cite_the_acts_they_bill() -> None:
+    ex = extract("Procedure: kyphoplasty T12.\nTechnique: a balloon was inflated in T12 and PMMA 4 mL was injected "
+                 "into T12.\n", note_id="t")
+    texts = {e.text for e in ex.codes[0].evidence}
+    assert "T12" in texts and ({"balloon", "PMMA"} & texts)

@@ -174,11 +174,37 @@ class _Builder:
             self.family_lines("vertebroplasty", vp)
         if kp:
             self.family_lines("kyphoplasty", kp)
+        self.access_only(treated)
         if vp and kp:
             self.flag("ncci_modifier_review", "warning",
                       "Vertebroplasty and augmentation at different bodies in one session: both families are "
                       "reported with their own primary; check whether an NCCI edit needs XS/59 on one primary "
                       "(no modifier added)", [e for t in vp[:1] + kp[:1] for e in t.evidence[:1]], rule="C6")
+
+    def access_only(self, treated: list[TreatedLevel]) -> None:
+        """A level reached by a needle today but given no cement is not billed: say so, so the coder can decide
+        on a reduced service ("L1 access attempted and abandoned; no cement at L1")."""
+        names = {t.level for t in treated}
+        done = {a.level for a in self.ex.acts if a.when == "today" and a.polarity == "affirmed"
+                and a.act in ("cement", "cavity", "biopsy", "ablation")}  # a needle for a biopsy did its job
+        biopsy = self.el("biopsy").value
+        if isinstance(biopsy, dict):
+            done |= set(biopsy.get("sites") or [])
+        reached = [a for a in self.ex.acts if a.act == "access" and a.when == "today" and a.polarity == "affirmed"
+                   and a.level and a.level not in names and a.level not in done]
+        levels = sorted({a.level for a in reached if a.level}, key=level_key)
+        if levels:
+            self.flag("access_without_cement", "info",
+                      f"Needle access at {', '.join(levels)} is documented but no cement was delivered there: not "
+                      "billed; check whether a reduced or discontinued service applies", [a.evidence[0] for a in
+                                                                                          reached[:3]])
+
+    def _act_evidence(self, levels: list[TreatedLevel]) -> list[Evidence]:
+        """The words of today's cavity and cement acts at ``levels``: a code line cites what was done, not only
+        the level's name."""
+        names = {t.level for t in levels}
+        return [a.evidence[0] for a in self.ex.acts if a.level in names and a.when == "today"
+                and a.polarity == "affirmed" and a.act in ("cavity", "cement") and a.evidence][:4]
 
     def _family_codes(self, proc: str) -> list[str]:
         fams = ["vertebroplasty", "kyphoplasty"] if proc == "mixed" else [proc]
@@ -215,13 +241,14 @@ class _Builder:
         names = ", ".join(t.level for t in levels)
         what = "cement only" if family == "vertebroplasty" else "mechanical cavity creation before cement"
         self.line(code, 1, f"{family.capitalize()} ({what}) at {names}: first body {primary_level.level} gives the "
-                  "primary code", primary_level.evidence[:2] + self._cavity_evidence(family))
+                  "primary code", primary_level.evidence[:2] + self._act_evidence([primary_level])
+                  + self._cavity_evidence(family))
         if len(levels) > 1:
             addon = self.table.addon_by_family[family]
             others = [t for t in levels if t is not primary_level]
             self.line(addon, len(others), f"{len(others)} further bod{'y' if len(others) == 1 else 'ies'} "
                       f"({', '.join(t.level for t in others)}): one unit each, no 51 or 59 on the add-on",
-                      [e for t in others for e in t.evidence[:1]])
+                      [e for t in others for e in t.evidence[:1]] + self._act_evidence(others))
         if len(regions) > 1:
             spans = " and ".join(sorted(regions, key="CTLS".index))
             self.flag("primary_region_policy", "info",
