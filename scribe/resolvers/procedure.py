@@ -116,7 +116,7 @@ class _Resolver:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False)
                 continue
             if t.text.lower() in _PLAIN_CAVITY or t.rule.endswith(":cavity"):
-                sent_text = self._sent_text(t.start)
+                sent_text = sentence_window(self.v, t, 10)  # the creating verb stands near the cavity word
                 if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
                         not self.v.in_header_label(t):
                     continue
