@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scribe.acts import _alt, act_patterns, today
+from scribe.acts import STOP_WORDS, _alt, act_patterns, today
 from scribe.lexicon import DocumentsLexicon, default_documents
 from scribe.models import Act, Document, DocumentKind, Evidence, make_evidence
 
@@ -38,6 +38,7 @@ _DEMOGRAPHIC = re.compile(r"^\s*(?:patient|pt|name|mrn|dob|date|dos|chart|hospit
 _RUN_IN_DEMOGRAPHIC = re.compile(r"\b(?:patient|pt|name|mrn|medical record|dob|date of (?:service|birth|visit|exam)|"
                                  r"dos|chart|hospital no|account|member)\b", re.IGNORECASE)
 _PROCEDURE_RECORD = re.compile(r"\b(?:procedure|operative|operation|op)\s+(?:note|report|record)\b", re.IGNORECASE)
+_LETTER_WORDS = ("dear", "sincerely", "to whom", "re:")  # literal precheck of the letter cues
 _FIELD = re.compile(r"^[A-Za-z][\w /&()'-]{0,40}:\s*\S")  # "HISTORY: ...", "Indication: ..."
 _EXAM_LINE = re.compile(r"(?im)^[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$")
 
@@ -152,7 +153,6 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
                     break
     cement = today(acts, "cement")
     access = today(acts, "access")
-    stop = pats_incomplete(v)
 
     def gate(kind: DocumentKind, reason: str, ev: list[Evidence], aug: bool = False, disc: bool = False) -> Gate:
         return Gate(Document(kind=kind, evidence=ev, reason=reason, discontinued=disc), aug, disc)
@@ -161,7 +161,8 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
         label = {"correspondence": "a letter or handout", "clinical_note": "a clinical note",
                  "imaging_report": "an imaging report"}[title_kind]
         return gate(title_kind, f"the title names {label} ('{title_ev.text}'), not a procedure record", [title_ev])
-    letter = pats.letter.search(text)
+    lower = v.tab.lower_text if len(v.tab.lower_text) == len(text) else text.lower()
+    letter = pats.letter.search(text) if any(w in lower for w in _LETTER_WORDS) else None
     if letter:
         return gate("correspondence", "written as a letter", [_evidence(v, letter.start(), letter.end(), "letter")])
     if cement:
@@ -171,7 +172,8 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
     if title_kind == "other_procedure" and aug_title is None and title_ev:
         return gate("other_procedure", f"the title names another procedure ('{title_ev.text}') and no cement was "
                     "delivered into a vertebral body", [title_ev])
-    if stop is not None and (named or aug_title is not None):
+    stop = pats_incomplete(v) if (named or aug_title is not None) else None
+    if stop is not None:
         if access:
             return gate("augmentation_procedure", "the augmentation was stopped before any cement was delivered",
                         [stop, *access[0].evidence], aug=True, disc=True)
@@ -194,7 +196,10 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
 def pats_incomplete(v: View) -> Evidence | None:
     """The first stop cue ("could not be completed", "aborted", "no cement was injected") in a session section."""
     rx = act_patterns().incomplete
-    for m in rx.finditer(v.tab.lower_text if len(v.tab.lower_text) == len(v.text) else v.text.lower()):
+    lower = v.tab.lower_text if len(v.tab.lower_text) == len(v.text) else v.text.lower()
+    if not any(w in lower for w in STOP_WORDS):
+        return None  # a literal precheck: the stop cues' regexes are tried at every character
+    for m in rx.finditer(lower):
         if not v.tab.idx:
             return None
         tok = v.tab.token_at(m.start())

@@ -41,8 +41,8 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
     """Resolve every element. ``keep_mentions`` records every candidate mention (for the TUI and
     the audit); batch output does not print them, so it can skip the work."""
     v = View(doc, keep_mentions=keep_mentions)
+    acts = build_acts(v)  # first: the procedure resolver reads which needle words state access
     proc = resolve_procedure(v)
-    acts = build_acts(v)
     gate = classify(v, acts, performed=list(proc.procedure_type.evidence) if proc.procedure_type.value else [],
                     named=bool(proc.family_names) or bool(proc.procedure_type.evidence))
     if not gate.augmentation or gate.discontinued:

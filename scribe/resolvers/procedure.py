@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 
-from scribe.acts import act_patterns, sentence_window
+from scribe.acts import access_state, sentence_window
 from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
@@ -287,16 +287,8 @@ class _Resolver:
         return False
 
     def _live_access(self, t: Term) -> bool:
-        """A needle, cannula or pedicle word that states access to the bone (an act: "needles were advanced into
-        T12"), not another use of a needle ("a spinal needle infiltrated local anaesthetic at L2") or a look at a
-        pedicle ("the L2 pedicles appeared intact")."""
-        got = self._access_live.get(t.start)
-        if got is None:
-            window = sentence_window(self.v, t)
-            pats = act_patterns()
-            got = self._access_live[t.start] = bool(pats.access.search(window)) and \
-                not pats.nonvertebral.search(window) and not pats.other_use.search(window)
-        return got
+        """A needle, cannula or pedicle word that states access to the bone (``scribe.acts.access_state``)."""
+        return access_state(self.v, t) == "live"
 
     def _clause_off_act(self, m: LevelMention) -> bool:
         """The level's clause is about a needle that states no access ("a spinal needle infiltrated local
@@ -304,8 +296,7 @@ class _Resolver:
         it."""
         clause = self.v.clause(m.start)
         terms = [t for t in self.v.sent_terms(self.v.sent(m.start)) if self.v.clause(t.start) == clause]
-        other = act_patterns().other_use
-        off = any(t.label == "ACCESS" and other.search(sentence_window(self.v, t)) for t in terms)
+        off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
         return off and not any(t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t))
                                for t in terms)
 

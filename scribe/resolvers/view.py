@@ -108,6 +108,7 @@ class View:
             self.levels = [m for m in self.levels if not void(m.start_char)]
         self.dictation: bool = doc.user_data.get("dictation", False)
         self.terms = self._without_alternatives(self.terms)
+        self.access_state: dict[int, str] = {}  # term start -> live / other / none (scribe.acts.access_state)
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
         self._para_starts: list[int] | None = None  # made on first use (paragraph)
