@@ -40,7 +40,8 @@ _RUN_IN_DEMOGRAPHIC = re.compile(r"\b(?:patient|pt|name|mrn|medical record|dob|d
 _PROCEDURE_RECORD = re.compile(r"\b(?:procedure|operative|operation|op)\s+(?:note|report|record)\b", re.IGNORECASE)
 _LETTER_WORDS = ("dear", "sincerely", "to whom", "re:")  # literal precheck of the letter cues
 _FIELD = re.compile(r"^[A-Za-z][\w /&()'-]{0,40}:\s*\S")  # "HISTORY: ...", "Indication: ..."
-_EXAM_LINE = re.compile(r"(?im)^[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$")
+_EXAM_LINE = re.compile(r"[ \t]*(?:exam|examination|study|procedure|operation|title)[ \t]*:[ \t]*([^\n]{1,100})$",
+                        re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +107,17 @@ def title_spans(text: str, n_lines: int) -> list[tuple[int, int]]:
                 lead = text.index(line[0], pos)
                 spans.append((lead, lead + len(line)))
         pos = end + 1
-    limit = 0
-    for _ in range(15):
-        nxt = text.find("\n", limit)
+    start = 0
+    for _ in range(15):  # each of the first 15 lines, matched at its start (no search through the note)
+        nxt = text.find("\n", start)
+        end = len(text) if nxt == -1 else nxt
+        if ":" in text[start:end]:
+            m = _EXAM_LINE.match(text, start, end)
+            if m is not None:
+                spans.append((m.start(1), m.end(1)))
         if nxt == -1:
-            limit = len(text)
             break
-        limit = nxt + 1
-    for m in _EXAM_LINE.finditer(text, 0, limit):
-        spans.append((m.start(1), m.end(1)))
+        start = nxt + 1
     return spans
 
 
