@@ -235,6 +235,8 @@ class DocumentsLexicon(BaseModel):
     augmentation_title: list[Regex]
     letter: list[Regex]
     procedure_record: list[Regex]
+    clinical_fields: list[Regex] = []  # field labels of a clinical note (H&P, consult, discharge summary)
+    procedure_fields: list[Regex] = []  # field labels of a procedure record (technique, EBL, specimens)
 
 
 # --- where the lexicons are -------------------------------------------------------------------

@@ -271,3 +271,11 @@ def test_code_lines_cite_the_acts_they_bill() -> None:
                  "into T12.\n", note_id="t")
     texts = {e.text for e in ex.codes[0].evidence}
     assert "T12" in texts and ({"balloon", "PMMA"} & texts)
+
+
+def test_a_discharge_summary_tells_of_a_procedure_it_does_not_record() -> None:
+    ex = extract("Admission Date: 03/01/2025\nDischarge Date: 03/04/2025\n\nHospital Course: admitted with an acute "
+                 "T12 fracture; on 03/02 she underwent T12 balloon kyphoplasty, a balloon was inflated and PMMA was "
+                 "injected into T12.\n\nDischarge Medications: alendronate.\n", note_id="t")
+    assert ex.document.kind == "clinical_note" and "clinical note" in ex.document.reason
+    assert ex.codes == [] and ex.elements.procedure_type.value is None
