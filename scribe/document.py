@@ -52,13 +52,15 @@ class DocumentPatterns:
     letter: re.Pattern[str]
     procedure_record: re.Pattern[str]
     clinical_fields: re.Pattern[str]
+    stay_fields: re.Pattern[str]
     procedure_fields: re.Pattern[str]
 
 
 def compile_document_patterns(lex: DocumentsLexicon) -> DocumentPatterns:
     titles = tuple((k, _alt(lex.titles[k])) for k in _TITLE_KINDS if k in lex.titles)
     return DocumentPatterns(lex.title_lines, titles, _alt(lex.augmentation_title), _alt(lex.letter),
-                            _alt(lex.procedure_record), _alt(lex.clinical_fields), _alt(lex.procedure_fields))
+                            _alt(lex.procedure_record), _alt(lex.clinical_fields), _alt(lex.stay_fields),
+                            _alt(lex.procedure_fields))
 
 
 _COMPILED: dict[int, DocumentPatterns] = {}
@@ -170,18 +172,24 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
     letter = pats.letter.search(text) if any(w in lower for w in _LETTER_WORDS) else None
     if letter:
         return gate("correspondence", "written as a letter", [_evidence(v, letter.start(), letter.end(), "letter")])
-    clinical, procedure_field, first_field = _field_kinds(text, pats)
-    if len(clinical) >= 2 and not procedure_field:
-        # a clinical note by its fields (an H&P, a consult, a discharge summary: "Hospital course:", "Chief
-        # complaint:", "Review of systems:"), with none of a procedure record's ("Technique:", "EBL:"): it may
-        # tell of a procedure, it does not record one
-        labels = ", ".join(sorted(f.rstrip(": ") for f in clinical)[:3])
-        return gate("clinical_note", f"laid out as a clinical note ({labels}), with no procedure record",
+    stay, clinical, procedure_field, first_field = _field_kinds(text, pats)
+    if len(stay) >= 2 and not procedure_field:
+        # a hospital stay's summary ("Admission date:", "Hospital course:", "Discharge medications:") with none
+        # of a procedure record's fields ("Technique:", "EBL:"): it may tell of a procedure, it records none
+        labels = ", ".join(sorted(f.rstrip(": ") for f in stay)[:3])
+        return gate("clinical_note", f"laid out as a discharge summary ({labels}), with no procedure record",
                     [_evidence(v, first_field[0], first_field[1], "fields")])
     if cement:
         first = cement[0]
         where = f" into {first.level}" if first.level else ""
         return gate("augmentation_procedure", f"cement delivered{where} today", list(first.evidence), aug=True)
+    if len(clinical) >= 2 and not procedure_field and aug_title is None:
+        # a consult, H&P or progress note by its fields ("Chief complaint:", "Review of systems:") that records
+        # no cement today and no procedure-record field
+        labels = ", ".join(sorted(f.rstrip(": ") for f in clinical)[:3])
+        first = pats.clinical_fields.search(text)
+        ev = [_evidence(v, first.start(), first.end(), "fields")] if first else []
+        return gate("clinical_note", f"laid out as a clinical note ({labels}), with no procedure record", ev)
     if title_kind == "other_procedure" and aug_title is None and title_ev:
         return gate("other_procedure", f"the title names another procedure ('{title_ev.text}') and no cement was "
                     "delivered into a vertebral body", [title_ev])
@@ -206,9 +214,11 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
     return gate("unknown", "empty note", [])
 
 
-def _field_kinds(text: str, pats: DocumentPatterns) -> tuple[set[str], bool, tuple[int, int]]:
-    """The clinical-note field labels of the note's lines, whether any line is a procedure record's field, and
-    the span of the first clinical label (each line matched at its start: no search through the note)."""
+def _field_kinds(text: str, pats: DocumentPatterns) -> tuple[set[str], set[str], bool, tuple[int, int]]:
+    """The hospital-stay and clinical-note field labels of the note's lines, whether any line is a procedure
+    record's field, and the span of the first stay label (each line matched at its start: no search through the
+    note)."""
+    stay: set[str] = set()
     clinical: set[str] = set()
     procedure = False
     first = (0, 0)
@@ -219,15 +229,17 @@ def _field_kinds(text: str, pats: DocumentPatterns) -> tuple[set[str], bool, tup
         end = n if end == -1 else end
         colon = text.find(":", start, min(end, start + 60))
         if colon != -1:
-            m = pats.clinical_fields.match(text, start, colon + 1)
+            m = pats.stay_fields.match(text, start, colon + 1)
             if m is not None:
-                if not clinical:
+                if not stay:
                     first = (m.start(), m.end())
-                clinical.add(m.group(0).strip().lower())
+                stay.add(m.group(0).strip().lower())
+            elif (c := pats.clinical_fields.match(text, start, colon + 1)) is not None:
+                clinical.add(c.group(0).strip().lower())
             elif not procedure and pats.procedure_fields.match(text, start, colon + 1) is not None:
                 procedure = True
         start = end + 1
-    return clinical, procedure, first
+    return stay, clinical, procedure, first
 
 
 def pats_incomplete(v: View) -> Evidence | None:

@@ -235,7 +235,8 @@ class DocumentsLexicon(BaseModel):
     augmentation_title: list[Regex]
     letter: list[Regex]
     procedure_record: list[Regex]
-    clinical_fields: list[Regex] = []  # field labels of a clinical note (H&P, consult, discharge summary)
+    clinical_fields: list[Regex] = []  # field labels of a clinical note (H&P, consult, progress note)
+    stay_fields: list[Regex] = []  # field labels of a hospital stay's summary (admission, hospital course, discharge)
     procedure_fields: list[Regex] = []  # field labels of a procedure record (technique, EBL, specimens)
 
 

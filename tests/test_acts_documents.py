@@ -277,5 +277,18 @@ def test_a_discharge_summary_tells_of_a_procedure_it_does_not_record() -> None:
     ex = extract("Admission Date: 03/01/2025\nDischarge Date: 03/04/2025\n\nHospital Course: admitted with an acute "
                  "T12 fracture; on 03/02 she underwent T12 balloon kyphoplasty, a balloon was inflated and PMMA was "
                  "injected into T12.\n\nDischarge Medications: alendronate.\n", note_id="t")
-    assert ex.document.kind == "clinical_note" and "clinical note" in ex.document.reason
+    assert ex.document.kind == "clinical_note" and "discharge summary" in ex.document.reason
     assert ex.codes == [] and ex.elements.procedure_type.value is None
+
+
+def test_a_clinic_note_that_records_cement_today_is_a_procedure_record() -> None:
+    ex = extract("HPI: acute L1 osteoporotic fracture, failed 6 weeks of bracing.\nPhysical Exam: tenderness at L1.\n"
+                 "Procedure: L1 vertebroplasty. An 11-gauge needle was advanced into L1 under fluoroscopy and PMMA "
+                 "3 mL was injected into L1.\nPlan: follow up in 2 weeks.\n", note_id="t")
+    assert ex.document.kind == "augmentation_procedure" and [c.code for c in ex.codes] == ["22511"]
+
+
+def test_a_consult_laid_out_as_one_records_nothing() -> None:
+    ex = extract("Chief Complaint: back pain.\nHPI: acute L1 fracture; kyphoplasty is planned for next week.\n"
+                 "Review of Systems: negative.\nAssessment: L1 fracture.\n", note_id="t")
+    assert ex.document.kind == "clinical_note" and ex.codes == []
