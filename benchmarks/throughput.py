@@ -7,7 +7,7 @@ For each corpus it measures, in one process, over ``--rounds`` rounds that alter
 (b) notes/s of the full ``scribe.api.extract(text, note_id=..., mentions=False)`` pipeline (codes included)
     on the same notes, after one warm-up extract outside the timing (lexicons and matchers load once);
 
-and prints both rates, per-note milliseconds and the ratio extract / tokenise (target >= 0.5).
+and prints both rates, per-note milliseconds and the ratio extract / tokenise (target >= 0.45 in pure Python).
 
 Corpora, both measured in the same run:
 
@@ -51,7 +51,7 @@ from synth import generate
 
 from scribe.api import extract
 
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.45  # pure Python (no compile step): the acceptance of issue 13
 SHARE_NOTES = 40
 BATCH = 50  # notes tokenised, then extracted, in turn
 ROOT = Path(__file__).resolve().parent.parent

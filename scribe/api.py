@@ -1,13 +1,18 @@
 """The Python API every front end uses: ``extract(text) -> Extraction``.
 
 Reading files (``extract_file``) and coding (``scribe.coding``) hang off this; nothing here
-imports Textual.
+imports Textual. ``extract_many(texts, n_process=N)`` extracts a list of texts in N processes (for
+notebooks). Both are also ``scribe.extract`` and ``scribe.extract_many``.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from typing import Any
 
 from scribe.models import Extraction
 from scribe.notes import DEFAULT_MAX_BYTES, Note, find_date_of_service, read_note
@@ -37,6 +42,9 @@ def extract(
     dos = date_of_service or find_date_of_service(text)
     doc = analyse(text, dos)
     extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
+    from scribe.coding.certainty import mark_uncertain_indication
+
+    extraction = mark_uncertain_indication(extraction, text)  # "suspected myeloma" is not coded as confirmed
     if extraction.is_procedure_note:
         from scribe.coding.billing import find_billed
 
@@ -44,6 +52,31 @@ def extract(
     if with_codes:
         extraction = apply_coding(extraction, payer=payer)
     return extraction
+
+
+def extract_many(texts: Iterable[str], n_process: int = 1, *, note_ids: Iterable[str] | None = None,
+                 chunksize: int = 8, **options: Any) -> list[Extraction]:
+    """``extract`` over many texts, in input order; ``n_process`` > 1 spreads them over that many worker
+    processes (each loads the pipeline once). ``note_ids`` default to ``note_1``, ``note_2``…; ``options``
+    are ``extract``'s keyword options (``payer``, ``with_codes``, ``mentions``, ``date_of_service``)."""
+    if n_process < 1:
+        raise ValueError(f"n_process must be at least 1 (got {n_process})")
+    texts = list(texts)
+    ids = [f"note_{i}" for i in range(1, len(texts) + 1)] if note_ids is None else list(note_ids)
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} note_ids for {len(texts)} texts")
+    if n_process == 1 or len(texts) < 2:
+        return [extract(text, note_id=note_id, **options) for text, note_id in zip(texts, ids, strict=True)]
+    # fork where there is one: workers start at once and share what this process has loaded
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=min(n_process, len(texts)), mp_context=context) as pool:
+        jobs = pool.map(_extract_one, texts, ids, [options] * len(texts), chunksize=max(1, chunksize))
+        return list(jobs)
+
+
+def _extract_one(text: str, note_id: str, options: dict[str, Any]) -> Extraction:
+    return extract(text, note_id=note_id, **options)
 
 
 def _encodable(text: str) -> str:

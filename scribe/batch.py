@@ -100,7 +100,7 @@ def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max
         note = path if isinstance(path, Note) else read_note(p, max_bytes=max_bytes)
         ex = extract_note(note, payer=payer, mentions=False)
         if answers:
-            ex = _with_answers(ex, p, answers, payer)
+            ex = _with_answers(ex, note, answers, payer)
         return ex
     except sqlite3.Error as exc:
         return _read_error(path, f"{name}: cannot read its saved answers ({type(exc).__name__})")
@@ -112,13 +112,14 @@ def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max
         return _read_error(path, f"{name}: internal error ({type(exc).__name__})")
 
 
-def _with_answers(ex: Extraction, path: Path, answers: str, payer: str) -> Extraction:
-    from scribe.prompts import complete
-    from scribe.store import default_store_path, read_answers
+def _with_answers(ex: Extraction, note: Note, answers: str, payer: str) -> Extraction:
+    """Apply the clinician answers saved for this very note (matched by identity, never by file name)."""
+    from scribe.identity import identity_of
+    from scribe.store import default_store_path, with_saved_answers
 
-    store = default_store_path(path) if answers == "auto" else Path(answers)
-    saved = read_answers(store, ex.note_id)
-    return complete(ex, saved, payer)[0] if saved else ex
+    # a note of a FHIR / HL7 file: the store beside that file; its identity carries the file's document id
+    store = default_store_path(sources.source_file(note)) if answers == "auto" else Path(answers)
+    return with_saved_answers(ex, identity_of(note), store, payer)[0]
 
 
 # --- what the summary needs to know about a note ---------------------------------------------
@@ -134,13 +135,15 @@ class NoteStatus(BaseModel):
     error: str | None = None  # set when the file could not be read
     missing: bool = False  # some element is missing (the note needs prompts)
     serious_flag: bool = False  # some flag is a warning or a hard-stop
+    stale_answers: str = ""  # the stale-answers flag message, when saved answers were not applied
 
     @classmethod
     def of(cls, result: BatchResult) -> NoteStatus:
         if isinstance(result, ReadError):
             return cls(note_id=result.note_id, source=result.source, error=result.error)
+        stale = next((f.message for f in result.flags if f.id == "stale_answers"), "")
         return cls(note_id=result.note_id, source=result.source, missing=bool(result.missing),
-                   serious_flag=has_serious_flag(result))
+                   serious_flag=has_serious_flag(result), stale_answers=stale)
 
 
 # --- worker side (picklable payloads only) --------------------------------------------------

@@ -101,13 +101,30 @@ class EvalReport(BaseModel):
     notes: int
     accuracy: dict[str, float]
     disagreements: list[Disagreement]
+    # over the notes whose gold names a document_kind (dev_wild): kind accuracy, and how many of the
+    # documents that record no augmentation still got a code
+    document_kind: float | None = None
+    kind_notes: int = 0
+    negative_documents: int = 0
+    negative_with_codes: int = 0
 
 
 def evaluate_pairs(pairs: list[tuple[Extraction, Gold]]) -> EvalReport:
     correct = dict.fromkeys(SCORED, 0)
     errors: list[Disagreement] = []
+    kinds = kind_ok = negatives = negative_codes = 0
     for ex, gold in pairs:
         p, g = predicted_values(ex), gold_values(gold)
+        if gold.document_kind is not None:
+            kinds += 1
+            if ex.document.kind == gold.document_kind:
+                kind_ok += 1
+            else:
+                errors.append(Disagreement(note_id=ex.note_id, field="document_kind", predicted=ex.document.kind,
+                                           expected=gold.document_kind))
+            if gold.document_kind != "augmentation_procedure":
+                negatives += 1
+                negative_codes += bool(ex.codes)
         for f in SCORED:
             if same(f, p[f], g[f]):
                 correct[f] += 1
@@ -115,7 +132,9 @@ def evaluate_pairs(pairs: list[tuple[Extraction, Gold]]) -> EvalReport:
                 errors.append(Disagreement(note_id=ex.note_id, field=f, predicted=p[f], expected=g[f]))
     n = len(pairs)
     acc = {f: (correct[f] / n if n else 0.0) for f in SCORED}
-    return EvalReport(notes=n, accuracy=acc, disagreements=errors)
+    return EvalReport(notes=n, accuracy=acc, disagreements=errors,
+                      document_kind=(kind_ok / kinds) if kinds else None, kind_notes=kinds,
+                      negative_documents=negatives, negative_with_codes=negative_codes)
 
 
 def evaluate_dir(gold_dir: Path, payer: str = "medicare") -> EvalReport:

@@ -205,6 +205,10 @@ class Elements(BaseModel):
             raise KeyError(name)
         return getattr(self, name)
 
+    def __getitem__(self, name: str) -> Element:
+        """``elements["levels"]``: an element by its contract name, as in the JSON (``KeyError`` if unknown)."""
+        return self.get(name)
+
 
 class TreatedLevel(Strict):
     """A level treated in this session and the family its technique belongs to (rule C1)."""
@@ -212,7 +216,53 @@ class TreatedLevel(Strict):
     level: str
     family: Family
     cavity: bool | None = None  # cavity creation documented at this level
+    rule: str = ""  # the row of the family decision table that decided (scribe/resolvers/decide.py)
     evidence: list[Evidence] = Field(default_factory=list)
+
+
+ActKind = Literal["access", "cavity", "cement", "biopsy", "ablation"]
+When = Literal["today", "past", "planned"]
+Polarity = Literal["affirmed", "negated"]
+DocumentKind = Literal[
+    "augmentation_procedure", "other_procedure", "imaging_report", "clinical_note", "correspondence", "unknown"
+]
+
+
+class Act(Strict):
+    """What was done to which level and when (contract: "Documents and acts"), with the words that say so."""
+
+    act: ActKind
+    level: str | None = None
+    side: str | None = None
+    device: str | None = None  # cavity acts: the device that made the cavity
+    when: When = "today"
+    polarity: Polarity = "affirmed"
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+_ACT_FIELDS = frozenset({"act", "level", "side", "device", "when", "polarity", "evidence"})
+
+
+def make_act(act: str, level: str | None, side: str | None, device: str | None, when: str, polarity: str,
+             evidence: list[Evidence]) -> Act:
+    """An Act built without validation, for the pipeline's hot path (as ``make_evidence``: the values are
+    already of the vocabulary)."""
+    a = _new(Act)
+    _set(a, "__dict__", {"act": act, "level": level, "side": side, "device": device, "when": when,
+                         "polarity": polarity, "evidence": evidence})
+    _set(a, "__pydantic_fields_set__", set(_ACT_FIELDS))
+    _set(a, "__pydantic_extra__", None)
+    _set(a, "__pydantic_private__", None)
+    return a
+
+
+class Document(Strict):
+    """What kind of document the note is, why, and the words that say so."""
+
+    kind: DocumentKind = "unknown"
+    evidence: list[Evidence] = Field(default_factory=list)
+    reason: str = ""
+    discontinued: bool = False  # an augmentation record stopped before any cement (flag discontinued_procedure)
 
 
 class BilledLine(Strict):
@@ -254,6 +304,7 @@ class Flag(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     verified: bool = True  # False when raised by a low-confidence (L) rule
     source: str | None = None
+    rule: str | None = None  # the rule id behind the flag (coding-rules.md), kept out of the message
 
 
 class Proposal(BaseModel):
@@ -287,7 +338,9 @@ class Extraction(BaseModel):
 
     note_id: str
     source: str = ""
+    document: Document = Field(default_factory=Document)
     elements: Elements = Field(default_factory=Elements)
+    acts: list[Act] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     codes: list[CodeLine] = Field(default_factory=list)
     diagnoses: list[Diagnosis] = Field(default_factory=list)

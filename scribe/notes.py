@@ -36,6 +36,9 @@ class Note:
     text: str
     date_of_service: date | None
     encoding: str = "utf-8"
+    # the input format's own id of the document (``scribe.identity.input_source_id``: a FHIR DocumentReference
+    # id or identifier, an HL7 TXA-12 or OBR-3), hashed; "" for a plain text note
+    source_id: str = ""
 
 
 def note_id_for(path: Path) -> str:

@@ -11,22 +11,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scribe.models import (
+    ELEMENT_NAMES,
     LEVEL_INDEX,
     LEVEL_ORDER,
     MISSING_ORDER,
+    TRANSITIONAL,
     Answer,
     BiopsyValue,
     ConservativeTherapyValue,
     Element,
     Evidence,
     Extraction,
+    Guidance,
+    Indication,
+    Laterality,
     Modality,
     Option,
+    ProcedureType,
     Prompt,
     Proposal,
     Status,
@@ -183,8 +189,40 @@ def _context_for(ex: Extraction, name: str) -> list[Evidence]:
 
 
 # ----------------------------------------------------------------------------- parsing answers
+def normalised(raw: str) -> str:
+    """The answer as the note pipeline's normaliser reads it (``token.norm_`` joined by spaces), so an
+    answer may say whatever a note may: "lumbar two" -> "l2", "tee twelve" -> "t12", "kypho plasty"."""
+    from scribe.nlp import get_nlp
+
+    text = " ".join(str(raw).split())[:500]
+    if not text:
+        return ""
+    nlp = get_nlp()
+    doc = nlp.tokenizer(text)
+    doc.user_data["text"] = text
+    doc.user_data["dos"] = None
+    doc = nlp.get_pipe("scribe_normalize")(doc)
+    return " ".join(t.norm_ for t in doc)
+
+
+def _spoken_numbers(text: str) -> str:
+    """Number words at the start of a duration as digits: "six weeks" -> "6 weeks", "a month" -> "1 month"."""
+    from scribe.numbers import parse_number
+
+    words = text.split()
+    got = parse_number(words) if words and not words[0][:1].isdecimal() else None
+    if got is None:
+        return text
+    value, used = got
+    return " ".join([f"{value:g}", *words[used:]])
+
+
 def parse_levels(raw: str) -> list[str]:
-    """'T12, L1' / 'T11-L1' / 't12 and l1' / 'sacrum' -> levels in spinal order."""
+    """'T12, L1' / 'T11-L1' / 't12 and l1' / 'lumbar two' / 'sacrum' -> levels in spinal order."""
+    return _parse_levels(normalised(raw))
+
+
+def _parse_levels(raw: str) -> list[str]:
     found: list[str] = []
     consumed: list[tuple[int, int]] = []
     for m in _RANGE.finditer(raw):
@@ -202,8 +240,9 @@ def parse_levels(raw: str) -> list[str]:
             found.append("sacrum")
             continue
         lv = f"{m.group(1).upper()}{int(m.group(2))}"
-        if lv not in LEVEL_INDEX:
-            raise AnswerError(f"unknown level {lv!r} (C1-C7, T1-T12, L1-L5, S1-S5 or sacrum)")
+        if lv not in LEVEL_INDEX and lv not in TRANSITIONAL:  # T13 / L6: kept, and coding flags them (C2)
+            raise AnswerError(f"unknown level {lv!r} (C1-C7, T1-T12, L1-L5, S1-S5, sacrum; T13 or L6 if "
+                              "transitional)")
         found.append(lv)
     rest = _LEVEL_TOKEN.sub(" ", _RANGE.sub(" ", raw))
     if re.search(r"[A-Za-z0-9]", re.sub(r"\b(and|to|through|thru)\b", " ", rest, flags=re.IGNORECASE)):
@@ -214,8 +253,8 @@ def parse_levels(raw: str) -> list[str]:
 
 
 def parse_weeks(raw: str) -> float:
-    """'6 weeks' / '3 months' / '10 days' / '6' (weeks) -> weeks."""
-    m = _DURATION.match(raw)
+    """'6 weeks' / 'six weeks' / '3 months' / '10 days' / '6' (weeks) -> weeks."""
+    m = _DURATION.match(_spoken_numbers(str(raw).strip().lower()))
     if not m or m.group(3).strip():
         raise AnswerError("a duration looks like '6 weeks', '3 months' or '10 days'")
     return _weeks_of(m)
@@ -223,7 +262,7 @@ def parse_weeks(raw: str) -> float:
 
 def parse_therapy(raw: str) -> dict[str, Any]:
     """'8 weeks of bracing and analgesics' -> {"weeks": 8.0, "modalities": ["analgesics", "bracing"]}."""
-    m = _DURATION.match(raw)
+    m = _DURATION.match(_spoken_numbers(str(raw).strip().lower()))
     if not m:
         raise AnswerError("a duration looks like '6 weeks', '3 months' or '10 days' (treatments may follow: "
                           "'8 weeks of bracing and analgesics')")
@@ -272,27 +311,127 @@ def parse_choice(element: str, raw: Any) -> Any:
             return True
         if text in ("n", "no", "false"):
             return False
+    found = _lexicon_choice(element, text)
+    if found is not None:
+        return found
     labels = "; ".join(f"{i}. {o.label}" for i, o in enumerate(_options(element), 1))
     raise AnswerError(f"choose one of: {labels}")
 
 
+# the lexicon label whose terms name each choice element's values (what a note may say for it)
+_TERM_LABELS = {"guidance": "GUIDE", "procedure_type": "PROC", "indication": "IND", "laterality": "SIDE",
+                "cavity_creation": "CAVITY"}
+_SIDE_VALUES = {"left": "unilateral", "right": "unilateral"}
+_PARTS = re.compile(r"\s*(?:\band\b|\bplus\b|\bwith\b|\bthen\b|[,;&+/])\s*")
+
+
+def _terms_for(label: str) -> dict[str, str]:
+    """Normalised lexicon phrase -> value, for one label (cached per label)."""
+    cache = _TERM_CACHE.get(label)
+    if cache is None:
+        from scribe.lexicon import default_lexicon
+
+        cache = {}
+        for t in default_lexicon().terms:
+            if t.label == label and t.value:
+                for form in {t.pattern.lower(), normalised(t.pattern)}:
+                    cache.setdefault(form, t.value)
+        _TERM_CACHE[label] = cache
+    return cache
+
+
+_TERM_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _lexicon_choice(element: str, text: str) -> Any:
+    """A choice named the way a note names it ("ct", "fluoroscopic", "c-arm", "balloon"), or None."""
+    label = _TERM_LABELS.get(element)
+    if label is None or not text:
+        return None
+    terms = _terms_for(label)
+    norm = normalised(text)
+    whole = terms.get(norm) or terms.get(text)
+    parts = [whole] if whole else [terms.get(p) for p in _PARTS.split(norm) if p]
+    if not parts or any(v is None for v in parts):
+        return None
+    values = sorted({str(v) for v in parts})
+    if element == "guidance":
+        return values if set(values) <= {"ct", "fluoroscopy"} else None
+    if element == "cavity_creation":
+        return True  # a cavity device named ("balloon", "osteotome")
+    if element == "laterality":
+        values = sorted({_SIDE_VALUES.get(v, v) for v in values})
+        if len(values) == 1 and {"left", "right"} <= {str(v) for v in parts}:
+            return "bilateral"  # "left and right"
+    if len(values) != 1:
+        return None
+    return values[0]
+
+
+# what each answered value must be, checked through pydantic after parsing (the contract's vocabulary)
+_VALUE_TYPES: dict[str, Any] = {
+    "procedure_type": ProcedureType,
+    "cavity_creation": bool,
+    "levels": list[str],
+    "guidance": list[Guidance],
+    "biopsy": BiopsyValue,
+    "laterality": Laterality,
+    "conservative_therapy": ConservativeTherapyValue,
+    "indication": Indication,
+    "abn_on_file": bool,
+}
+ANSWERABLE: tuple[str, ...] = (*ELEMENT_NAMES, *PAYER_QUESTIONS)
+
+
+def validate_value(element: str, value: Any) -> Any:
+    """Check a parsed value against its model (raises AnswerError, one line)."""
+    from pydantic import TypeAdapter
+
+    if value == UNDETERMINED:
+        return value
+    kind = _VALUE_TYPES.get(element)
+    if kind is None:
+        raise AnswerError(f"no prompt for {element!r}")
+    try:
+        checked = TypeAdapter(kind).validate_python(value, strict=element in ("cavity_creation", "abn_on_file"))
+    except ValidationError as exc:
+        raise AnswerError(f"{element}: {exc.errors()[0]['msg']}") from None
+    return checked.model_dump() if hasattr(checked, "model_dump") else checked
+
+
 def parse_answer(element: str, raw: Any) -> Any:
-    """Validate a typed or chosen answer into the contract vocabulary (raises AnswerError)."""
+    """Validate a typed or chosen answer into the contract vocabulary (raises AnswerError).
+
+    The one answer parser: the review app, ``scribe codes --answers`` and ``scribe.answers`` all use it.
+    Text goes through the note normaliser first, so "lumbar two", "six weeks", "c-arm" read as in a note.
+    """
+    return validate_value(element, _parse_answer(element, raw))
+
+
+def _parse_answer(element: str, raw: Any) -> Any:
     if isinstance(raw, str) and raw.strip().lower() in (UNDETERMINED, "other / clinically undetermined"):
         return UNDETERMINED
     try:
         if element == "levels":
-            return parse_levels(raw) if isinstance(raw, str) else [str(x) for x in parse_levels(", ".join(raw))]
+            if isinstance(raw, str):
+                return parse_levels(raw)
+            if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+                raise AnswerError("levels are text like 'T12, L1' or a list of level names like [\"T12\", \"L1\"]")
+            return parse_levels(", ".join(raw))
         if element == "conservative_therapy":
             if isinstance(raw, dict):
                 return ConservativeTherapyValue.model_validate(raw).model_dump()
-            if isinstance(raw, int | float):
+            if isinstance(raw, int | float) and not isinstance(raw, bool):
                 return {"weeks": float(raw), "modalities": []}
-            return parse_therapy(str(raw))
+            if not isinstance(raw, str):
+                raise AnswerError("conservative therapy is a duration like '6 weeks' (treatments may follow)")
+            return parse_therapy(raw)
         if element == "biopsy":
             if isinstance(raw, dict):
                 return BiopsyValue.model_validate(raw).model_dump()
-            text = str(raw).strip()
+            if not isinstance(raw, str):
+                raise AnswerError("biopsy is 'no' or the site(s), e.g. 'L1' or 'L1, iliac crest'")
+            text = raw.strip()
             if text.lower() in ("no", "none", "not performed"):
                 return {"performed": False, "sites": []}
             sites: list[str] = []
@@ -309,6 +448,53 @@ def parse_answer(element: str, raw: Any) -> Any:
     except ValidationError as exc:
         raise AnswerError(f"{element}: {exc.errors()[0]['msg']}") from None
     raise AnswerError(f"no prompt for {element!r}")
+
+
+# ----------------------------------------------------------------------------- provenance
+class Provenance(BaseModel):
+    """Where a value comes from: the note (with the words that decided it) or an answer (who, when)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    element: str
+    source: Literal["note", "answer", "none"]
+    user: str = ""
+    at: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+    def cell(self) -> str:
+        """Short form for a worklist cell: ``answer (dr_x 2026-03-12T10:00:00+00:00)`` / ``note @123``."""
+        if self.source == "answer":
+            return f"answer ({self.user or 'unknown'}{' ' + self.at if self.at else ''})"
+        if self.source == "note":
+            return "note" + (f" @{self.evidence[0].start}" if self.evidence else "")
+        return "-"
+
+
+def provenance(ex: Extraction) -> list[Provenance]:
+    """Provenance of every element's value, in contract order."""
+    out: list[Provenance] = []
+    for name in ELEMENT_NAMES:
+        el = ex.elements.get(name)
+        if el.status == Status.ANSWERED:
+            out.append(Provenance(element=name, source="answer", user=str(el.detail.get("answered_by", "")),
+                                  at=str(el.detail.get("answered_at", ""))))
+        elif el.status == Status.FOUND:
+            out.append(Provenance(element=name, source="note", evidence=el.evidence[:3]))
+        else:
+            out.append(Provenance(element=name, source="none"))
+    return out
+
+
+def provenance_cell(ex: Extraction) -> str:
+    """``element=source`` pairs for the elements that have a value (answers first), ``;``-separated."""
+    items = [p for p in provenance(ex) if p.source != "none"]
+    items.sort(key=lambda p: p.source != "answer")
+    return "; ".join(f"{p.element}={p.cell()}" for p in items)
+
+
+def provenance_json(ex: Extraction) -> dict[str, Any]:
+    return {p.element: p.model_dump(mode="json", exclude={"element"}) for p in provenance(ex) if p.source != "none"}
 
 
 # ----------------------------------------------------------------------------- applying answers
@@ -335,6 +521,8 @@ def apply_answers(ex: Extraction, answers: Sequence[Answer]) -> Extraction:
             detail["undetermined"] = True
             value = {"levels": [], "guidance": [], "biopsy": {"performed": None, "sites": []}}.get(name)
         detail["answered_by"] = ans.user
+        if ans.at is not None:
+            detail["answered_at"] = ans.at.isoformat()
         setattr(elements, name, Element(value=value, status=Status.ANSWERED, evidence=el.evidence, detail=detail))
     treated = _treated_after(ex, elements, final)
     missing = [n for n in MISSING_ORDER if elements.get(n).status in (Status.MISSING, Status.CONFLICT)]

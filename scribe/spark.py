@@ -32,7 +32,7 @@ FIELDS: list[tuple[str, str]] = [
     ("procedure_type", "string"), ("cavity_creation", "boolean"), ("levels", "array<string>"),
     ("guidance", "array<string>"), ("biopsy_performed", "boolean"), ("biopsy_sites", "array<string>"),
     ("laterality", "string"), ("conservative_weeks", "double"), ("conservative_modalities", "array<string>"),
-    ("indication", "string"), ("missing", "array<string>"),
+    ("indication", "string"), ("missing", "array<string>"), ("document_kind", "string"), ("document_reason", "string"),
     ("codes", "array<struct<code:string,units:int,modifiers:array<string>>>"), ("diagnoses", "array<string>"),
     ("flags", "array<struct<id:string,severity:string>>"), ("json", "string"),
 ]
@@ -55,7 +55,8 @@ FAST_START = {
 
 
 def session(master: str = "local[*]", app_name: str = "scribe", conf: dict[str, str] | None = None) -> SparkSession:
-    """A SparkSession for scribe. Local mode binds to 127.0.0.1; the Python workers run this interpreter."""
+    """A SparkSession for scribe. Local mode binds to 127.0.0.1; the Python workers run this interpreter and
+    read the lexicons this process reads (``SCRIBE_LEXICONS``, set by ``scribe --lexicons DIR``)."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -63,7 +64,10 @@ def session(master: str = "local[*]", app_name: str = "scribe", conf: dict[str, 
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**FAST_START, **(conf or {})}.items():
+    lexicons = os.environ.get("SCRIBE_LEXICONS")  # `scribe --lexicons DIR`: the executors read the same copy
+    settings = {**FAST_START, **({"spark.executorEnv.SCRIBE_LEXICONS": os.path.abspath(lexicons)} if lexicons else {}),
+                **(conf or {})}
+    for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
@@ -80,6 +84,7 @@ def _row(contract: dict[str, Any]) -> dict[str, Any]:
     biopsy = value("biopsy") or {}
     therapy = value("conservative_therapy") or {}
     dos = contract.get("date_of_service")
+    document = contract.get("document") or {}
     return {
         "note_id": contract["note_id"], "source": contract.get("source", ""), "error": None,
         "date_of_service": _date(dos),
@@ -90,6 +95,8 @@ def _row(contract: dict[str, Any]) -> dict[str, Any]:
         "conservative_weeks": float(therapy["weeks"]) if therapy.get("weeks") is not None else None,
         "conservative_modalities": list(therapy.get("modalities") or []),
         "indication": value("indication"), "missing": list(contract.get("missing") or []),
+        # the document gate, as in the worklist CSV: only an augmentation record gets elements and codes
+        "document_kind": document.get("kind"), "document_reason": document.get("reason"),
         "codes": [{"code": c["code"], "units": int(c["units"]), "modifiers": list(c.get("modifiers") or [])}
                   for c in contract.get("codes") or []],
         "diagnoses": [d["code"] for d in contract.get("diagnoses") or []],

@@ -1,9 +1,11 @@
 """Where review answers live: an append-only SQLite log beside the notes.
 
 Default location: ``<note_dir>/.scribe/reviews.sqlite3`` (created owner-only, 0600). Every answer is
-a row (note id, SHA-256 of the note bytes, element, JSON value, user, ISO time, role, comment); rows
-are never updated or deleted, so the history of a note is kept and the latest answer to an element
-wins when applied. Each ``save`` runs in one transaction in WAL mode: a crash between the write and
+a row (note id for display, the note's identity: SHA-256 of its decoded text + source id + file path,
+element, JSON value, user, ISO time, role, comment); rows are never updated or deleted, so the history
+of a note is kept and the latest answer to an element wins when applied. Answers are looked up by
+identity (``lookup``), never by file name: see ``scribe.identity``. All store and addendum file I/O
+lives in this module. Each ``save`` runs in one transaction in WAL mode: a crash between the write and
 the commit leaves either the whole batch of answers or none of it.
 
 Nothing here imports Textual or spaCy.
@@ -22,8 +24,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from scribe.fsutil import OWNER_ONLY, atomic_write_text
-from scribe.models import Answer, Extraction
+from scribe.identity import NoteIdentity
+from scribe.models import Answer, Extraction, Flag
 
 Role = Literal["clinician", "coder"]
 ROLES: tuple[str, ...] = ("clinician", "coder")
@@ -53,6 +58,45 @@ CREATE TABLE IF NOT EXISTS attestations (
 );
 CREATE INDEX IF NOT EXISTS attestations_note ON attestations (note_id, id);
 """
+# columns added after the first release: (table, column, declaration); existing stores gain them on open
+_ADDED_COLUMNS = (
+    ("answers", "source_id", "TEXT NOT NULL DEFAULT ''"),
+    ("answers", "note_path", "TEXT NOT NULL DEFAULT ''"),
+    ("attestations", "source_id", "TEXT NOT NULL DEFAULT ''"),
+    ("attestations", "note_path", "TEXT NOT NULL DEFAULT ''"),
+)
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS answers_identity ON answers (note_sha256, source_id, id);
+CREATE INDEX IF NOT EXISTS answers_source ON answers (source_id);
+CREATE INDEX IF NOT EXISTS answers_path ON answers (note_path);
+"""
+
+
+class StoredAnswers(BaseModel):
+    """A note's saved answers: ``current`` (given for this very text) and ``stale`` (an earlier version)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current: list[Answer] = Field(default_factory=list)
+    stale: list[Answer] = Field(default_factory=list)
+
+
+# current: same text hash and same source id (or none recorded: rows from before source ids, same text);
+# stale candidates: same source id or same note file, another text
+_MATCH_SQL = ("SELECT element, value, user, at, comment, note_sha256, source_id FROM answers "
+              "WHERE role = ? AND ((note_sha256 = ? AND source_id IN (?, '')) OR (source_id != '' AND source_id = ?) "
+              "OR (note_path != '' AND note_path = ?)) ORDER BY id")
+
+
+def _split(rows: Iterable[tuple[Any, ...]], identity: NoteIdentity) -> StoredAnswers:
+    out = StoredAnswers()
+    for el, v, u, at, c, sha, sid in rows:
+        a = Answer(element=el, value=json.loads(v), user=u, at=datetime.fromisoformat(at), comment=c)
+        if sha == identity.sha256 and sid in (identity.source_id, ""):
+            out.current.append(a)
+        elif sha:  # a row without a hash (older stores) proves nothing about its note
+            out.stale.append(a)
+    return out
 
 
 def default_store_path(note: str | os.PathLike[str]) -> Path:
@@ -62,20 +106,22 @@ def default_store_path(note: str | os.PathLike[str]) -> Path:
     return folder / STORE_DIR / STORE_NAME
 
 
-def read_answers(store_path: str | os.PathLike[str], note_id: str, role: Role = "clinician") -> list[Answer]:
+def read_answers(store_path: str | os.PathLike[str], identity: NoteIdentity,
+                 role: Role = "clinician") -> StoredAnswers:
     """The saved answers for a note, read-only (no store is created; none yet means no answers).
 
     Raises ``sqlite3.Error`` when the store exists but cannot be read.
     """
     path = Path(store_path)
     if not path.is_file():
-        return []
+        return StoredAnswers()
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
     try:
-        cur = conn.execute("SELECT element, value, user, at, comment FROM answers WHERE note_id = ? AND role = ? "
-                           "ORDER BY id", (note_id, role))
-        return [Answer(element=el, value=json.loads(v), user=u, at=datetime.fromisoformat(at), comment=c)
-                for el, v, u, at, c in cur.fetchall()]
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(answers)")}
+        if "source_id" not in cols:  # a store from before note identities: no row can be matched safely
+            return StoredAnswers()
+        return _split(conn.execute(_MATCH_SQL, (role, identity.sha256, identity.source_id, identity.source_id,
+                                                identity.path)), identity)
     finally:
         conn.close()
 
@@ -127,9 +173,17 @@ class ReviewStore:
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(_SCHEMA)
+        self._migrate()
         for side in ("-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.chmod(str(self.path) + side, OWNER_ONLY)
+
+    def _migrate(self) -> None:
+        for table, column, decl in _ADDED_COLUMNS:
+            cols = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in cols:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        self._conn.executescript(_INDEXES)
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -156,30 +210,55 @@ class ReviewStore:
             raise
 
     def save(self, note_id: str, answers: Sequence[Answer], *, note_sha256: str = "",
-             role: Role = "clinician") -> None:
-        """Append ``answers`` for ``note_id`` in one transaction (all or nothing)."""
+             role: Role = "clinician", identity: NoteIdentity | None = None) -> None:
+        """Append ``answers`` in one transaction (all or nothing).
+
+        ``identity`` (from ``scribe.identity``) is what later look-ups match; ``note_id`` is a label.
+        """
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        sha = identity.sha256 if identity is not None else note_sha256
+        sid, npath = (identity.source_id, identity.path) if identity is not None else ("", "")
         rows = [
-            (note_id, note_sha256, a.element, json.dumps(a.value, sort_keys=True, default=_json_default),
+            (note_id, sha, sid, npath, a.element, json.dumps(a.value, sort_keys=True, default=_json_default),
              a.user, _iso(a.at), role, a.comment)
             for a in answers
         ]
         if not rows:
             return
-        self._transaction(rows, "INSERT INTO answers (note_id, note_sha256, element, value, user, at, role, comment)"
-                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        self._transaction(rows, "INSERT INTO answers (note_id, note_sha256, source_id, note_path, element, value, "
+                                "user, at, role, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
-    def attest(self, note_id: str, user: str, addendum_text: str, *, note_sha256: str = "") -> datetime:
-        """Record that ``user`` attests the addendum for ``note_id``; returns the time recorded."""
-        at = _now()
-        self._transaction([(note_id, note_sha256, user, at.isoformat(), addendum_text)],
-                          "INSERT INTO attestations (note_id, note_sha256, user, at, addendum) VALUES (?, ?, ?, ?, ?)")
+    def attest(self, note_id: str, user: str, addendum_text: str, *, note_sha256: str = "",
+               identity: NoteIdentity | None = None, at: datetime | None = None) -> datetime:
+        """Record that ``user`` attests the addendum for the note; returns the time recorded."""
+        at = at or _now()
+        sha = identity.sha256 if identity is not None else note_sha256
+        sid, npath = (identity.source_id, identity.path) if identity is not None else ("", "")
+        self._transaction([(note_id, sha, sid, npath, user, at.isoformat(), addendum_text)],
+                          "INSERT INTO attestations (note_id, note_sha256, source_id, note_path, user, at, addendum) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)")
         return at
+
+    def lookup(self, identity: NoteIdentity, role: Role = "clinician") -> StoredAnswers:
+        """The answers given for this note (``current``) and for earlier versions of it (``stale``)."""
+        return _split(self._conn.execute(_MATCH_SQL, (role, identity.sha256, identity.source_id,
+                                                      identity.source_id, identity.path)), identity)
+
+    def latest_attestation(self, identity: NoteIdentity) -> dict[str, Any] | None:
+        """The last attestation recorded for this very text of the note, if any."""
+        cur = self._conn.execute(
+            "SELECT id, note_id, user, at, addendum FROM attestations WHERE note_sha256 = ? AND source_id = ? "
+            "ORDER BY id DESC LIMIT 1", (identity.sha256, identity.source_id))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "note_id", "user", "at", "addendum"), row, strict=True))
 
     # ------------------------------------------------------------------ reading
     def answers_for(self, note_id: str, role: Role | None = "clinician") -> list[Answer]:
-        """Every answer for the note, oldest first (apply in order: the latest per element wins).
+        """Every answer saved under the display label ``note_id``, oldest first: for history and audit only.
+        Answers are applied by identity (``lookup``); a file stem is never an identity.
 
         ``role=None`` returns both clinician and coder answers.
         """
@@ -301,52 +380,182 @@ def value_words(element: str, value: Any, *, short: bool = False) -> str:
     return str(value)
 
 
-def addendum_text(extraction: Extraction, answers: Sequence[Answer], *, role: Role = "clinician") -> str:
-    """Clinical wording of the latest answers, e.g.::
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
-        Addendum: treated levels T12, L1; imaging guidance: fluoroscopy; conservative therapy: 8 weeks;
-        answered by dr_x on 2024-03-04.
-        (Note kp_01, date of service 2024-03-02.)
+
+def _sentence(element: str, value: Any) -> str:
+    """One sentence of clinical prose for an answered element."""
+    if value == "undetermined":
+        label = _ELEMENT_WORDS.get(element, element.replace("_", " "))
+        return f"The {label} is clinically undetermined."
+    if element == "procedure_type":
+        return f"The procedure performed was {value_words(element, value)}."
+    if element == "cavity_creation":
+        return ("A device created a cavity before the cement was injected." if value is True
+                else "No cavity was created; cement was injected without prior cavity creation.")
+    if element == "levels":
+        levels = list(value or [])
+        if not levels:
+            return "The treated levels are not documented."
+        return f"The treated level{'s were' if len(levels) > 1 else ' was'} {_and(levels)}."
+    if element == "guidance":
+        return f"Imaging guidance was {value_words(element, value)}."
+    if element == "biopsy" and isinstance(value, dict):
+        if value.get("performed") is False:
+            return "No biopsy was performed."
+        sites = list(value.get("sites") or [])
+        return f"A biopsy was taken at {_and(sites)}." if sites else "A biopsy was performed."
+    if element == "laterality":
+        return f"Sacral access was {value}."
+    if element == "conservative_therapy" and isinstance(value, dict):
+        mods = [m.replace("_", " ") for m in value.get("modalities") or []]
+        what = f" with {_and(mods)}" if mods else ""
+        return f"Conservative therapy{what} was tried for {_weeks_words(value.get('weeks', 0))} before the procedure."
+    if element == "indication":
+        return f"The underlying cause is {value_words(element, value)}."
+    return f"{_ELEMENT_WORDS.get(element, element).capitalize()}: {value_words(element, value)}."
+
+
+def addendum_text(extraction: Extraction, answers: Sequence[Answer], *, role: Role = "clinician") -> str:
+    """The addendum as clinical prose, from the latest answer to each element, e.g.::
+
+        Addendum to the procedure note of 03/02/2024 (kp_01).
+        The treated levels were T12 and L1. Imaging guidance was fluoroscopy. Conservative therapy was
+        tried for 8 weeks before the procedure.
+        Clarified by dr_x on 2024-03-04.
+
+    Payer questions (ABN) are administrative and never part of it. ``attest_addendum`` appends the
+    attestation line.
     """
     final: dict[str, Answer] = {}
     for a in answers:
         final[a.element] = a
     order = [*_ELEMENT_WORDS]
-    parts: list[str] = []
+    sentences: list[str] = []
     for name in sorted(final, key=lambda n: order.index(n) if n in order else len(order)):
         if name in _ADMIN_QUESTIONS:
             continue  # payer questions (ABN) are administrative, not part of the clinical addendum
         a = final[name]
-        label = _ELEMENT_WORDS.get(name, name.replace("_", " "))
-        sep = " " if name == "levels" else ": "
-        part = f"{label}{sep}{value_words(name, a.value)}"
+        sentence = _sentence(name, a.value)
         if a.comment:
-            part += f" ({a.comment})"
-        parts.append(part)
-    ref = f"(Note {extraction.note_id}"
-    if extraction.date_of_service:
-        ref += f", date of service {extraction.date_of_service.isoformat()}"
-    ref += ".)"
-    if not parts:
-        return f"Addendum: no clarification recorded.\n{ref}\n"
-    users = sorted({a.user for a in final.values() if a.user})
-    times = [a.at for a in final.values() if a.at is not None]
+            sentence += f" ({' '.join(a.comment.split())})"
+        sentences.append(sentence)
+    of = " of " + extraction.date_of_service.strftime("%m/%d/%Y") if extraction.date_of_service else ""
+    head = f"Addendum to the procedure note{of} ({extraction.note_id})."
+    if not sentences:
+        return f"{head}\nNo clarification recorded.\n"
+    clinical = {n: a for n, a in final.items() if n not in _ADMIN_QUESTIONS}
+    users = sorted({a.user for a in clinical.values() if a.user})
+    times = [a.at for a in clinical.values() if a.at is not None]
     when = max(times).date().isoformat() if times else _now().date().isoformat()
-    by = ", ".join(users) or "unknown"
-    verb = "answered" if role == "clinician" else "corrected"
-    return f"Addendum: {'; '.join(parts)}; {verb} by {by} on {when}.\n{ref}\n"
+    verb = "Clarified" if role == "clinician" else "Corrected"
+    return f"{head}\n{' '.join(sentences)}\n{verb} by {_and(users) if users else 'unknown'} on {when}.\n"
 
 
 ADDENDUM_SUFFIX = ".addendum.txt"
+ATTESTED_PREFIX = "Attested by "
+LOCKED = 0o400  # an attested addendum is read-only: a later change writes a new version
 
 
-def addendum_path(note: str | os.PathLike[str]) -> Path:
+def addendum_path(note: str | os.PathLike[str], version: int | None = None) -> Path:
+    """``NOTE.addendum.txt`` beside ``NOTE.txt``; an earlier, attested version is ``NOTE.vN.addendum.txt``."""
     p = Path(note)
-    return p.with_name(p.name + ADDENDUM_SUFFIX)
+    stem = p.stem if p.suffix else p.name
+    return p.with_name(f"{stem}.v{version}{ADDENDUM_SUFFIX}" if version else f"{stem}{ADDENDUM_SUFFIX}")
+
+
+def attestation_line(user: str, at: datetime) -> str:
+    return f"{ATTESTED_PREFIX}{user} at {at.astimezone(UTC).strftime('%Y-%m-%d %H:%M')} UTC."
+
+
+def is_attested(text: str) -> bool:
+    return any(line.startswith(ATTESTED_PREFIX) for line in text.splitlines())
+
+
+def _body(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith(ATTESTED_PREFIX)).strip()
+
+
+def _archive_attested(note: str | os.PathLike[str], target: Path) -> Path | None:
+    """Move the attested addendum at ``target`` to the next free ``NOTE.vN.addendum.txt`` (kept locked)."""
+    n = 1
+    while addendum_path(note, n).exists():
+        n += 1
+    kept = addendum_path(note, n)
+    os.link(target, kept)  # fails rather than overwrite an existing version
+    os.unlink(target)
+    return kept
 
 
 def write_addendum(note: str | os.PathLike[str], text: str) -> Path:
-    """Write ``<note>.addendum.txt`` atomically (0600); the note itself is never touched."""
+    """Write ``NOTE.addendum.txt`` atomically (0600); the note itself is never touched.
+
+    An attested (locked) addendum is never overwritten: when the text changes it is kept as
+    ``NOTE.vN.addendum.txt`` and the new, unattested version takes its name. Same text: nothing written.
+    """
     target = addendum_path(note)
+    old = _read_text(target)
+    if old is not None and is_attested(old):
+        if _body(old) == _body(text):
+            return target
+        _archive_attested(note, target)
+    elif old == text:
+        return target
     atomic_write_text(target, text)
     return target
+
+
+def attest_addendum(note: str | os.PathLike[str], text: str, user: str, at: datetime) -> tuple[Path, str]:
+    """Write the addendum with its attestation line (name and time) and lock it (0400)."""
+    target = addendum_path(note)
+    old = _read_text(target)
+    if old is not None and is_attested(old) and _body(old) != _body(text):
+        _archive_attested(note, target)
+    signed = _body(text) + "\n" + attestation_line(user, at) + "\n"
+    atomic_write_text(target, signed, mode=LOCKED)
+    return target, signed
+
+
+def current_addendum(note: str | os.PathLike[str]) -> str | None:
+    return _read_text(addendum_path(note))
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+# ---------------------------------------------------------------------- applying saved answers
+STALE_FLAG = "stale_answers"
+
+
+def stale_flag(stale: Sequence[Answer]) -> Flag:
+    """The flag a note carries when saved answers were given for an earlier version of its text."""
+    elements = ", ".join(sorted({a.element for a in stale}))
+    n = len(stale)
+    return Flag(id=STALE_FLAG, severity="warning", rule="identity",
+                message=f"{n} saved answer{'s were' if n != 1 else ' was'} given for an earlier version of this "
+                        f"note ({elements}) and {'are' if n != 1 else 'is'} not applied: the clinician should answer "
+                        "again on the current text")
+
+
+def with_saved_answers(ex: Extraction, identity: NoteIdentity, store_path: str | os.PathLike[str],
+                       payer: str = "medicare") -> tuple[Extraction, StoredAnswers]:
+    """The extraction completed with the clinician answers saved for this very note (read-only).
+
+    Stale answers (an earlier text of the note) are never applied; the result carries a
+    ``stale_answers`` flag instead. Raises ``sqlite3.Error`` when the store cannot be read.
+    """
+    from scribe.prompts import complete
+
+    stored = read_answers(store_path, identity, "clinician")
+    done = complete(ex, stored.current, payer)[0] if stored.current else ex
+    if stored.stale:
+        flags = [stale_flag(stored.stale), *done.flags]
+        order = {"hard-stop": 0, "warning": 1, "info": 2}
+        done = done.model_copy(update={"flags": sorted(flags, key=lambda f: order.get(f.severity, 3))})
+    return done, stored

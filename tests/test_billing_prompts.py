@@ -177,7 +177,7 @@ def test_parse_answer(element, raw, value):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("element", "raw"), [
-    ("levels", "T13"), ("levels", "banana"), ("levels", ""), ("conservative_therapy", "a while"),
+    ("levels", "L9"), ("levels", "banana"), ("levels", ""), ("conservative_therapy", "a while"),
     ("procedure_type", "laminectomy"), ("guidance", "ultrasound"),
 ])
 def test_parse_answer_rejects(element, raw):  # type: ignore[no-untyped-def]

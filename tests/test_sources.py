@@ -392,3 +392,70 @@ def test_attachment_charset_and_unsupported_types(tmp_path: Path) -> None:
         "unsupported attachment type 'application/pdf' (text/plain or text/html)",
         "unknown charset 'no-such-charset'",
     ]
+
+
+# ------------------------------------------------------------------ identity and answers (issue 16) for FHIR / HL7
+
+
+def test_a_structured_input_gives_its_document_id_to_the_note_identity(tmp_path: Path, kp_text: str) -> None:
+    from scribe.identity import find_source_id, identity_of
+
+    hl7 = tmp_path / "m.hl7"
+    hl7.write_text(mdm_message("DOC-9", kp_text) + mdm_message("DOC-9", kp_text, event="T04", control="MSG0002"))
+    fhir = tmp_path / "b.json"
+    fhir.write_text(json.dumps(bundle(docref("doc-9", kp_text), docref("doc-10", kp_text))))
+    (t02, t04), bad = notes_of(hl7)
+    (f9, f10), bad2 = notes_of(fhir)
+    assert bad == bad2 == []
+    ids = [identity_of(n) for n in (t02, t04, f9, f10)]
+    assert all(i.sha256 == ids[0].sha256 for i in ids)  # one text
+    # an edit (T04) of the same document keeps its id (TXA-12, not the message's MSH-10); two resources differ
+    assert ids[0].source_id == ids[1].source_id and ids[0].source_id.startswith("hl7:")
+    assert ids[2].source_id != ids[3].source_id and ids[2].source_id.startswith("fhir:")
+    assert "DOC-9" not in ids[0].source_id and "doc-9" not in ids[2].source_id  # hashed like the MRN
+    assert identity_of(read_note(TXT)).source_id == find_source_id(kp_text)  # plain text: as before
+    assert identity_of(f9, source_id="given").source_id == "given"
+
+
+def test_answers_saved_for_a_fhir_note_follow_its_document_id(tmp_path: Path) -> None:
+    """check / codes / audit --with-answers find the answers the review app saved for a note of a FHIR file
+    (store beside the file, matched by text hash + DocumentReference id); a new text of the same document
+    makes them stale; another document with the same words never gets them."""
+    from scribe.identity import identity_of
+    from scribe.models import Answer
+    from scribe.store import ReviewStore, default_store_path
+
+    text = (SAMPLE / "sample_12_missing_guidance.txt").read_text(encoding="utf-8")
+    day = tmp_path / "day"
+    day.mkdir()
+    f = day / "dr.json"
+    f.write_text(json.dumps(docref("op-12", text)))
+    [note], _ = notes_of(f)
+    with ReviewStore(default_store_path(f)) as st:
+        st.save(note.note_id, [Answer(element="guidance", value=["fluoroscopy"], user="dr_fhir")],
+                identity=identity_of(note))
+
+    res = runner.invoke(app, ["check", str(day), "--with-answers", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    row = res.stdout.splitlines()[1]
+    assert row.startswith("op-12,") and "guidance=answer (dr_fhir" in row
+    res = runner.invoke(app, ["codes", str(f), "--with-answers", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["provenance"]["guidance"]["user"] == "dr_fhir"
+    res = runner.invoke(app, ["audit", str(day), "--with-answers", "--format", "jsonl"])
+    assert json.loads(res.stdout.splitlines()[0])["provenance"]["guidance"]["user"] == "dr_fhir"
+
+    other = tmp_path / "other"  # the same words under another document id, its own store copied in
+    other.mkdir()
+    (other / "dr.json").write_text(json.dumps(docref("op-13", text)))
+    shutil.copytree(day / ".scribe", other / ".scribe")
+    res = runner.invoke(app, ["check", str(other), "--with-answers", "--format", "csv"])
+    assert res.exit_code == 1 and ",guidance," in res.stdout.splitlines()[1]
+    assert "stale" not in res.stderr
+
+    f.write_text(json.dumps(docref("op-12", text + "\nSigned electronically.\n")))  # a new text of op-12
+    res = runner.invoke(app, ["check", str(day), "--with-answers", "--format", "jsonl"])
+    assert res.exit_code == 1
+    got = json.loads(res.stdout)
+    assert "guidance" in got["missing"] and "stale_answers" in [x["id"] for x in got["flags"]]
+    assert "given for an earlier version of this note (guidance)" in res.stderr

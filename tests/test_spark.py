@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def test_extract_notes_on_500_notes_equals_scribe_extract(spark, notes_dir: Path
         assert row["procedure_type"] == el["procedure_type"]["value"]
         assert list(row["levels"]) == el["levels"]["value"]
         assert list(row["missing"]) == want["missing"]
+        assert (row["document_kind"], row["document_reason"]) == (want["document"]["kind"], want["document"]["reason"])
         assert [(c["code"], c["units"], list(c["modifiers"])) for c in row["codes"]] == [
             (c["code"], c["units"], c["modifiers"]) for c in want["codes"]]
         assert (str(row["date_of_service"]) if row["date_of_service"] else None) == want["date_of_service"]
@@ -158,3 +160,41 @@ def test_spark_check_without_pyspark_says_how_to_install_it(monkeypatch: pytest.
     res = runner.invoke(app, ["spark-check", str(SAMPLE), "--output", str(tmp_path / "o")])
     assert res.exit_code == 69
     assert res.stderr.strip() == "scribe spark-check: pyspark is not installed (pip install 'scribe[spark]')"
+
+
+def test_the_lexicons_of_scribe_lexicons_reach_the_executors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``scribe --lexicons DIR`` sets SCRIBE_LEXICONS; the session passes it on to every executor (a cluster's
+    workers do not inherit the driver's environment). No Spark is started: the builder is a stand-in."""
+    import pyspark.sql
+
+    from scribe import spark as scribe_spark
+
+    seen: dict[str, str] = {}
+
+    class Builder:
+        def master(self, _: str) -> Builder:
+            return self
+
+        def appName(self, _: str) -> Builder:
+            return self
+
+        def config(self, key: str, value: str) -> Builder:
+            seen[key] = value
+            return self
+
+        def getOrCreate(self) -> str:
+            return "session"
+
+    class FakeSession:
+        builder = Builder()
+
+    monkeypatch.setattr(pyspark.sql, "SparkSession", FakeSession)
+    for var in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "SPARK_LOCAL_IP"):  # session() sets them: restore after
+        monkeypatch.setenv(var, os.environ.get(var, "127.0.0.1" if var == "SPARK_LOCAL_IP" else sys.executable))
+    monkeypatch.delenv("SCRIBE_LEXICONS", raising=False)
+    assert scribe_spark.session("local[1]") == "session"
+    assert "spark.executorEnv.SCRIBE_LEXICONS" not in seen
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SCRIBE_LEXICONS", "lex")
+    scribe_spark.session("local[1]")
+    assert seen["spark.executorEnv.SCRIBE_LEXICONS"] == str(tmp_path / "lex")

@@ -21,8 +21,10 @@ from scribe.store import (
     ReviewStore,
     addendum_path,
     addendum_text,
+    attest_addendum,
     current_user,
     default_store_path,
+    is_attested,
     note_sha256,
     value_words,
     write_addendum,
@@ -210,24 +212,48 @@ def test_attest_records_a_row(tmp_path: Path) -> None:
     assert datetime.fromisoformat(rows[0]["at"]) == at
 
 
-def test_addendum_wording_and_file(tmp_path: Path) -> None:
+def test_addendum_is_clinical_prose_named_after_the_note(tmp_path: Path) -> None:
     ex = Extraction(note_id="kp_01", date_of_service=date(2024, 3, 2))
     answers = [*_answers(), Answer(element="abn_on_file", value=True, user="dr_x", at=AT)]
     text = addendum_text(ex, answers)
-    assert text.splitlines()[0] == (
-        "Addendum: treated levels T12, L1; imaging guidance: fluoroscopy; conservative therapy: 8 weeks; "
-        "answered by dr_x on 2024-03-04."
-    )
-    assert "(Note kp_01, date of service 2024-03-02.)" in text
+    assert text.splitlines() == [
+        "Addendum to the procedure note of 03/02/2024 (kp_01).",
+        "The treated levels were T12 and L1. Imaging guidance was fluoroscopy. Conservative therapy was tried "
+        "for 8 weeks before the procedure.",
+        "Clarified by dr_x on 2024-03-04.",
+    ]
     assert "ABN" not in text  # payer questions are not clinical documentation
     note = tmp_path / "kp_01.txt"
     note.write_bytes(b"PROCEDURE: Kyphoplasty L1.\n")
     before = note_sha256(note)
     target = write_addendum(note, text)
-    assert target == addendum_path(note) == tmp_path / "kp_01.txt.addendum.txt"
+    assert target == addendum_path(note) == tmp_path / "kp_01.addendum.txt"
     assert target.read_text() == text
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert note_sha256(note) == before  # the note is never modified
+
+
+def test_attested_addendum_is_locked_and_a_later_change_makes_a_new_version(tmp_path: Path) -> None:
+    ex = Extraction(note_id="kp_01", date_of_service=date(2024, 3, 2))
+    note = tmp_path / "kp_01.txt"
+    note.write_text("PROCEDURE: Kyphoplasty.\n")
+    first = addendum_text(ex, _answers())
+    write_addendum(note, first)
+    signed_at = datetime(2024, 3, 4, 11, 5, tzinfo=UTC)
+    path, signed = attest_addendum(note, first, "Dr Smith", signed_at)
+    assert path == tmp_path / "kp_01.addendum.txt"
+    assert signed.splitlines()[-1] == "Attested by Dr Smith at 2024-03-04 11:05 UTC."
+    assert is_attested(path.read_text())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400  # locked
+    write_addendum(note, first)  # same text again: the attested file stays as it is
+    assert path.read_text() == signed
+    corrected = addendum_text(ex, [*_answers(), Answer(element="levels", value=["L1"], user="dr_x", at=AT)])
+    write_addendum(note, corrected)
+    kept = tmp_path / "kp_01.v1.addendum.txt"
+    assert kept.read_text() == signed  # the attested version is kept, still locked
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o400
+    assert path.read_text() == corrected and not is_attested(corrected)
+    assert "The treated level was L1." in corrected
 
 
 def test_value_words() -> None:

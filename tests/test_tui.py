@@ -27,6 +27,7 @@ from scribe.tui.screens.confirm import ConfirmScreen  # noqa: E402
 from scribe.tui.screens.help import HelpScreen  # noqa: E402
 from scribe.tui.screens.prompt import PromptScreen  # noqa: E402
 from scribe.tui.screens.review import ReviewScreen  # noqa: E402
+from scribe.tui.widgets.acts import ActsPanel  # noqa: E402
 from scribe.tui.widgets.checklist import Checklist  # noqa: E402
 from scribe.tui.widgets.codes import CodesPanel  # noqa: E402
 from scribe.tui.widgets.note_view import NoteView  # noqa: E402
@@ -42,6 +43,16 @@ COMPLETE_NOTE = (
     "Indication: osteoporotic compression fracture.\n"
 )
 V2 = "Conservative therapy: the non-surgical management tried"
+
+
+GUARD = 0.35  # past the 300 ms in which keys typed after a prompt closes are ignored
+
+
+def identity(path: Path) -> Any:
+    from scribe.identity import identity_of
+    from scribe.notes import read_note
+
+    return identity_of(read_note(path))
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
@@ -131,12 +142,12 @@ def test_full_review_answers_update_codes_and_survive_reopening(note: Path, tmp_
 
     run(first)
     with ReviewStore(store) as st:
-        saved = st.answers_for("kp_missing")
+        saved = st.lookup(identity(note)).current
         assert [(a.element, a.value, a.user) for a in saved] == [
             ("guidance", ["fluoroscopy"], "dr_test"),
             ("conservative_therapy", {"weeks": 8.0, "modalities": []}, "dr_test"),
         ]
-        assert st.history("kp_missing")[0]["note_sha256"] == note_sha256(note)
+        assert st.history("kp_missing")[0]["note_sha256"] == note_sha256(note)  # UTF-8 text: bytes hash = text hash
     run(reopen)
 
 
@@ -232,9 +243,11 @@ def test_queue_puts_incomplete_notes_first_and_moves(tmp_path: Path) -> None:
     run(go)
 
 
-def test_addendum_export_and_attestation(note: Path, tmp_path: Path) -> None:
+def test_addendum_asks_before_writing_follows_answers_and_attests_with_name_and_time(
+        note: Path, tmp_path: Path) -> None:
     store = tmp_path / "s.sqlite3"
     original = note.read_bytes()
+    target = tmp_path / "kp_missing.addendum.txt"
 
     async def go() -> None:
         app = make_app([note], store_path=store)
@@ -243,23 +256,106 @@ def test_addendum_export_and_attestation(note: Path, tmp_path: Path) -> None:
             await pilot.press("a", "1", "enter")
             await pilot.pause()
             await pilot.press(*"3 months", "enter")
+            await pilot.pause(GUARD)
+            await pilot.press("e")  # asks first
             await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen) and not target.exists()
+            await pilot.press("n")  # declined: nothing written
+            await pilot.pause(GUARD)
+            assert isinstance(app.screen, ReviewScreen) and not target.exists()
             await pilot.press("e")
             await pilot.pause()
+            await pilot.press("y")
+            await pilot.pause(GUARD)
+            first = target.read_text()
+            assert "Conservative therapy was tried for 13 weeks before the procedure." in first
+            # a corrected answer regenerates the addendum at once
+            app.open_prompt("conservative_therapy")
+            await pilot.pause()
+            await pilot.press(*"six weeks", "enter")
+            await pilot.pause(GUARD)
+            assert "tried for 6 weeks" in target.read_text()
             await pilot.press("s")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmScreen)
             await pilot.press("y")
             await pilot.pause()
+            status = str(app.screen.query_one("#status").render())
+            assert "attested by dr_test" in status
+            # a later change keeps the attested version and starts a new one
+            app.open_prompt("guidance")
+            await pilot.pause()
+            await pilot.press("c", "t", "enter")
+            await pilot.pause()
+            assert "attested" not in str(app.screen.query_one("#status").render())
 
     run(go)
-    text = (tmp_path / "kp_missing.txt.addendum.txt").read_text()
-    assert text.startswith("Addendum: imaging guidance: fluoroscopy; conservative therapy: 13 weeks; answered by "
-                           "dr_test on ")
+    signed = (tmp_path / "kp_missing.v1.addendum.txt").read_text()
+    lines = signed.splitlines()
+    assert lines[0] == "Addendum to the procedure note (kp_missing)."
+    assert lines[1] == ("Imaging guidance was fluoroscopy. Conservative therapy was tried for 6 weeks before the "
+                        "procedure.")
+    assert lines[-1].startswith("Attested by dr_test at ") and lines[-1].endswith(" UTC.")
+    assert stat.S_IMODE((tmp_path / "kp_missing.v1.addendum.txt").stat().st_mode) == 0o400
+    latest = target.read_text()
+    assert "Imaging guidance was CT." in latest and "Attested" not in latest
     assert note.read_bytes() == original
     with ReviewStore(store) as st:
         att = st.attestations("kp_missing")
-    assert len(att) == 1 and att[0]["user"] == "dr_test" and att[0]["addendum"] == text
+    assert len(att) == 1 and att[0]["user"] == "dr_test" and att[0]["addendum"] == signed
+
+
+def test_keys_typed_right_after_a_prompt_closes_are_not_commands(tmp_path: Path) -> None:
+    paths = []
+    for name in ("a_first", "b_second"):
+        p = tmp_path / f"{name}.txt"
+        p.write_text(NOTE)
+        paths.append(p)
+
+    async def go() -> None:
+        app = make_app(paths, store_path=tmp_path / "s.sqlite3")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            start = app.index
+            await pilot.press("a", "1", "enter", "e", "n")  # stray typing after Enter
+            await pilot.pause()
+            assert app.index == start  # "n" did not move to the next note
+            assert not isinstance(app.screen, ConfirmScreen)  # "e" did not start an addendum
+            assert not list(tmp_path.glob("*.addendum.txt"))
+            await pilot.press("escape")
+            await pilot.pause(GUARD)
+            await pilot.press("n")  # a deliberate key works
+            await pilot.pause()
+            assert app.index == start + 1
+
+    run(go)
+
+
+def test_prompts_accept_what_a_note_may_say(note: Path, tmp_path: Path) -> None:
+    levels = tmp_path / "levels.txt"
+    levels.write_text("PROCEDURE: Kyphoplasty under fluoroscopic guidance. Balloon tamp inflated creating a cavity, "
+                      "PMMA injected.\nIndication: osteoporotic compression fracture.\n")
+
+    async def go() -> None:
+        app = make_app([levels], store_path=tmp_path / "s.sqlite3")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await pilot.press("a")
+            assert isinstance(app.screen, PromptScreen) and app.screen.prompt.element == "levels"
+            await pilot.press(*"lumbar two", "enter")
+            await pilot.pause()
+            assert app.screen.prompt.element == "conservative_therapy"  # type: ignore[attr-defined]
+            await pilot.press(*"six weeks", "enter")
+            await pilot.pause()
+            assert rows(app)["levels"] == ("answered", "L2")
+            assert rows(app)["conservative_therapy"] == ("answered", "6 weeks")
+            app.open_prompt("guidance")
+            await pilot.pause()
+            await pilot.press("c", "t", "enter")
+            await pilot.pause()
+            assert rows(app)["guidance"] == ("answered", "CT")
+
+    run(go)
 
 
 def test_audit_mode_saves_coder_corrections_and_exports_gold(
@@ -268,7 +364,8 @@ def test_audit_mode_saves_coder_corrections_and_exports_gold(
     with ReviewStore(store) as st:
         from scribe.models import Answer
 
-        st.save("kp_missing", [Answer(element="guidance", value=["fluoroscopy"], user="dr_test")])
+        st.save("kp_missing", [Answer(element="guidance", value=["fluoroscopy"], user="dr_test")],
+                identity=identity(note))
     seen: list[Any] = []
 
     def export_gold(extraction: Any, notes: str = "") -> dict[str, Any]:
@@ -297,6 +394,7 @@ def test_audit_mode_saves_coder_corrections_and_exports_gold(
             await pilot.press("enter")
             await pilot.pause()
             assert rows(app)["levels"] == ("corrected", "T12, L1")
+            await pilot.pause(GUARD)  # keys right after a prompt closes are not commands
             await pilot.press("g")
             await pilot.pause()
 
@@ -366,7 +464,7 @@ def test_help_palette_and_footer_come_from_the_same_data(note: Path, tmp_path: P
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, ReviewScreen)
-            assert app.focused is app.screen.query_one(CodesPanel)  # palette ran the action
+            assert app.focused is app.screen.query_one(ActsPanel)  # palette ran the action
 
     run(go)
 
@@ -463,17 +561,37 @@ def test_snapshot_help_screen(snap_compare: Any, snap_note: Path, tmp_path: Path
     assert snap_compare(_snap_app(snap_note, tmp_path), terminal_size=SNAP_SIZE, run_before=before)
 
 
-def test_answers_given_for_an_older_version_of_the_note_are_flagged(note: Path, tmp_path: Path) -> None:
+def test_answers_to_an_earlier_text_are_shown_stale_and_not_applied(note: Path, tmp_path: Path) -> None:
     from scribe.models import Answer
     from scribe.tui.state import load_note
 
     with ReviewStore(tmp_path / "s.sqlite3") as st:
-        st.save("kp_missing", [Answer(element="guidance", value=["ct"], user="dr_x")], note_sha256=note_sha256(note))
-        assert not load_note(note, st, "medicare").stale
+        st.save("kp_missing", [Answer(element="guidance", value=["ct"], user="dr_x")], identity=identity(note))
+        fresh = load_note(note, st, "medicare")
+        assert not fresh.stale and fresh.done is not None and fresh.done.elements.guidance.value == ["ct"]
         note.write_text(NOTE + "Addendum dictated later.\n")
         state = load_note(note, st, "medicare")
         assert state.stale
-        assert state.done is not None and state.done.elements.guidance.value == ["ct"]
+        assert state.done is not None and state.done.elements.guidance.value != ["ct"]  # not applied
+        assert "guidance" in state.done.missing
+        row = {name: (status, value) for name, status, value in state.rows()}["guidance"]
+        assert row == ("stale", "CT (earlier text; not applied)")
+
+
+def test_the_same_file_name_in_another_folder_is_another_note(tmp_path: Path) -> None:
+    from scribe.models import Answer
+    from scribe.tui.state import load_note
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = tmp_path / "a" / "n1.txt", tmp_path / "b" / "n1.txt"
+    a.write_text(NOTE)
+    b.write_text(NOTE.replace("L1", "L3"))
+    with ReviewStore(tmp_path / "s.sqlite3") as st:
+        st.save("n1", [Answer(element="guidance", value=["ct"], user="dr_x")], identity=identity(a))
+        other = load_note(b, st, "medicare")
+    assert other.clinician == [] and not other.stale and other.done is not None
+    assert "guidance" in other.done.missing
 
 
 def test_gold_export_with_the_real_audit_module(note: Path, tmp_path: Path) -> None:
@@ -485,7 +603,9 @@ def test_gold_export_with_the_real_audit_module(note: Path, tmp_path: Path) -> N
             await ready(pilot)
             checklist = app.screen.query_one(Checklist)
             checklist.highlighted = [r[0] for r in checklist.rows].index("guidance")
-            await pilot.press("w", "1", "enter", "g")
+            await pilot.press("w", "1", "enter")
+            await pilot.pause(GUARD)
+            await pilot.press("g")
             await pilot.pause()
 
     run(go)

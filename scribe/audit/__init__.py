@@ -86,6 +86,7 @@ class ElementView(BaseModel):
     cues: list[Cue] = Field(default_factory=list)  # context cues on the mentions that were used
     discarded: list[DiscardedMention] = Field(default_factory=list)
     missing: bool = False
+    provenance: str = "-"  # "note" (its evidence beside it) or "answer by USER, TIME"
 
 
 def snippet(text: str, start: int, end: int, width: int = 40) -> str:
@@ -125,8 +126,16 @@ def element_views(ex: Extraction, text: str) -> list[ElementView]:
             discarded=[DiscardedMention(start=m.start, end=m.end, text=m.text, value=m.value, section=m.section,
                                         cues=_cues(m)) for m in dropped],
             missing=name in ex.missing,
+            provenance=_provenance_words(el),
         ))
     return views
+
+
+def _provenance_words(el: Any) -> str:
+    if el.status == "answered":
+        at = el.detail.get("answered_at")
+        return f"answer by {el.detail.get('answered_by') or 'unknown'}" + (f", {at}" if at else "")
+    return "note" if el.status == "found" else "-"
 
 
 class AuditedNote(BaseModel):
@@ -156,8 +165,12 @@ class AuditedNote(BaseModel):
 
     def audit_dict(self) -> dict[str, Any]:
         """The ``audit`` key of the JSON lines output."""
+        from scribe.acts_view import acts_by_level
+
         out: dict[str, Any] = {
             "stratum": self.stratum,
+            "document": {"kind": self.extraction.document.kind, "reason": self.extraction.document.reason},
+            "acts_by_level": [r.model_dump(mode="json") for r in acts_by_level(self.extraction)],
             "elements": {
                 v.name: {
                     "rules": v.rules,
@@ -180,7 +193,10 @@ class AuditedNote(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The extraction contract object plus an ``audit`` key."""
+        from scribe.prompts import provenance_json
+
         data = self.extraction.to_contract()
+        data["provenance"] = provenance_json(self.extraction)
         data["audit"] = self.audit_dict()
         return data
 
@@ -284,13 +300,18 @@ def run_audit(
     payer: str = "medicare",
     recursive: bool = False,
     max_bytes: int | None = None,
+    answers: str | None = None,
 ) -> AuditRun:
-    """Read, extract, sample, compare and score. Raises AuditError / ClaimsError on bad inputs."""
+    """Read, extract, sample, compare and score. Raises AuditError / ClaimsError on bad inputs.
+
+    ``answers`` applies the clinician answers saved by ``scribe review`` (``"auto"``: the store beside each
+    note; else a store path), matched by note identity; stale answers are not applied (flag ``stale_answers``).
+    """
     from scribe.api import extract_note
     from scribe.coding import payer_names
     from scribe.coding.billing import read_claims
     from scribe.notes import DEFAULT_MAX_BYTES, NoteError
-    from scribe.sources import error_note_id, iter_items, iter_sources, label, load
+    from scribe.sources import error_note_id, iter_items, iter_sources, label, load, source_file
 
     if payer not in payer_names():
         raise AuditError(f"unknown payer {payer!r} (known: {', '.join(payer_names())})")
@@ -314,7 +335,19 @@ def run_audit(
                                         error=f"{note.source}: duplicate note_id {note.note_id!r}, skipped"))
             continue
         seen.add(note.note_id)
-        read.append((note, extract_note(note, payer=payer)))
+        ex = extract_note(note, payer=payer)
+        if answers:
+            import sqlite3
+
+            from scribe.identity import identity_of
+            from scribe.store import default_store_path, with_saved_answers
+
+            store = default_store_path(source_file(note)) if answers == "auto" else Path(answers)
+            try:
+                ex = with_saved_answers(ex, identity_of(note), store, payer)[0]
+            except sqlite3.Error as exc:
+                raise AuditError(f"{store}: cannot read the review store ({type(exc).__name__})") from None
+        read.append((note, ex))
 
     plan = sample_notes([(ex.note_id, ex.elements.procedure_type.value) for _, ex in read], sample, seed, stratify)
     chosen = set(plan.note_ids)

@@ -190,9 +190,10 @@ def _checklist(views: list[ElementView]) -> str:
             f'<tr class="row-{esc(v.name)}"><td><span class="swatch el-{esc(v.name)}"></span>{esc(v.name)}</td>'
             f"<td>{esc(fmt_value(v.value))}</td>"
             f'<td><span class="badge s-{esc(v.status)}">{esc(v.status)}</span>{missing}</td>'
+            f"<td>{esc(v.provenance)}</td>"
             f"<td>{ev or '<span class=muted>—</span>'}</td><td>{rule}</td>"
             f"<td>{aside or '<span class=muted>—</span>'}</td></tr>")
-    return ("<table class=\"checklist\"><thead><tr><th>element</th><th>value</th><th>status</th>"
+    return ("<table class=\"checklist\"><thead><tr><th>element</th><th>value</th><th>status</th><th>provenance</th>"
             "<th>evidence (quote @offsets)</th><th>rule / context cue</th><th>set aside</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
 
@@ -261,14 +262,30 @@ def _note_article(index: int, note: AuditedNote) -> str:
     return (
         f'<article class="note" id="note-{index}"><h2>{esc(note.note_id)} '
         f'<span class="muted">{esc(note.stratum)} · {esc(note.source)}</span></h2>'
+        f"<p>Document: <b>{esc(ex.document.kind.replace('_', ' '))}</b> — {esc(ex.document.reason)}</p>"
         f"<p>Missing (to ask): <b>{esc(missing)}</b></p>"
         f"{_legend()}<pre class=\"note-text\">{highlight(note, views)}</pre>"
         f"<h3>Checklist</h3>{_checklist(views)}"
+        f"<h3>What was done, level by level</h3>{_acts(ex)}"
         f"<h3>Proposed codes</h3>{_codes(note)}"
         f"<h3>Flags</h3>{_flags(ex.flags, note.billing_flags)}"
         f"{_billed(ex.billed)}{_gold(note)}"
         '<p class="muted"><a href="#top">back to summary</a></p></article>'
     )
+
+
+def _acts(ex: Any) -> str:
+    from scribe.acts_view import acts_by_level
+
+    rows = "".join(
+        f"<tr><td>{esc(r.level)}</td><td>{esc('; '.join(r.done) or '—')}</td>"
+        f"<td>{esc('; '.join(r.set_aside) or '—')}</td>"
+        f"<td>{esc(f'{r.billed} ({r.why})' if r.billed else 'not treated')}</td></tr>"
+        for r in acts_by_level(ex))
+    if not rows:
+        return '<p class="muted">No act recorded.</p>'
+    return ("<table class=\"acts\"><thead><tr><th>level</th><th>done today</th><th>set aside</th>"
+            "<th>coded as (why)</th></tr></thead><tbody>" + rows + "</tbody></table>")
 
 
 def _worst(flags: list[Flag]) -> str:
@@ -289,9 +306,11 @@ def _notes_table(run: AuditRun) -> str:
             else f'<span class="bad">{len(note.disagreements)} field(s)</span>')
         rows.append(
             f'<tr><td><a href="#note-{i}">{esc(note.note_id)}</a></td><td>{esc(note.stratum)}</td>'
+            f"<td>{esc(ex.document.kind.replace('_', ' '))}</td>"
             f"<td>{esc(fmt_value(el.levels.value))}</td><td>{esc(', '.join(ex.missing) or '—')}</td>"
             f"<td>{esc(codes)}</td><td>{_worst(ex.flags)}</td><td>{len(note.billing_flags)}</td><td>{gold}</td></tr>")
-    return ("<table class=\"sampled\"><thead><tr><th>note</th><th>stratum</th><th>levels</th><th>missing</th>"
+    return ("<table class=\"sampled\"><thead><tr><th>note</th><th>stratum</th><th>document</th><th>levels</th>"
+            "<th>missing</th>"
             "<th>proposed CPT</th><th>worst flag</th><th>billing flags</th><th>gold</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
 

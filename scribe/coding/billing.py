@@ -192,7 +192,9 @@ def compare(ex: Extraction, billed: Sequence[BilledLine], proposed: Sequence[Cod
     if not_billed:
         add("documented_not_billed", "info", f"Documented but not billed: {', '.join(not_billed)}",
             p=[prop_by_code[c] for c in not_billed])
-    return flags
+    from scribe.coding.flags import for_coders
+
+    return [for_coders(f) for f in flags]
 
 
 def audit_billing(ex: Extraction, claims: Sequence[BilledLine] = ()) -> Extraction:

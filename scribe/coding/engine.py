@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from scribe.coding.billing import compare
+from scribe.coding.flags import for_coders
 from scribe.coding.rules import CodingRules, PayerProfile, default_rules
 from scribe.models import (
     TRANSITIONAL,
@@ -72,13 +73,11 @@ class _Builder:
         verified, source = True, None
         if rule:
             note = self.rules.payers.rule(rule)
-            if note is not None:
+            if note is not None:  # an unverified rule says so in its fields (verified, source), not in the text
                 verified, source = note.verified, note.source
-                if not verified:
-                    message += f" (rule {rule} is unverified: {note.source})"
         ev = _dedupe(list(evidence))[:6]
         self.flags.append(Flag(id=flag_id, severity=severity, message=message, evidence=ev,  # type: ignore[arg-type]
-                               verified=verified, source=source))
+                               verified=verified, source=source, rule=rule))
 
     def line(self, code: str, units: int, rationale: str, evidence: Iterable[Evidence],
              modifiers: Sequence[str] = ()) -> None:
@@ -100,16 +99,38 @@ class _Builder:
     def run(self) -> Proposal:
         ex = self.ex
         if not ex.is_procedure_note:
+            if ex.document.discontinued:
+                self.flag("discontinued_procedure", "warning",
+                          "The augmentation was stopped before any cement was delivered: no procedure code is "
+                          "proposed; the coder decides on a reduced or discontinued service modifier",
+                          ex.document.evidence)
+                return Proposal(flags=self.flags)
             return Proposal()
         self.procedures()
         self.biopsy()
         self.other_flags()
         self.diagnosis()
         self.coverage()
-        self.codes.sort(key=lambda c: (c.code, c.modifiers))
+        self.codes.sort(key=self._claim_order)
         self.flags.extend(compare(ex, ex.billed, self.codes, self.rules))  # billing lines in the note
+        self.flags = [for_coders(f) for f in self.flags]
         self.flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
         return Proposal(codes=self.codes, diagnoses=self.diagnoses, flags=self.flags)
+
+    def _claim_order(self, c: CodeLine) -> tuple[int, str, int, str, list[str]]:
+        """The primary procedure first, each add-on right after its family's primary, then separately
+        reported codes (biopsy): 22511, 20225-XS; 22510, 22512, 22513."""
+        addon_family = {code: fam for fam, code in self.table.addon_by_family.items()}
+        info = self.table.codes.get(c.code)
+        family = addon_family.get(c.code) or (info.family if info is not None else "")
+        if c.code == "22899":
+            family = "kyphoplasty"
+        if family not in ("vertebroplasty", "kyphoplasty", "sacroplasty"):
+            return (1, "", 0, c.code, c.modifiers)
+        primaries = [x.code for x in self.codes if x.code not in addon_family
+                     and ((self.table.codes.get(x.code) is not None and self.table.codes[x.code].family == family)
+                          or (x.code == "22899" and family == "kyphoplasty"))]
+        return (0, min(primaries, default=c.code), int(c.code in addon_family), c.code, c.modifiers)
 
     def procedures(self) -> None:
         ex = self.ex
@@ -153,11 +174,37 @@ class _Builder:
             self.family_lines("vertebroplasty", vp)
         if kp:
             self.family_lines("kyphoplasty", kp)
+        self.access_only(treated)
         if vp and kp:
             self.flag("ncci_modifier_review", "warning",
                       "Vertebroplasty and augmentation at different bodies in one session: both families are "
                       "reported with their own primary; check whether an NCCI edit needs XS/59 on one primary "
                       "(no modifier added)", [e for t in vp[:1] + kp[:1] for e in t.evidence[:1]], rule="C6")
+
+    def access_only(self, treated: list[TreatedLevel]) -> None:
+        """A level reached by a needle today but given no cement is not billed: say so, so the coder can decide
+        on a reduced service ("L1 access attempted and abandoned; no cement at L1")."""
+        names = {t.level for t in treated}
+        done = {a.level for a in self.ex.acts if a.when == "today" and a.polarity == "affirmed"
+                and a.act in ("cement", "cavity", "biopsy", "ablation")}  # a needle for a biopsy did its job
+        biopsy = self.el("biopsy").value
+        if isinstance(biopsy, dict):
+            done |= set(biopsy.get("sites") or [])
+        reached = [a for a in self.ex.acts if a.act == "access" and a.when == "today" and a.polarity == "affirmed"
+                   and a.level and a.level not in names and a.level not in done]
+        levels = sorted({a.level for a in reached if a.level}, key=level_key)
+        if levels:
+            self.flag("access_without_cement", "info",
+                      f"Needle access at {', '.join(levels)} is documented but no cement was delivered there: not "
+                      "billed; check whether a reduced or discontinued service applies", [a.evidence[0] for a in
+                                                                                          reached[:3]])
+
+    def _act_evidence(self, levels: list[TreatedLevel]) -> list[Evidence]:
+        """The words of today's cavity and cement acts at ``levels``: a code line cites what was done, not only
+        the level's name."""
+        names = {t.level for t in levels}
+        return [a.evidence[0] for a in self.ex.acts if a.level in names and a.when == "today"
+                and a.polarity == "affirmed" and a.act in ("cavity", "cement") and a.evidence][:4]
 
     def _family_codes(self, proc: str) -> list[str]:
         fams = ["vertebroplasty", "kyphoplasty"] if proc == "mixed" else [proc]
@@ -194,13 +241,14 @@ class _Builder:
         names = ", ".join(t.level for t in levels)
         what = "cement only" if family == "vertebroplasty" else "mechanical cavity creation before cement"
         self.line(code, 1, f"{family.capitalize()} ({what}) at {names}: first body {primary_level.level} gives the "
-                  "primary code", primary_level.evidence[:2] + self._cavity_evidence(family))
+                  "primary code", primary_level.evidence[:2] + self._act_evidence([primary_level])
+                  + self._cavity_evidence(family))
         if len(levels) > 1:
             addon = self.table.addon_by_family[family]
             others = [t for t in levels if t is not primary_level]
             self.line(addon, len(others), f"{len(others)} further bod{'y' if len(others) == 1 else 'ies'} "
                       f"({', '.join(t.level for t in others)}): one unit each, no 51 or 59 on the add-on",
-                      [e for t in others for e in t.evidence[:1]])
+                      [e for t in others for e in t.evidence[:1]] + self._act_evidence(others))
         if len(regions) > 1:
             spans = " and ".join(sorted(regions, key="CTLS".index))
             self.flag("primary_region_policy", "info",
@@ -288,6 +336,10 @@ class _Builder:
         value = ind.value if ind.status in (Status.FOUND, Status.ANSWERED) else None
         levels = [x.level for x in self.ex.treated] or list(self.el("levels").value or [])
         ev = ind.evidence
+        uncertain = ind.detail.get("uncertain") if ind.status != Status.ANSWERED else None
+        if uncertain and (value is not None or ind.status == Status.MISSING):
+            self._uncertain(str(value or uncertain.get("value") or "cause"), uncertain, levels, ev)
+            return
         if value == "osteoporosis":
             if ind.detail.get("subtype") == "steroid_induced":
                 self.diag("M80.88XA", "Other (glucocorticoid-induced) osteoporosis with current vertebral fracture "
@@ -351,6 +403,28 @@ class _Builder:
                           "No fracture etiology documented (osteoporosis, neoplasm, trauma…): collapsed-vertebra "
                           "code proposed; query the clinician for the cause (D5)", ev)
 
+    def _uncertain(self, value: str, cue: dict[str, object], levels: list[str], ev: list[Evidence]) -> None:
+        """ICD-10-CM IV.H: an uncertain cause ("suspected myeloma") is not coded in the outpatient setting; the
+        fracture is coded as a collapsed vertebra by region and the coder is told why."""
+        t = self.table
+        regions: list[str] = []
+        for lv in sorted(levels, key=level_key):
+            r = t.icd_region_by_level.get(lv)
+            if r and r not in regions:
+                regions.append(r)
+        for r in regions:
+            self.diag(t.collapsed_by_region[r], f"Collapsed vertebra, {r} region: the documented fracture; its cause "
+                      "is stated as uncertain, so it is not coded (outpatient, ICD-10-CM IV.H)", ev)
+        named = " ".join(e.text for e in ev[:1]) or str(cue.get("value") or "")
+        quote = " ".join(f"{cue.get('cue', '')} {named}".split())
+        where = int(cue.get("start", 0) or 0), int(cue.get("end", 0) or 0)  # type: ignore[call-overload]
+        cue_ev = [Evidence(start=where[0], end=where[1], text=str(cue.get("cue", "")), rule="uncertainty cue")]
+        self.flag("uncertain_diagnosis", "warning",
+                  f"The cause is documented as uncertain ('{quote}'): outpatient "
+                  f"coding does not code a {value} diagnosis that is not confirmed. The fracture is coded instead; "
+                  "code the cause once it is confirmed (e.g. by pathology) or query the clinician",
+                  [*cue_ev, *ev], rule="IV.H")
+
     def coverage(self) -> None:
         """V1-V5 and the ABN mechanics (V4)."""
         ex = self.ex
@@ -378,9 +452,12 @@ class _Builder:
                 self.flag("coverage_documentation", "warning",
                           f"Conservative therapy documented for {weeks:g} weeks; this payer requires at least "
                           f"{minimum:g} weeks of failed non-surgical management (V2)", ct.evidence)
-        # V1: Medicare osteoporotic VCF documentation items
-        if value == "osteoporosis" and self.payer.abn:
+        # V1: Medicare osteoporotic VCF documentation items (vertebral levels); sacroplasty has its own items
+        sacral_levels = [x for x in treated if is_sacral(x.level) or x.family == "sacroplasty"]
+        if value == "osteoporosis" and self.payer.abn and any(x not in sacral_levels for x in treated):
             self._v1()
+        if sacral_levels and value in (None, "osteoporosis", "other"):
+            self._sacral_coverage()
         # V4: ABN
         reasons: list[str] = []
         if value == "hemangioma":
@@ -410,6 +487,19 @@ class _Builder:
                           "Advance Beneficiary Notice before the procedure. Is an ABN on file? (GA with it, GZ "
                           "without) (V4)", ev)
 
+    def _sacral_coverage(self) -> None:
+        """Sacral insufficiency fracture: imaging that shows it and the pain it causes despite non-surgical care
+        (no vertebral items: height loss, kyphosis and Roland-Morris do not apply to the sacrum)."""
+        cov = self.ex.coverage
+        lacking: list[str] = []
+        if not (cov.get("mri_edema") or cov.get("bone_scan") or cov.get("fracture_imaging")):
+            lacking.append("sacral insufficiency fracture shown on MRI, CT or bone scan")
+        if not (cov.get("pain_score") or cov.get("hospitalised") or cov.get("immobility")):
+            lacking.append("pain severity (e.g. NRS) or immobility despite non-surgical care")
+        if lacking:
+            self.flag("coverage_documentation", "warning",
+                      "Sacroplasty documentation not found in the note: " + "; ".join(lacking), rule="V4")
+
     def _v1(self) -> None:
         cov = self.ex.coverage
         lacking: list[str] = []
@@ -424,8 +514,7 @@ class _Builder:
             lacking.append("referral for bone-density evaluation or osteoporosis treatment")
         if lacking:
             self.flag("coverage_documentation", "warning",
-                      "Medicare LCD documentation not found in the note: " + "; ".join(lacking) + " (V1)",
-                      rule="V1")
+                      "Medicare LCD documentation not found in the note: " + "; ".join(lacking), rule="V1")
 
 
 def _dedupe(evs: list[Evidence]) -> list[Evidence]:

@@ -7,14 +7,13 @@ flags they raise copy both, so a coder sees which advice is unsettled.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from scribe.lexicon import LexiconError, lexicon_dir
+from scribe.lexicon import lexicon_dir, load_json_model
 
 
 class _Strict(BaseModel):
@@ -100,27 +99,10 @@ class UnknownPayerError(ValueError):
     """A payer name not in ``lexicons/coding/payers.json``."""
 
 
-def _load(path: Path, model: type[BaseModel]) -> BaseModel:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LexiconError(f"{path}: rule file not found") from None
-    except json.JSONDecodeError as exc:
-        raise LexiconError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise LexiconError(f"{path}: invalid rule entry ({loc}: {first['msg']})") from None
-
-
 def load_rules(directory: Path | None = None) -> CodingRules:
     d = (directory or lexicon_dir()) / "coding"
-    table = _load(d / "codes.json", CodeTable)
-    payers = _load(d / "payers.json", PayerTable)
-    assert isinstance(table, CodeTable) and isinstance(payers, PayerTable)
-    return CodingRules(table=table, payers=payers)
+    return CodingRules(table=load_json_model(d / "codes.json", CodeTable),
+                       payers=load_json_model(d / "payers.json", PayerTable))
 
 
 @cache

@@ -44,7 +44,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def audit_command(
-    inputs: Annotated[list[Path], typer.Argument(help="Note files or directories of notes.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Note files (text, FHIR JSON/NDJSON, HL7 v2) or directories of notes.")],
     sample: Annotated[int | None, typer.Option("--sample", "-n", help="Notes to draw (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed draws the same sample.")] = 0,
     stratify: Annotated[bool, typer.Option("--stratify/--no-stratify",
@@ -56,21 +57,33 @@ def audit_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or jsonl.")] = "table",
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
     max_bytes: Annotated[int, typer.Option(help="Reject notes larger than this.")] = DEFAULT_MAX_BYTES,
+    with_answers: Annotated[bool, typer.Option(
+        "--with-answers", help="Apply the clinician answers saved by `scribe review` (.scribe/reviews.sqlite3 "
+                               "beside each note); every value then shows its provenance.")] = False,
+    store: Annotated[Path | None, typer.Option(
+        help="Apply the answers saved in this review store (implies --with-answers).")] = None,
 ) -> None:
     from scribe.audit import AuditError, run_audit
     from scribe.coding.billing import ClaimsError
 
     if fmt not in FORMATS:
         raise _fail(f"unknown --format {fmt!r} (table or jsonl)")
+    if store is not None and not store.is_file():
+        raise _fail(f"{store}: no such review store (--store)")
     if sample is not None and sample < 0:
         raise _fail("--sample must be >= 0")
     try:
         run = run_audit(inputs, sample=sample, seed=seed, stratify=stratify, gold_dir=gold, claims=claims,
-                        payer=payer, recursive=recursive, max_bytes=max_bytes)
+                        payer=payer, recursive=recursive, max_bytes=max_bytes,
+                        answers=str(store) if store is not None else ("auto" if with_answers else None))
     except (AuditError, ClaimsError) as err:
         raise _fail(str(err)) from None
     for bad in run.unreadable:
         typer.echo(f"scribe audit: {bad.error}", err=True)
+    for note in run.notes:
+        for flag in note.extraction.flags:
+            if flag.id == "stale_answers":
+                typer.echo(f"scribe audit: {note.source}: {flag.message}", err=True)
     if not run.notes and not run.unreadable:
         raise _fail("no notes found in " + ", ".join(str(p) for p in inputs))
     if fmt == "jsonl":
@@ -120,11 +133,21 @@ def _note_tables(note: AuditedNote) -> list[Any]:
     from rich.table import Table
     from rich.text import Text
 
+    from scribe.acts_view import acts_by_level, document_line
+
     ex = note.extraction
-    out: list[Any] = []
+    out: list[Any] = [Text(f"{note.note_id}: {document_line(ex)}")]
+    acts = Table(title=Text(f"{note.note_id}: what was done, level by level"), title_justify="left", expand=True)
+    for col in ("level", "done today", "set aside", "coded as (why)"):
+        acts.add_column(col, overflow="fold")
+    for row in acts_by_level(ex):
+        acts.add_row(Text(row.level), Text("; ".join(row.done) or "-"), Text("; ".join(row.set_aside) or "-"),
+                     Text(f"{row.billed} ({row.why})" if row.billed else "not treated"))
+    if ex.acts or ex.treated:
+        out.append(acts)
     checklist = Table(title=Text(f"{note.note_id}  ({note.stratum})  {note.source}"), title_justify="left",
                       show_lines=True, expand=True)
-    for col in ("element", "value", "status", "evidence @offsets", "rule / context cue", "set aside"):
+    for col in ("element", "value", "status", "provenance", "evidence @offsets", "rule / context cue", "set aside"):
         checklist.add_column(col, overflow="fold", no_wrap=col in ("element", "status"))
     for v in note.elements():
         ev = "\n".join(f"\"{q.text}\" @{q.start}-{q.end} [{q.section or '-'}]" for q in v.evidence[:4])
@@ -139,7 +162,8 @@ def _note_tables(note: AuditedNote) -> list[Any]:
         if len(v.discarded) > 4:
             aside += f"\n(+{len(v.discarded) - 4} more)"
         status = v.status + (" (missing)" if v.missing and v.status != "missing" else "")
-        checklist.add_row(Text(v.name), Text(_value(v.value)), Text(status), Text(ev or "-"), Text(rules),
+        checklist.add_row(Text(v.name), Text(_value(v.value)), Text(status), Text(v.provenance), Text(ev or "-"),
+                          Text(rules),
                           Text(aside or "-"))
     out.append(checklist)
     codes = Table(title=Text(f"{note.note_id}: proposed codes"), title_justify="left", expand=True)
@@ -212,10 +236,11 @@ def metrics_tables(m: AuditMetrics) -> list[Any]:
 
 
 def render_table(run: AuditRun) -> None:
-    from rich.console import Console
     from rich.text import Text
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    from scribe.render import console_for
+
+    console = console_for(sys.stdout)  # the terminal's width; piped: $COLUMNS, else 120
     for note in run.notes:
         for table in _note_tables(note):
             console.print(table)

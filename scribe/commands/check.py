@@ -26,7 +26,8 @@ EXIT_OK, EXIT_NEEDS_PROMPTS, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
 
 CSV_FIELDS = (
     "note_id", "source", "procedure_type", "levels", "guidance", "biopsy_performed", "biopsy_sites",
-    "conservative_weeks", "indication", "missing", "cpt", "worst_flag", "error",
+    "conservative_weeks", "indication", "missing", "cpt", "worst_flag", "provenance", "document_kind",
+    "document_reason", "error",
 )
 TABLE_COLUMNS = (
     "note", "procedure", "levels", "guidance", "biopsy", "weeks", "indication", "missing", "proposed CPT",
@@ -44,6 +45,7 @@ HELP = (
     "  1   some note needs prompts (see --fail-on)\n"
     "  2   some file could not be read, or --output could not be written (takes precedence over 1)\n"
     "  64  bad usage (unknown option or value, no notes found, --jobs < 1)\n"
+    "  78  a lexicon file is invalid (one line names file:line and the field; no note was read)\n"
 )
 
 
@@ -127,8 +129,17 @@ def worklist_row(result: Extraction | ReadError) -> dict[str, str]:
         "missing": ";".join(result.missing),
         "cpt": _cpt(result, "; "),
         "worst_flag": _worst(result),
+        "provenance": _provenance(result),
+        "document_kind": result.document.kind,
+        "document_reason": result.document.reason,
         "error": "",
     }
+
+
+def _provenance(result: Extraction) -> str:
+    from scribe.prompts import provenance_cell
+
+    return provenance_cell(result)
 
 
 def _csv_safe(cell: str) -> str:
@@ -155,17 +166,38 @@ def _jsonl_line(result: Extraction | ReadError) -> str:
     return result.model_dump_json(exclude={"mentions"}) + "\n"
 
 
+def _jsonl_line_with_provenance(result: Extraction | ReadError) -> str:
+    """With saved answers applied: the contract object plus ``provenance`` (an extra key the contract allows):
+    per element with a value, ``{"source": "note", "evidence": [...]}`` or ``{"source": "answer", "user", "at"}``."""
+    if isinstance(result, ReadError):
+        return result.model_dump_json() + "\n"
+    import json
+
+    from scribe.prompts import provenance_json
+
+    data = result.model_dump(mode="json", exclude={"mentions"})
+    data["provenance"] = provenance_json(result)
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
 def _table_row(result: Extraction | ReadError) -> list[str]:
     if isinstance(result, ReadError):
         return [result.note_id, "unreadable", *["-"] * (len(TABLE_COLUMNS) - 2)]
     row = worklist_row(result)
     biopsy = (row["biopsy_sites"].replace(";", ",") or "yes") if row["biopsy_performed"] == "yes" else row[
         "biopsy_performed"]
-    procedure = row["procedure_type"] if result.is_procedure_note else "(not a procedure note)"
+    missing = row["missing"].replace(";", "\n")
+    if result.is_procedure_note:
+        procedure = row["procedure_type"]
+    elif result.document.discontinued:
+        procedure, missing = "discontinued", f"({result.document.reason})"
+    else:
+        # the kind of document and why: "imaging report" / "the title names an imaging report ('MRI') …"
+        procedure, missing = result.document.kind.replace("_", " "), f"({result.document.reason})"
     cells = [
         row["note_id"], procedure, row["levels"].replace(";", ","),
         row["guidance"].replace(";", "\n"), biopsy, row["conservative_weeks"], row["indication"],
-        row["missing"].replace(";", "\n"), _cpt(result, "\n"), _table_flag(result),
+        missing, _cpt(result, "\n"), _table_flag(result),
     ]
     return [c or "-" for c in cells]
 
@@ -178,23 +210,55 @@ def _summary_line(summary: Any) -> str:
     )
 
 
-def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: bool) -> None:
-    from rich.console import Console
+def _fit_widths(headers: list[str], body: list[list[str]], room: int) -> list[int]:
+    """Column widths that fit ``room``: each column's widest line, then the widest columns narrowed first."""
+    widths = [max([len(w) for w in h.split()] + [len(line) for r in body for line in r[i].split("\n")])
+              for i, h in enumerate(headers)]
+    floors = [_FLOORS.get(h, 6) for h in headers]  # the note id and the codes keep their width longest
+    while sum(widths) > room:
+        over = [i for i, w in enumerate(widths) if w > floors[i]] or [i for i, w in enumerate(widths) if w > 4]
+        if not over:
+            break
+        widest = max(over, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+_FLOORS = {"note": 22, "procedure": 14, "levels": 8, "guidance": 11, "proposed CPT": 13}
+
+
+def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: bool, title: str = "scribe check",
+                  summary_text: str | None = None) -> None:
+    """The worklist table (also ``extract --format table``): full columns when wide, compact at <= 80 columns."""
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="scribe check")
-    for col in TABLE_COLUMNS:
-        table.add_column(col, overflow="fold")
-    for row in rows:
+    from scribe.render import COMPACT_WIDTH, compact_lines, console_for
+
+    console = console_for(out, to_file=to_file)
+    text = summary_text if summary_text is not None else (_summary_line(summary) if summary is not None else None)
+    if console.width <= COMPACT_WIDTH:
+        for line in compact_lines(rows, console.width):
+            console.print(line, markup=False, highlight=False, crop=True, overflow="ellipsis", soft_wrap=False)
+        if text:
+            console.print(text, markup=False)
+        return
+    from rich import box
+
+    # wide: every column; medium (81-139): the columns a scribe acts on, so none folds to a few characters
+    shown = list(range(len(TABLE_COLUMNS))) if console.width >= 140 else [0, 1, 2, 3, 7, 8, 9]
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    body = [[row[i] if TABLE_COLUMNS[i] != "worst flag" or len(shown) == len(TABLE_COLUMNS)
+             else row[i].split(" (")[0] for i in shown] for row in rows]  # medium: the flag id alone
+    widths = _fit_widths([TABLE_COLUMNS[i] for i in shown], body, console.width - 3 * (len(shown) - 1) - 1)
+    for i, width in zip(shown, widths, strict=True):
+        table.add_column(TABLE_COLUMNS[i], overflow="fold", width=width)
+    for row, cells in zip(rows, body, strict=True):
         style = "red" if row[1] == "unreadable" and row[2] == "-" else None
-        table.add_row(*[escape(c) for c in row], style=style)
-    if to_file or not out.isatty():  # a file or a pipe: no terminal width to fit
-        console = Console(file=out, width=160, no_color=True, force_terminal=False, highlight=False)
-    else:
-        console = Console(file=out, highlight=False)
+        table.add_row(*[escape(c) for c in cells], style=style)
     console.print(table)
-    console.print(_summary_line(summary), markup=False)
+    if text:
+        console.print(text, markup=False)
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -229,7 +293,8 @@ def _progress(total: int | None) -> tuple[Callable[[], None], Callable[[], None]
 def check_command(
     inputs: Annotated[
         list[Path] | None,
-        typer.Argument(help="Note files or folders of notes.", show_default=False, metavar="NOTE_OR_DIR"),
+        typer.Argument(help="Note files (text, FHIR JSON/NDJSON, HL7 v2) or folders of notes.", show_default=False,
+                       metavar="NOTE_OR_DIR"),
     ] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
     fmt: Annotated[
@@ -272,6 +337,8 @@ def check_command(
         raise _usage_error("--jobs must be at least 1")
     if max_bytes < 1:
         raise _usage_error("--max-bytes must be at least 1")
+    if store is not None and not store.is_file():
+        raise _usage_error(f"{store}: no such review store (--store)")
     if not inputs:
         raise _usage_error("no notes given (NOTE_OR_DIR...)")
     paths = batch.list_note_paths(inputs, recursive=recursive)
@@ -298,7 +365,8 @@ def check_command(
         emit(_csv_line(CSV_FIELDS))
 
     summary = batch.BatchSummary()
-    render = {"jsonl": _jsonl_line, "csv": _csv_row, "table": _table_row}[fmt]
+    jsonl = _jsonl_line_with_provenance if answers else _jsonl_line
+    render = {"jsonl": jsonl, "csv": _csv_row, "table": _table_row}[fmt]
     # a FHIR / HL7 file may hold many notes: the total is known when every input is a plain text file
     advance, stop = _progress(len(paths) if all(p.suffix.lower() in NOTE_SUFFIXES for p in paths) else None)
     start = time.perf_counter()
@@ -309,6 +377,8 @@ def check_command(
             summary.add(status, fail_on)  # type: ignore[arg-type]
             if status.error is not None:
                 sys.stderr.write(f"scribe check: {status.error}\n")
+            elif status.stale_answers:
+                sys.stderr.write(f"scribe check: {status.source}: {status.stale_answers}\n")
             if fmt == "table":
                 rows.append(rendered)
             else:

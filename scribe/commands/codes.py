@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,42 +11,17 @@ from typing import Annotated
 import typer
 
 from scribe.commands import UsageCommand
+from scribe.notes import Note
 
 _STYLE = {"hard-stop": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def _load_answers(path: Path) -> list:  # type: ignore[type-arg]
-    """Answers as a JSON list of {element, value[, user, at, comment]} or JSONL (one per line)."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from scribe.models import Answer
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read answers ({type(exc).__name__})") from None
-    try:
-        stripped = text.strip()
-        rows = json.loads(stripped) if stripped.startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: invalid JSON at line {exc.lineno}") from None
-    try:
-        return TypeAdapter(list[Answer]).validate_python(rows)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ValueError(f"{path}: invalid answer ({loc}: {first['msg']})") from None
-
-
-def _one_note(path: Path):  # type: ignore[no-untyped-def]
+def _one_note(path: Path) -> Note:
     """The one note of ``path`` (a text file, or a FHIR / HL7 file holding one note). Raises NoteError."""
     from scribe.notes import NoteError
     from scribe.sources import iter_notes
 
-    if path.is_dir():
-        raise NoteError(str(path), "is a directory")
-    found = []
+    found: list[Note] = []
     for note in iter_notes([path]):
         if isinstance(note, NoteError):
             raise note
@@ -58,23 +34,35 @@ def _one_note(path: Path):  # type: ignore[no-untyped-def]
 
 
 def codes_command(
-    note: Annotated[Path, typer.Argument(help="One note file.")],
+    note: Annotated[Path, typer.Argument(
+        help="One note file (text, or a FHIR / HL7 v2 file holding one note).")],
     payer: Annotated[str, typer.Option(help="Payer profile (lexicons/coding/payers.json).")] = "medicare",
     answers: Annotated[Path | None, typer.Option(help="Answers file: JSON list or JSONL of "
-                                                      "{element, value}.")] = None,
+                                                      "{element, value}, read like typed answers.")] = None,
+    with_answers: Annotated[bool, typer.Option(
+        "--with-answers", help="Apply the clinician answers saved by `scribe review` for this very note "
+                               "(.scribe/reviews.sqlite3 beside it).")] = False,
+    store: Annotated[Path | None, typer.Option(
+        help="Apply the answers saved in this review store (implies --with-answers).")] = None,
     claims: Annotated[Path | None, typer.Option(help="Claims CSV: note_id,code,units,modifiers.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
     """Propose CPT and ICD-10-CM codes for one note, with units, modifiers, flags and the words behind them.
 
-    Exit codes: 0 codes proposed and nothing missing; 1 something is missing or a code is withheld;
-    2 the note (or an answers/claims file) cannot be read; 64 bad usage.
+    Every value shows where it comes from: the note (with its words) or an answer (who, when).
+
+    Exit codes: 0 codes proposed and nothing open; 1 something is missing, a code is withheld, a hard-stop
+    flag or an open question (e.g. ABN) remains; 2 the note (or an answers/claims file) cannot be read or
+    used; 64 bad usage.
     """
+    from scribe.answers import AnswerFileError, load_answers_file
     from scribe.api import extract_note
     from scribe.coding import SEVERITY_ORDER, UnknownPayerError, payer_names
     from scribe.coding.billing import ClaimsError, compare, read_claims
+    from scribe.identity import identity_of
     from scribe.notes import NoteError
     from scribe.prompts import complete
+    from scribe.store import STALE_FLAG, StoredAnswers, default_store_path, read_answers, stale_flag
 
     if fmt not in ("text", "json"):
         typer.echo(f"scribe codes: unknown --format {fmt!r} (text or json)", err=True)
@@ -82,38 +70,83 @@ def codes_command(
     if payer not in payer_names():
         typer.echo(f"scribe codes: unknown payer {payer!r} (known: {', '.join(payer_names())})", err=True)
         raise typer.Exit(64)
+    if store is not None and not store.is_file():
+        typer.echo(f"scribe codes: {store}: no such review store (--store)", err=True)
+        raise typer.Exit(64)
+    if note.is_dir():
+        typer.echo(f"scribe codes: {note}: is a folder (codes takes one note; use `scribe check` for a folder)",
+                   err=True)
+        raise typer.Exit(64)
     try:
-        given = _load_answers(answers) if answers else []
-        ex = extract_note(_one_note(note), payer=payer)
+        given = load_answers_file(answers) if answers else []
+        read = _one_note(note)  # a text note, or a FHIR / HL7 file that holds one note
+        ex = extract_note(read, payer=payer)
         claim_lines = read_claims(claims).get(ex.note_id, []) if claims else []
-    except (NoteError, ClaimsError, ValueError) as err:
+    except AnswerFileError as err:
+        for problem in err.problems:
+            typer.echo(f"scribe codes: {problem}", err=True)
+        raise typer.Exit(2) from None
+    except (NoteError, ClaimsError) as err:
         typer.echo(f"scribe codes: {err}", err=True)
         raise typer.Exit(2) from None
+    saved = StoredAnswers()
+    if with_answers or store is not None:
+        store_path = store if store is not None else default_store_path(note)
+        try:
+            saved = read_answers(store_path, identity_of(read))
+        except sqlite3.Error as exc:
+            typer.echo(f"scribe codes: {store_path}: cannot read the review store ({type(exc).__name__})", err=True)
+            raise typer.Exit(2) from None
     try:
-        done, prompts = complete(ex, given, payer)
+        done, prompts = complete(ex, [*saved.current, *given], payer)
     except UnknownPayerError as err:
         typer.echo(f"scribe codes: {err}", err=True)
         raise typer.Exit(64) from None
+    if saved.stale:
+        flag = stale_flag(saved.stale)
+        done = done.model_copy(update={"flags": [flag, *done.flags]})
+        typer.echo(f"scribe codes: {note}: {flag.message}", err=True)
     if claim_lines:  # the note's own billing lines were compared by complete()
-        flags = sorted([*done.flags, *compare(done, claim_lines)], key=lambda f: -SEVERITY_ORDER[f.severity])
+        flags = [*done.flags, *compare(done, claim_lines)]
         done = done.model_copy(update={"billed": list(done.billed) + claim_lines, "flags": flags})
+    flags = sorted(done.flags, key=lambda f: (-SEVERITY_ORDER[f.severity], f.id != STALE_FLAG))
+    done = done.model_copy(update={"flags": flags})
     if fmt == "json":
+        from scribe.prompts import provenance_json
+
         out = done.to_contract()
         out["prompts"] = [p.model_dump(mode="json") for p in prompts]
+        out["provenance"] = provenance_json(done)
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         _print(done, prompts, payer)
-    if done.missing or any(f.id == "code_withheld" for f in done.flags):
+    if (done.missing or prompts or any(f.id == "code_withheld" or f.severity == "hard-stop" for f in done.flags)):
         raise typer.Exit(1)
 
 
 def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False)
-    console.print(f"[bold]{ex.note_id}[/]  payer: {payer}  procedure: {ex.elements.procedure_type.value or '-'}  "
+    from scribe.render import console_for
+    from scribe.store import value_words
+
+    console = console_for(sys.stdout)
+    from scribe.acts_view import acts_by_level, document_line
+
+    procedure = ex.elements.procedure_type.value or "-"
+    console.print(f"[bold]{escape(ex.note_id)}[/]  payer: {payer}  procedure: {procedure}  "
                   f"levels: {', '.join(ex.elements.levels.value or []) or '-'}")
+    console.print(f"document: {escape(document_line(ex))}")
+    acts = Table(title="What was done, level by level", title_justify="left", expand=True)
+    for col in ("level", "done today", "set aside", "coded as (why)"):
+        acts.add_column(col, overflow="fold")
+    for row in acts_by_level(ex):
+        coded = f"{row.billed} ({row.why})" if row.billed else "not treated"
+        acts.add_row(escape(row.level), escape("; ".join(row.done) or "-"), escape("; ".join(row.set_aside) or "-"),
+                     escape(coded))
+    if ex.acts or ex.treated:
+        console.print(acts)
     table = Table(title="CPT", title_justify="left", expand=True)
     for col in ("code", "units", "modifiers", "description", "why (and the note's words)"):
         table.add_column(col, overflow="fold")
@@ -130,11 +163,28 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
     for d in ex.diagnoses:
         dx.add_row(d.code, d.description, d.rationale)
     console.print(dx)
+    from scribe.prompts import provenance
+
+    values = Table(title="Values and where they come from", title_justify="left", expand=True)
+    for col in ("element", "value", "from"):
+        values.add_column(col, overflow="fold")
+    for p in provenance(ex):
+        if p.source == "none":
+            continue
+        el = ex.elements.get(p.element)
+        shown = value_words(p.element, el.value, short=True)
+        if p.source == "answer":
+            origin = f"answer by {p.user or 'unknown'}" + (f", {p.at}" if p.at else "")
+        else:
+            quotes = "; ".join(f"“{' '.join(e.text.split())}” @{e.start}" for e in p.evidence[:2])
+            origin = f"note: {quotes}" if quotes else "note"
+        values.add_row(escape(p.element), escape(shown), escape(origin))
+    console.print(values)
     if ex.flags:
         console.print("[bold]Flags[/]")
         for f in ex.flags:
-            unverified = "" if f.verified or "unverified" in f.message else " [dim](unverified rule)[/]"
-            console.print(f"  [{_STYLE[f.severity]}]{f.severity:<9}[/] {f.id}: {f.message}{unverified}")
+            rule = f" [dim](rule {escape(f.rule)}{'' if f.verified else ', unverified'})[/]" if f.rule else ""
+            console.print(f"  [{_STYLE[f.severity]}]{f.severity:<9}[/] {f.id}: {escape(f.message)}{rule}")
     if prompts:
         console.print("[bold]Questions for the clinician[/]")
         for p in prompts:

@@ -32,6 +32,9 @@ def eval_command(
     for field, acc in report.accuracy.items():
         typer.echo(f"  {field:<28} {acc:6.3f}")
     typer.echo(f"  {'mean':<28} {sum(report.accuracy.values()) / len(report.accuracy):6.3f}")
+    if report.document_kind is not None:
+        typer.echo(f"  {'document_kind':<28} {report.document_kind:6.3f}  ({report.kind_notes} notes with a kind)")
+        typer.echo(f"  {'codes on non-augmentation':<28} {report.negative_with_codes} of {report.negative_documents}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""`scribe extract NOTE_OR_DIR... --format jsonl|json|table`."""
+"""`scribe extract NOTE_OR_DIR... --format jsonl|json|table|fhir`."""
 
 from __future__ import annotations
 
@@ -28,13 +28,23 @@ def extract_command(
         typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json, table or fhir)", err=True)
         raise typer.Exit(64)
     from scribe.api import extract_note
-    from scribe.sources import iter_notes
+    from scribe.sources import iter_items, iter_sources, load
 
+    missing = [str(p) for p in inputs if not p.exists() and not p.is_symlink()]
+    # text notes, FHIR JSON / NDJSON and HL7 v2 files (scribe.sources); a structured file is read as it comes
+    paths = list(iter_sources([p for p in inputs if str(p) not in missing], recursive=recursive))
+    for m in missing:
+        typer.echo(f"scribe extract: {m}: file not found", err=True)
+    if not paths and not missing:
+        typer.echo("scribe extract: no notes found in " + ", ".join(str(p) for p in inputs), err=True)
+        raise typer.Exit(64)
     results: list[dict] = []
-    failed = 0
-    for note in iter_notes(inputs, recursive=recursive, max_bytes=max_bytes):
-        if isinstance(note, NoteError):
-            typer.echo(f"scribe extract: {note}", err=True)
+    failed = len(missing)
+    for item in iter_items(paths, max_bytes):
+        try:
+            note = load(item, max_bytes)
+        except NoteError as err:
+            typer.echo(f"scribe extract: {err}", err=True)
             failed += 1
             continue
         ex = extract_note(note, payer=payer, mentions=mentions)
@@ -57,27 +67,13 @@ def extract_command(
 
 
 def _print_table(results: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """The same table as ``scribe check --format table`` (one renderer, one set of units and modifiers)."""
+    from scribe.commands.check import _render_table, _table_row
+    from scribe.models import Extraction
 
-    table = Table(title="scribe extract")
-    for col in ("note", "procedure", "cavity", "levels", "guidance", "biopsy", "weeks",
-                "indication", "missing", "codes"):
-        table.add_column(col)
-    for r in results:
-        el = r["elements"]
-        bx = el["biopsy"]["value"] or {}
-        ct = el["conservative_therapy"]["value"] or {}
-        table.add_row(
-            r["note_id"], str(el["procedure_type"]["value"] or "-"),
-            str(el["cavity_creation"]["value"]), ",".join(el["levels"]["value"] or []) or "-",
-            ",".join(el["guidance"]["value"] or []) or "-",
-            ",".join(bx.get("sites") or []) if bx.get("performed") else str(bx.get("performed")),
-            str(ct.get("weeks", "-")), str(el["indication"]["value"] or "-"),
-            ",".join(r["missing"]) or "-",
-            " ".join(f"{c['code']}x{c['units']}" for c in r["codes"]) or "-",
-        )
-    Console().print(table)
+    rows = [_table_row(Extraction.model_validate(r)) for r in results]
+    _render_table(rows, None, sys.stdout, to_file=False, title="scribe extract",
+                  summary_text=f"{len(rows)} note{'' if len(rows) == 1 else 's'} extracted")
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,7 @@ from scribe.scan import may_contain
 # .strip() removes them; a lazy label tried one character at a time was the slow part)
 _FORMAL_LINE = r"[ \t]*(?:\d{1,2}[.)]\s*)?([A-Za-z][A-Za-z0-9 /&()'\-,.]{0,60}+)[ \t]*:"
 _FORMAL = (re.compile(_FORMAL_LINE), re.compile("\n" + _FORMAL_LINE))
-_CAPS = r"[ \t]*([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"
+_CAPS = r"[ \t]*(?:\d{1,2}[.)][ \t]*)?([A-Z][A-Z0-9 /&()'\-,.]{2,80})[ \t]*$"  # "2. LEVEL(S) TREATED" too
 _CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTILINE))
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
@@ -57,15 +57,16 @@ _SPOKEN_RUN_IN_START = re.compile(r"(?:[.!?]|\bperiod\b)[ \t]+(?=\w)", re.IGNORE
 _SPOKEN_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\bperiod\b", re.IGNORECASE)
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan(?:s|ned|ning)?|consider\w*)\b", re.IGNORECASE)
-_PARA_START = re.compile(r"(?:\A|\n[ \t]*\n|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
+_PARA_START = re.compile(r"(?:\A|\n[ \t]*\n\s*|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 # the two branches of _PARA_START, each with a literal first character: Python's re scans for those fast
-_BLANK_LINE = re.compile(r"\n[ \t]*\n[ \t]*")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")  # more blank lines are one paragraph break
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPOKEN_STOP = re.compile(r"(?:[.?!]|\bperiod\b)[ \t]+", re.IGNORECASE)  # a sentence end a spoken heading may follow
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
+_COMPOUND = re.compile(r"\s*/\s*|\s+and\s+|\s*&\s*")  # a label joining two headings
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
 
 
@@ -108,8 +109,13 @@ class SectionDetector:
         key = _key(label)
         name: str | None = None
         if key and key not in self.not_headings and not _LEVEL_LABEL.match(label) and len(key.split()) <= 6:
+            parts = [p.strip() for p in _COMPOUND.split(key) if p.strip()]
             if key in self.header_map:
                 name = self.header_map[key][0]
+            elif len(parts) > 1 and parts[0] in self.header_map:
+                name = self.header_map[parts[0]][0]  # "History/indication", "History and indications"
+            elif (last := key.split()[-1]) in self.header_map and not self.session.get(self.header_map[last][0], True):
+                name = self.header_map[last][0]  # "Post-op plan", "Surgical history": a kind of plan, of history
             elif len(key.split()) <= 4 and not _DIGIT.search(key):
                 name = self.default_field
         if len(self._field_names) < 20_000:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy
 from spacy.attrs import IDX, NORM, SPACY
@@ -19,19 +20,18 @@ class TokenTable:
     ends: list[int]
     lowers: list[str]
     norms: list[str]
-    # made on first use (explicit fields, not cached_property: the compiled class has no __dict__)
-    _words: list[str] | None = field(default=None, repr=False, compare=False)
-    _lower_text: str | None = field(default=None, repr=False, compare=False)
-    _unique_lowers: set[str] | None = field(default=None, repr=False, compare=False)
-    _unique_norms: set[str] | None = field(default=None, repr=False, compare=False)
+    # ``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode character
+    # changes length when lower-cased: callers check)
+    lower_text: str
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
         """``fresh``: no token norm has been set yet, so each norm is its lexeme's default (the lower
         case form, but for a few non-ASCII characters and the backtick spaCy normalises)."""
         text = doc.text if text is None else text
+        lower_text = text.lower()
         if not len(doc):
-            return cls(text, [], [], [], [], [])
+            return cls(text, [], [], [], [], lower_text)
         lexeme_norms = fresh and text.isascii() and "`" not in text
         # IDX and SPACY are fields of the token itself (LENGTH is the lexeme's, twice as slow to read); a
         # token ends where the next begins, less the one space it may carry
@@ -42,23 +42,18 @@ class TokenTable:
         stops[-1] = len(text)
         idx = starts.tolist()
         ends = (stops - rows[:, 1].astype(numpy.int64)).tolist()
-        lower_text = text.lower()
-        words: list[str] | None = None
         if len(lower_text) == len(text) and "\u03a3" not in text:
             # lower-casing went character by character (no final sigma, no length change): each token's
             # lower-case form is the same slice of the lower-cased text
             lowers = [lower_text[s:e] for s, e in zip(idx, ends, strict=True)]
         else:
-            words = [text[s:e] for s, e in zip(idx, ends, strict=True)]
-            lowers = [w.lower() for w in words]
+            lowers = [text[s:e].lower() for s, e in zip(idx, ends, strict=True)]
         if lexeme_norms:
             norms = lowers.copy()
         else:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
-        tab = cls(text, idx, ends, lowers, norms, words)
-        tab._lower_text = lower_text
-        return tab
+        return cls(text, idx, ends, lowers, norms, lower_text)
 
     def merged(self, merges: list[tuple[int, int, str]]) -> tuple[TokenTable, list[int]]:
         """The table of the Doc after each ``(start, end, norm)`` span (sorted, disjoint) became one token
@@ -88,45 +83,25 @@ class TokenTable:
         ends += self.ends[i:]
         lowers += self.lowers[i:]
         norms += self.norms[i:]
-        tab = TokenTable(self.text, idx, ends, lowers, norms)
-        tab._lower_text = lower_text
-        return tab, at
+        return TokenTable(self.text, idx, ends, lowers, norms, lower_text), at
 
-    @property
+    @cached_property
     def words(self) -> list[str]:
         """Each token's text as written (made on first use)."""
-        got = self._words
-        if got is None:
-            got = self._words = [self.text[s:e] for s, e in zip(self.idx, self.ends, strict=True)]
-        return got
+        return [self.text[s:e] for s, e in zip(self.idx, self.ends, strict=True)]
 
     def word(self, i: int) -> str:
         return self.text[self.idx[i] : self.ends[i]]
 
-    @property
-    def lower_text(self) -> str:
-        """``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode
-        character changes length when lower-cased: callers check)."""
-        got = self._lower_text
-        if got is None:
-            got = self._lower_text = self.text.lower()
-        return got
-
-    @property
+    @cached_property
     def unique_lowers(self) -> set[str]:
         """The distinct lower-case words of the note (made once)."""
-        got = self._unique_lowers
-        if got is None:
-            got = self._unique_lowers = set(self.lowers)
-        return got
+        return set(self.lowers)
 
-    @property
+    @cached_property
     def unique_norms(self) -> set[str]:
         """The distinct norms (made once: only read after normalisation, which sets them)."""
-        got = self._unique_norms
-        if got is None:
-            got = self._unique_norms = set(self.norms)
-        return got
+        return set(self.norms)
 
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
         """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order."""

@@ -11,6 +11,8 @@ from datetime import date
 
 from spacy.tokens import Doc
 
+from scribe.acts import build_acts
+from scribe.document import classify
 from scribe.models import MISSING_ORDER, Element, Elements, Extraction, Status
 from scribe.resolvers.biopsy import resolve_biopsy
 from scribe.resolvers.coverage import find_coverage
@@ -39,7 +41,12 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
     """Resolve every element. ``keep_mentions`` records every candidate mention (for the TUI and
     the audit); batch output does not print them, so it can skip the work."""
     v = View(doc, keep_mentions=keep_mentions)
+    acts = build_acts(v)  # first: the procedure resolver reads which needle words state access
     proc = resolve_procedure(v)
+    gate = classify(v, acts, performed=list(proc.procedure_type.evidence) if proc.procedure_type.value else [],
+                    named=bool(proc.family_names) or bool(proc.procedure_type.evidence))
+    if not gate.augmentation or gate.discontinued:
+        proc.is_procedure_note = False
     sacro = proc.procedure_type.value == SP
     treated_levels = list(proc.levels.value or [])
     guidance = resolve_guidance(v)
@@ -52,6 +59,13 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
         guidance=guidance, biopsy=biopsy, laterality=laterality, conservative_therapy=therapy,
         indication=indication,
     )
+    if elements.procedure_type.value and not elements.procedure_type.evidence:
+        # a procedure known from what was done (a cavity step, cement), not from its name: those acts are its
+        # evidence
+        done = [e for a in acts if a.when == "today" and a.polarity == "affirmed" and a.act in ("cavity", "cement")
+                for e in a.evidence]
+        elements.procedure_type.evidence = (done or list(elements.cavity_creation.evidence)
+                                            or list(elements.levels.evidence))[:4]
     if not proc.is_procedure_note:
         # not a procedure note of this family: nothing was treated this session
         for name in ("procedure_type", "cavity_creation", "levels", "guidance", "biopsy", "laterality",
@@ -62,10 +76,10 @@ def resolve(doc: Doc, note_id: str, source: str = "", date_of_service: date | No
                                             detail=el.detail))
         elements.conservative_therapy.status = Status.NOT_APPLICABLE
     return Extraction(
-        note_id=note_id, source=source, elements=elements,
+        note_id=note_id, source=source, document=gate.document, elements=elements, acts=acts,
         missing=compute_missing(elements, proc.is_procedure_note),
         date_of_service=date_of_service, is_procedure_note=proc.is_procedure_note,
-        treated=proc.treated, mentions=v.mentions, text_length=len(v.text),
+        treated=proc.treated if proc.is_procedure_note else [], mentions=v.mentions, text_length=len(v.text),
         coverage=find_coverage(v.text, [t.level for t in proc.treated], v.tab.lower_text)
         if proc.is_procedure_note else {},
     )

@@ -18,6 +18,9 @@ _INSTRUMENT = frozenset({"needle", "needles", "trocar", "trocars", "cannula", "c
                          "forceps", "tool", "set"})
 # words that are a biopsy only beside an act of sampling ("tissue was sent for flow cytometry", not "flow
 # cytometry at the outside hospital showed myeloma")
+# "bone marrow edema", "marrow signal": an imaging finding named after the marrow, not a sample of it
+_FINDING = frozenset({"edema", "oedema", "signal", "replacement", "infiltration", "infiltrative", "enhancement",
+                      "lesion", "lesions", "pattern", "changes", "involvement", "hyperintensity", "abnormality"})
 _WEAK = frozenset({"core", "specimen", "aspirate", "aspiration", "flow cytometry", "flow cytometric analysis"})
 # the value of a field left with nothing ("Pathology: none.", "Tissue: N/A", "Samples: none sent")
 _NONE_VALUE = re.compile(r"[\s,.;:*_\-]*(?:none|n/?a|nil|no|not sent|none sent|not obtained|not applicable)[\s,.;]*",
@@ -68,7 +71,10 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
             evs.append(c[3])
             end = c[1]
         return sites, evs, True
-    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4), key=lambda c: -c[1])
+    # a level just before the biopsy word names its site only within its clause ("L3 bone biopsy"; not
+    # "Balloon kyphoplasty T12 and L1; biopsy, pathology pending")
+    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4 and v.clause(c[0]) == clause
+                     and ";" not in v.lowers(c[1], t.start)), key=lambda c: -c[1])
     if before:
         direct = "with" not in v.lowers(before[0][1], t.start)
         if not direct and len(before[0][2]) > 1:
@@ -91,7 +97,7 @@ def _instrument_or_weak(v: View, t: Term) -> bool:
     """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
     "specimen" and "aspirate" count only beside an act of sampling."""
     nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
-    if nxt in _INSTRUMENT:
+    if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
     if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
         return not _SAMPLING.search(v.sent_text(t.start))
@@ -130,6 +136,10 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
             continue
         if v.blank_field(t):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
+            continue
+        if v.form_state(t) == "denied":  # "Biopsy: [ ] Yes [x] No"
+            denied.append(t)
+            v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
             continue
         flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
@@ -174,7 +184,8 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     if denied:
         return Element.of(value={"performed": False, "sites": []}, status=Status.FOUND,
                        evidence=[v.term_evidence(t) for t in denied])
-    return Element.of(value={"performed": None, "sites": []}, status=Status.FOUND)
+    # the note is silent on a biopsy: nothing was found and nothing need be asked
+    return Element.of(value={"performed": None, "sites": []}, status=Status.NOT_APPLICABLE)
 
 
 def _unique(evs: list[Evidence]) -> list[Evidence]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from scribe.lexicon import CoverageLexicon, _load_json, lexicon_dir
+from scribe.lexicon import CoverageLexicon, default_coverage
 from scribe.models import Evidence, make_evidence
 
 _BEFORE, _AFTER = 60, 60  # characters searched around a keyword
@@ -30,7 +30,7 @@ def _lexicon() -> tuple[CoverageLexicon, dict[str, tuple[re.Pattern[str], re.Pat
     """The lexicon; per item its case-insensitive pattern for the text and, when lower-casing the pattern
     keeps its meaning, the same pattern lower-cased for the lower-cased text (case-sensitive matching is
     the faster of the two); and the negation cue pattern."""
-    lex = CoverageLexicon.model_validate(_load_json(lexicon_dir() / "coverage.json"))
+    lex = default_coverage()
     compiled: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
     for item, patterns in lex.items.items():
         source = "|".join(f"(?:{p})" for p in patterns)

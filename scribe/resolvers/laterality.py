@@ -41,7 +41,8 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
             explicit.setdefault(t.value, []).append(v.term_evidence(t))
         elif len(t.text) > 1 or v.section_name(t.start) != "DEMOGRAPHICS":
             sides.setdefault(t.value, []).append(v.term_evidence(t))
-    if "bilateral" in explicit or {"left", "right"} <= set(sides):
+    # an explicit "unilateral" outweighs side words said in passing ("left (unilateral) sacroplasty")
+    if "bilateral" in explicit or ({"left", "right"} <= set(sides) and "unilateral" not in explicit):
         ev = explicit.get("bilateral", []) or sides.get("left", [])[:1] + sides.get("right", [])[:1]
         return Element.of(value="bilateral", status=Status.FOUND, evidence=ev[:3])
     if "unilateral" in explicit or sides:

@@ -15,9 +15,11 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 
+from scribe.acts import access_state, sentence_window
 from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
+from scribe.resolvers.decide import LevelFacts, decide_family
 from scribe.resolvers.view import EXCLUDING, View
 from scribe.scan import may_contain
 
@@ -86,7 +88,8 @@ class _Resolver:
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
         self._aborts: list[Cue] | None = None
-        self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
+        self._heading_ends: dict[int, int] = {}
+        self._access_live: dict[int, bool] = {}  # procedure heading start -> end of its heading line
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -113,7 +116,7 @@ class _Resolver:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False)
                 continue
             if t.text.lower() in _PLAIN_CAVITY or t.rule.endswith(":cavity"):
-                sent_text = self._sent_text(t.start)
+                sent_text = sentence_window(self.v, t, 10)  # the creating verb stands near the cavity word
                 if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
                         not self.v.in_header_label(t):
                     continue
@@ -122,6 +125,8 @@ class _Resolver:
             stop = self._stopped_before(t)
             if stop is not None:
                 flags.append(stop)
+            if self.v.form_state(t) == "denied":  # "Balloon: [ ] Yes [x] No"
+                flags.append(Flag("negated", "[x] No", t.end_char, t.end_char))
             cats = {f.category for f in flags}
             if cats & {"historical", "hypothetical"} and "negated" not in cats:
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False,
@@ -172,7 +177,7 @@ class _Resolver:
             if t.end <= group.start and group.start - t.end <= 4:
                 between = self.v.lowers(t.end, group.start)
                 lead = between[:-1] if between[-1:] == ["the"] else between
-                if all(w in {"of", "at", "from", "the", ",", "-", ":", "(", "bone", "vertebral", "body",
+                if all(w in {"of", "at", "from", "the", "a", "an", ",", "-", ":", "(", "bone", "vertebral", "body",
                              "level", "site", "y", "yes", "in"} for w in between) or \
                         (lead[-1:] == ["from"] and all(w in _BIOPSY_VERB for w in lead[:-1])):
                     # "a biopsy was obtained from (the) el four" (where it was obtained "at" may be the treated
@@ -281,12 +286,27 @@ class _Resolver:
                     return True
         return False
 
+    def _live_access(self, t: Term) -> bool:
+        """A needle, cannula or pedicle word that states access to the bone (``scribe.acts.access_state``)."""
+        return access_state(self.v, t) == "live"
+
+    def _clause_off_act(self, m: LevelMention) -> bool:
+        """The level's clause is about a needle that states no access ("a spinal needle infiltrated local
+        anaesthetic at L2 and L3, then ... PMMA was injected into T12"): the acts of other clauses do not reach
+        it."""
+        clause = self.v.clause(m.start)
+        terms = [t for t in self.v.sent_terms(self.v.sent(m.start)) if self.v.clause(t.start) == clause]
+        off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
+        return off and not any(t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t))
+                               for t in terms)
+
     def _sentence_cues(self, sid: int) -> tuple[set[str], bool]:
         """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
         cached = self._cues.get(sid)
         if cached is None:
             terms = self.v.sent_terms(sid)
-            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)}
+            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)
+                      and (t.label != "ACCESS" or self._live_access(t))}
             cached = self._cues[sid] = (labels, any(t.label == "BIOPSY" for t in terms))
         return cached
 
@@ -305,6 +325,8 @@ class _Resolver:
     def _treatment_sentence(self, m: LevelMention) -> bool:
         sec = self.v.section(m.start)
         labels, has_biopsy = self._sentence_cues(self.v.sent(m.start))
+        if sec.name != "PROCEDURE" and self._clause_off_act(m):
+            return False
         if sec.name == "PROCEDURE":
             label = sec.label.lower()
             if "level" in label or "site" in label:
@@ -442,22 +464,20 @@ class _Resolver:
         # vertebroplasty, with no cavity step anywhere, it does not make the levels augmentation
         umbrella_only = VP in names and all("augmentation" in t.text.lower() for t in procs if t.value == KP)
 
+        kp_in_note = KP in names and not umbrella_only
+
+        def facts(lv: str) -> LevelFacts:
+            return LevelFacts(cavity_here=lv in aff, no_cavity_here=lv in den, cavity_untied=untied_aff,
+                              mixed_named=explicit_mix, kp_named=lv in kp_named, vp_named=lv in vp_named,
+                              kp_in_note=kp_in_note, vp_in_note=VP in names)
+
+        rules: dict[str, str] = {}
+
         def family(lv: str) -> str | None:
-            if lv in aff:
-                return KP
-            if lv in den:
-                return VP
-            if untied_aff:
-                return VP if (explicit_mix and lv in vp_named and lv not in kp_named) else KP
-            if lv in kp_named:
-                return KP
-            if lv in vp_named:
-                return VP
-            if KP in names and not umbrella_only:
-                return KP
-            if VP in names:
-                return VP
-            return None
+            fam, row = decide_family(facts(lv))
+            if row is not None:
+                rules[lv] = row.name
+            return fam
 
         treated: list[TreatedLevel] = []
         proc_value: str | None
@@ -472,7 +492,7 @@ class _Resolver:
                 cavity = (True if aff or untied_aff else None) if fam == "sacroplasty" else \
                     (True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None))
                 treated.append(TreatedLevel(level=lv, family=fam,  # type: ignore[arg-type]
-                                            cavity=cavity,
+                                            cavity=cavity, rule=rules.get(lv, "sacral_level"),
                                             evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
         else:
             levels_value = vertebral
@@ -485,7 +505,7 @@ class _Resolver:
                 treated.append(TreatedLevel(
                     level=lv, family=fam,  # type: ignore[arg-type]
                     cavity=True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None),
-                    evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+                    rule=rules.get(lv, ""), evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
             if fams == {KP, VP}:
                 proc_value = "mixed"
             elif fams:

@@ -19,7 +19,8 @@ UNIT_WEEKS = {
     "month": 52 / 12, "months": 52 / 12, "mo": 52 / 12, "mos": 52 / 12, "mo.": 52 / 12, "mths": 52 / 12,
     "year": 52.0, "years": 52.0, "yr": 52.0, "yrs": 52.0, "fortnight": 2.0, "fortnights": 2.0,
 }
-_UNITS = frozenset(UNIT_WEEKS)
+_PER_PERIOD = {"52": 1.0, "12": 52 / 12, "7": 1 / 7}  # "6/52", "3/12", "10/7"
+_UNITS = frozenset(UNIT_WEEKS) | frozenset(_PER_PERIOD)
 _SINCE = frozenset({"since"})
 _SINCE_EVENT = re.compile(r"(?:then|that time|(?:the|her|his) (?:fall|injury|accident|event))\b", re.IGNORECASE)
 _GLUED = re.compile(r"^x?(\d+(?:\.\d+)?)(days?|d|wks?|weeks?|mos?|months?|yrs?|years?)$")  # "6wks", "x10d"
@@ -101,6 +102,11 @@ def _durations(v: View) -> list[Duration]:
                 j = j + 1 + second[1]
         if j + 1 < n and lowers[j] in ("-", "+") and lowers[j + 1] in UNIT_WEEKS:
             j += 1  # "a six-week course", "6+ weeks"
+        if j + 1 < n and lowers[j] == "/" and lowers[j + 1] in _PER_PERIOD and (j + 2 >= n or lowers[j + 2] != "/"):
+            # British notation: "6/52" six weeks, "3/12" three months, "10/7" ten days (not a date "6/12/2025")
+            out.append(Duration(value * _PER_PERIOD[lowers[j + 1]], i, j + 2, tab.idx[i], tab.ends[j + 1]))
+            skip_to = j + 2
+            continue
         if j < n and lowers[j] in UNIT_WEEKS:
             unit = lowers[j]
             end = j + 1
@@ -212,6 +218,28 @@ def _event_age(v: View, therapy_terms: list[Term], d: Duration) -> bool:
     return bool(ev) and not any(ev[-1] < t.start < d.start for t in therapy_terms)
 
 
+_SUCCESS = frozenset({"healed", "resolved", "successful", "successfully", "relieved", "effective", "recovered"})
+
+
+def _succeeded(v: View, failed_terms: list[Term], d: Duration) -> bool:
+    """"treated conservatively with a brace for 3 months in 2021, which healed": care that worked is no failed
+    conservative therapy (a success word in the ten words after the duration, no failure word in the sentence)."""
+    lowers = v.tab.lowers
+    sid = v.sent(d.start)
+    after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent(j) == sid]
+    return bool(_SUCCESS.intersection(after)) and not any(v.sent(f.start) == sid for f in failed_terms)
+
+
+def _checked_failed_field(v: View, anchors: list[Term], d: Duration) -> bool:
+    """A checked form option ("Duration failed:  ☐ < 4 weeks   ☒ > 6 weeks") on a line whose label names the
+    failed or conservative care."""
+    checked = v.form.checked
+    if not any(s <= d.start_char < e for s, e in checked):
+        return False
+    line_start = v.text.rfind("\n", 0, d.start_char) + 1
+    return any(line_start <= t.start_char < d.start_char for t in anchors)
+
+
 def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
     """A terse "failed 6 weeks." names the failed conservative care without naming a therapy."""
     lowers = v.tab.lowers
@@ -257,9 +285,19 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
     failed_terms = v.terms_of("FAILED")
     followups = v.terms_of("FOLLOWUP")
     pains = v.terms_of("PAIN")
+    form = v.form
     for d in candidates:
         sid = v.sent(d.start)
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
+            continue
+        if form.void and form.is_void(d.start_char):
+            continue  # "☐ 4–6 weeks": an unchecked option states nothing
+        if _succeeded(v, failed_terms, d):
+            continue
+        if form.checked and _checked_failed_field(v, failed_terms + therapy_terms, d):
+            best_checked = (9, round(d.weeks, 2), -d.start, d)
+            if best is None or best_checked[:3] > best[:3]:
+                best = best_checked
             continue
         # "2 months of pain medication", "6 weeks of a TLSO brace" (not "3 months of pain despite NSAIDs":
         # no pain word between "of" and the therapy)

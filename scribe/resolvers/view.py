@@ -8,9 +8,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 from spacy.tokens import Doc
 
+from scribe.forms import field_state, form_spans
 from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import cue_index, matches_from
@@ -24,6 +26,8 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _NEW_PARAGRAPH = re.compile(r"new paragraph")
 _INLINE_BLANK = re.compile(r"[ \t]*:[ \t]*(?:[_*]{2,}|\?+)(?=\s|$)")
+_FIELD_COLON = re.compile(r"[ \t]*:")
+_NEXT_LABEL = re.compile(r"\s{2,}[A-Z][\w /()-]{0,30}:")  # the next field of a template row ("   Level: L1")
 _LISTED = frozenset({",", "or", "and", "nor", "/", "&", "the", "a", "an", "any"})  # words of a list of terms
 # a gap with one of these keeps the later term under the negation: "no biopsy or post-procedure CT" (a list),
 # "no cavity creation with a balloon tamp" (the instrument of the denied step)
@@ -96,7 +100,15 @@ class View:
         self.clause_id: list[int] = doc.user_data.get("clause_id", [])
         self.terms: list[Term] = doc.user_data.get("terms", [])
         self.levels: list[LevelMention] = [m for m in doc.user_data.get("levels", []) if m.levels]
+        # the words of unchecked form options and unresolved pick-lists state nothing (scribe/forms.py)
+        self.form = form_spans(self.text)
+        if self.form.void:
+            void = self.form.is_void
+            self.terms = [t for t in self.terms if not void(t.start_char)]
+            self.levels = [m for m in self.levels if not void(m.start_char)]
         self.dictation: bool = doc.user_data.get("dictation", False)
+        self.terms = self._without_alternatives(self.terms)
+        self.access_state: dict[int, str] = {}  # term start -> live / other / none (scribe.acts.access_state)
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
         self._para_starts: list[int] | None = None  # made on first use (paragraph)
@@ -116,6 +128,17 @@ class View:
         self._level_starts: list[int] | None = None
         self._sorted_terms: list[Term] = []
 
+
+    def _without_alternatives(self, terms: list[Term]) -> list[Term]:
+        """Procedure names offered as alternatives ("VERTEBROPLASTY / KYPHOPLASTY PROCEDURE FORM", "vertebroplasty
+        or kyphoplasty") name neither: drop them (the checked box or the narrative says which was done)."""
+        procs = [t for t in terms if t.label == "PROC"]
+        drop: set[int] = set()
+        for a, b in pairwise(procs):
+            if a.value != b.value and b.start - a.end <= 2 and \
+                    all(w in ("/", "or", "-", "&") for w in self.tab.lowers[a.end : b.start]) and b.start > a.end:
+                drop.update((id(a), id(b)))
+        return [t for t in terms if id(t) not in drop] if drop else terms
 
     # -- structure ----------------------------------------------------------------------
     def _paragraph_starts(self) -> list[int]:
@@ -187,11 +210,37 @@ class View:
 
     def blank_field(self, term: Term) -> bool:
         """A field left empty: "Biopsy: ***" as a heading, or mid-line in a template row
-        ("Guidance: fluoroscopy   Biopsy: ____   Date: …")."""
+        ("Guidance: fluoroscopy   Biopsy: ____   Date: …"), or with none of its boxes checked ("Balloon: [ ] Yes")."""
+        if self.form.boxes and self.form_state(term) == "blank":
+            return True
         value = self.field_value(term)
         if value is not None:
+            if self.form.void and value.strip():
+                # "Cavity creation: {Balloon tamp/SpineJack/None}": nothing but an unresolved list
+                lead = self.section(term.start).body_start + len(value) - len(value.lstrip())
+                i = bisect_right([s for s, _ in self.form.void], lead) - 1
+                if i >= 0 and self.form.void[i][0] == lead and \
+                        not self.text[self.form.void[i][1] : lead + len(value.strip())].strip(" .,;"):
+                    return True
             return bool(_BLANK_VALUE.match(value))
         return _INLINE_BLANK.match(self.text, term.end_char) is not None
+
+    def form_state(self, term: Term) -> str | None:
+        """For a field label term on a form ("Biopsy: [ ] Yes [x] No"): "blank", "denied" or "affirmed" by its
+        checked box (scribe/forms.py); None when its value holds no box."""
+        if not self.form.boxes:
+            return None
+        value = self.field_value(term)
+        if value is None:
+            colon = _FIELD_COLON.match(self.text, term.end_char)
+            if colon is None:
+                return None
+            line_end = self.text.find("\n", colon.end())
+            value = self.text[colon.end() : len(self.text) if line_end == -1 else line_end]
+            label = _NEXT_LABEL.search(value)
+            if label is not None:
+                value = value[: label.start()]
+        return field_state(value)
 
     # -- lookups ------------------------------------------------------------------------
     def terms_of(self, label: str) -> list[Term]:

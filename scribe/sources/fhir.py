@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from scribe.identity import input_source_id
 from scribe.notes import DEFAULT_MAX_BYTES, Note, NoteError, find_date_of_service
 from scribe.sources import STRUCTURED_FACTOR, EntryError, safe_note_id
 from scribe.sources.text import HTML, PLAIN, AttachmentError, media_type, to_text
@@ -154,7 +155,7 @@ def note_from_resource(raw: dict[str, Any], path: Path, source: str, max_bytes: 
     note_id = (safe_note_id(doc.id) or _first_identifier(doc)
                or (f"{path.stem}-{number}" if number is not None else path.stem))
     return Note(note_id=note_id, source=source, text=text,
-                date_of_service=find_date_of_service(text) or _source_date(doc))
+                date_of_service=find_date_of_service(text) or _source_date(doc), source_id=_source_id(doc))
 
 
 def _check_sizes(raw: dict[str, Any], max_bytes: int) -> None:
@@ -261,6 +262,17 @@ def _first_identifier(doc: Any) -> str | None:
         if found:
             return found
     return None
+
+
+def _source_id(doc: Any) -> str:
+    """The note identity's source id (``scribe.identity``): the resource id, else its first identifier
+    (system and value), hashed; "" when the resource has neither."""
+    if doc.id and str(doc.id).strip():
+        return input_source_id("fhir", f"DocumentReference/{str(doc.id).strip()}")
+    for ident in [*((doc.masterIdentifier and [doc.masterIdentifier]) or []), *(doc.identifier or [])]:
+        if ident.value and str(ident.value).strip():
+            return input_source_id("fhir", f"{ident.system or ''}|{str(ident.value).strip()}")
+    return ""
 
 
 def _source_date(doc: Any) -> date | None:

@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from scribe.identity import input_source_id
 from scribe.notes import DEFAULT_MAX_BYTES, Note, NoteError, decode, find_date_of_service
 from scribe.sources import STRUCTURED_FACTOR, EntryError, safe_note_id
 
@@ -128,7 +129,11 @@ def _note(segments: list[str], path: Path, source: str, n: int, max_bytes: int) 
     note_id = safe_note_id(raw_id) or f"{path.stem}-{n}"
     when = next((d for d in (_date(f(txa, 4, 1)), _date(f(txa, 6, 1)), _date(f(obr, 7, 1))) if d),
                 None)
-    return Note(note_id=note_id, source=source, text=text, date_of_service=find_date_of_service(text) or when)
+    # the identity's source id: the document's unique number (TXA-12), else the report's filler order
+    # number (OBR-3); never MSH-10, which names the message, not the document (an edit T04 has a new one)
+    doc_id = f(txa, 12, 1) or f(obr, 3, 1)
+    return Note(note_id=note_id, source=source, text=text, date_of_service=find_date_of_service(text) or when,
+                source_id=input_source_id("hl7", doc_id) if doc_id.strip() else "")
 
 
 def _segments(msg: Any, tag: str) -> list[Any]:

@@ -8,6 +8,7 @@ store before its prompt closes, then ``scribe.prompts.complete`` re-runs and eve
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -19,19 +20,30 @@ from textual.widget import Widget
 
 from scribe.fsutil import atomic_write_text
 from scribe.notes import Note, NoteError
-from scribe.store import ReviewStore, default_store_path, write_addendum
+from scribe.store import (
+    ReviewStore,
+    addendum_path,
+    attest_addendum,
+    current_addendum,
+    default_store_path,
+    is_attested,
+    write_addendum,
+)
 from scribe.tui.bindings import THEMES, KeySpec, keys_for, spec_for_action, textual_bindings
 from scribe.tui.screens.confirm import ConfirmScreen
 from scribe.tui.screens.help import HelpScreen
 from scribe.tui.screens.prompt import PromptScreen
 from scribe.tui.screens.review import ReviewScreen
 from scribe.tui.state import NoteState, make_answer, queue_order, read_and_extract
+from scribe.tui.widgets.acts import ActsPanel
 from scribe.tui.widgets.checklist import Checklist
 from scribe.tui.widgets.codes import CodesPanel
 from scribe.tui.widgets.note_view import NoteView
 
 # Actions still available while a modal screen (prompt, help, confirm) is open.
 _MODAL_SAFE = {"quit", "help", "cycle_theme"}
+# Keys typed this soon after a prompt or a confirmation closes are stray typing, not commands.
+KEY_GUARD_SECONDS = 0.3
 
 
 class ReviewApp(App[None]):
@@ -61,6 +73,17 @@ class ReviewApp(App[None]):
         self.index = 0
         self.loaded = False
         self._stores: dict[Path, ReviewStore] = {}
+        self.modal_closed_at = float("-inf")  # time.monotonic() when a prompt or confirmation last closed
+
+    def _fatal_error(self) -> None:
+        """An unhandled error: one line naming its class, never Textual's traceback with locals (locals can hold
+        note text). Overrides ``App._fatal_error`` (Textual 8.2: it renders a ``rich.traceback`` with locals)."""
+        from rich.text import Text
+
+        self.bell()
+        kind = type(self._exception).__name__ if self._exception is not None else "error"
+        self._exit_renderables.append(Text(f"scribe review: internal error ({kind})"))
+        self._close_messages_no_wait()
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -106,8 +129,9 @@ class ReviewApp(App[None]):
                 s.error = f"{s.path.name}: cannot read the answer store: {err}"
             s.recompute(self.payer)
             if s.stale:
-                self.notify(f"{s.note_id}: the note changed since some answers were given; please check them.",
-                            title="Note changed", severity="warning", timeout=8)
+                self.notify(f"{s.note_id}: {len(s.stale_answers)} answer(s) were given for an earlier text of this "
+                            "note; they are marked stale in the checklist and not applied.",
+                            title="Stale answers", severity="warning", timeout=10)
         for s in failed:
             self.notify(s.error or f"{s.path.name}: unreadable", title="Skipped", severity="error")
         self.states = queue_order(states, self.audit)
@@ -168,6 +192,7 @@ class ReviewApp(App[None]):
             return
         screen.query_one(Checklist).set_rows(state.rows() if state else [])
         screen.query_one(CodesPanel).set_extraction(state.done if state else None)
+        screen.query_one(ActsPanel).set_extraction(state.done if state else None)
         screen.query_one(NoteView).set_extraction(state.done if state else None)
         self.update_status()
 
@@ -181,8 +206,14 @@ class ReviewApp(App[None]):
             parts.append(state.note_id)
             if len(self.states) > 1:
                 parts.append(f"note {self.index + 1}/{len(self.states)}")
+            ex = state.done
             if state.error:
                 parts.append("unreadable")
+            elif ex is not None and (ex.document.kind != "augmentation_procedure" or ex.document.discontinued):
+                kind = "discontinued augmentation" if ex.document.discontinued else ex.document.kind.replace("_", " ")
+                parts.append(f"{kind}: no codes")
+            elif state.attested is not None:
+                parts.append(f"attested by {state.attested['user']}")
             elif self.audit:
                 parts.append(f"{len(state.coder)} correction(s)")
             else:
@@ -207,6 +238,13 @@ class ReviewApp(App[None]):
         ev = state.evidence_for(element)
         screen.query_one(NoteView).show_evidence(ev[0] if ev else None)
 
+    def show_act(self, key: str) -> None:
+        screen = self.review_screen
+        if screen is None:
+            return
+        ev = screen.query_one(ActsPanel).evidence.get(key) or []
+        screen.query_one(NoteView).show_evidence(ev[0] if ev else None)
+
     def show_code(self, key: str) -> None:
         screen = self.review_screen
         if screen is None:
@@ -228,21 +266,48 @@ class ReviewApp(App[None]):
             elif saved and chain and not state.prompts:
                 self.notify("Every question for this note is answered.", title=state.note_id)
 
-        self.push_screen(PromptScreen(prompt, partial(self.submit_answer, state), coder=self.audit), after)
+        self.push_modal(PromptScreen(prompt, partial(self.submit_answer, state), coder=self.audit), after)
+
+    def push_modal(self, screen: ModalScreen[Any], callback: Any = None) -> None:
+        """Open a prompt or confirmation; when it closes, keys typed in the next 300 ms are ignored."""
+
+        def closed(result: Any) -> None:
+            self.modal_closed_at = time.monotonic()
+            if callback is not None:
+                callback(result)
+
+        self.push_screen(screen, closed)
 
     def submit_answer(self, state: NoteState, element: str, value: Any, comment: str) -> str | None:
         """Save one answer (one transaction) then recompute. Returns an error message on failure."""
         answer = make_answer(element, value, self.user, comment)
         try:
-            self.store_for(state).save(state.note_id, [answer], note_sha256=state.sha256,
+            self.store_for(state).save(state.note_id, [answer], note_sha256=state.sha256, identity=state.identity,
                                        role=self.role)  # type: ignore[arg-type]
         except Exception as err:
-            return f"not saved: {err}"
+            return f"not saved: {type(err).__name__}"
         (state.coder if self.audit else state.clinician).append(answer)
         state.recompute(self.payer)
+        if not self.audit:
+            self._regenerate_addendum(state)
         if state is self.current:
             self.refresh_panels()
         return None
+
+    def _regenerate_addendum(self, state: NoteState) -> None:
+        """An addendum already written follows every answer; an attested one is kept and a new version begins."""
+        old = current_addendum(state.path)
+        if old is None or state.extraction is None:
+            return
+        try:
+            write_addendum(state.path, state.addendum())
+        except OSError as err:
+            self.notify(f"Addendum not updated: {err.strerror or type(err).__name__}", severity="error")
+            return
+        if is_attested(old):
+            state.attested = None
+            self.notify("The attested addendum is kept; a new, unattested version was written.",
+                        title=state.note_id)
 
     # ------------------------------------------------------------------ actions (keys in bindings.py)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -251,6 +316,8 @@ class ReviewApp(App[None]):
             return False
         if spec is not None and action not in _MODAL_SAFE and isinstance(self.screen, ModalScreen):
             return False
+        if spec is not None and time.monotonic() - self.modal_closed_at < KEY_GUARD_SECONDS:
+            return False  # stray typing right after Enter closed a prompt
         return True
 
     def action_answer_next(self) -> None:
@@ -294,12 +361,20 @@ class ReviewApp(App[None]):
         if not state.clinician:
             self.notify("No answers yet: nothing to add to the note.", severity="warning")
             return
-        try:
-            path = write_addendum(state.path, state.addendum())
-        except OSError as err:
-            self.notify(f"Addendum not written: {err}", severity="error")
-            return
-        self.notify(f"Addendum written to {path.name}", title=state.note_id)
+        text = state.addendum()
+        target = addendum_path(state.path)
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                path = write_addendum(state.path, text)
+            except OSError as err:
+                self.notify(f"Addendum not written: {err.strerror or type(err).__name__}", severity="error")
+                return
+            self.notify(f"Addendum written to {path.name}", title=state.note_id)
+
+        self.push_modal(ConfirmScreen("Write addendum", text, f"Write this addendum to {target.name}?"), confirmed)
 
     def action_attest(self) -> None:
         state = self.current
@@ -313,15 +388,22 @@ class ReviewApp(App[None]):
         def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
-            try:
-                self.store_for(state).attest(state.note_id, self.user, text, note_sha256=state.sha256)
-                path = write_addendum(state.path, text)
-            except Exception as err:
-                self.notify(f"Not attested: {err}", severity="error")
-                return
-            self.notify(f"Attested by {self.user}; addendum in {path.name}", title=state.note_id)
+            from datetime import UTC, datetime
 
-        self.push_screen(ConfirmScreen("Attest addendum", text, f"Attest this addendum as {self.user}?"), confirmed)
+            at = datetime.now(UTC).replace(microsecond=0)
+            try:
+                path, signed = attest_addendum(state.path, text, self.user, at)
+                self.store_for(state).attest(state.note_id, self.user, signed, note_sha256=state.sha256,
+                                             identity=state.identity, at=at)
+            except Exception as err:
+                self.notify(f"Not attested: {type(err).__name__}", severity="error")
+                return
+            state.attested = {"user": self.user, "at": at.isoformat(), "addendum": signed}
+            self.update_status()
+            self.notify(f"Attested by {self.user}; addendum in {path.name} (locked)", title=state.note_id)
+
+        self.push_modal(ConfirmScreen("Attest addendum", text,
+                                      f"Attest this addendum as {self.user}? It is then locked."), confirmed)
 
     def action_export_gold(self) -> None:
         state = self.current
@@ -349,7 +431,8 @@ class ReviewApp(App[None]):
         screen = self.review_screen
         if screen is None:
             return
-        order = [screen.query_one(NoteView), screen.query_one(Checklist), screen.query_one(CodesPanel)]
+        order = [screen.query_one(NoteView), screen.query_one(Checklist), screen.query_one(ActsPanel),
+                 screen.query_one(CodesPanel)]
         focused = self.focused
         i = next((n for n, w in enumerate(order) if w is focused), -1)
         order[(i + 1) % len(order)].focus()

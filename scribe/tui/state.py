@@ -6,17 +6,17 @@ still to ask) the moment an answer changes. This module does not import Textual.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scribe.identity import NoteIdentity
 from scribe.models import ELEMENT_NAMES, Answer, Evidence, Extraction, Option, Prompt, Status
 from scribe.notes import Note, NoteError
 from scribe.prompts import CHOICES, INPUT_KIND, PAYER_QUESTIONS, QUESTIONS, UNDETERMINED_OPTION, complete
-from scribe.store import ReviewStore, addendum_text, note_sha256, value_words
+from scribe.store import ReviewStore, addendum_text, current_addendum, value_words
 
 LABELS: dict[str, str] = {
     "procedure_type": "procedure",
@@ -44,6 +44,9 @@ class NoteState:
     prompts: list[Prompt] = field(default_factory=list)
     audit: bool = False  # coder corrections are applied (and shown) only in audit mode
     stale: bool = False  # some stored answers were given for a different version of the note
+    identity: NoteIdentity | None = None  # text hash + source id: what the store matches answers by
+    stale_answers: list[Answer] = field(default_factory=list)  # shown as stale, never applied
+    attested: dict[str, Any] | None = None  # the latest attestation of this very text (user, at)
 
     @property
     def note_id(self) -> str:
@@ -59,9 +62,18 @@ class NoteState:
         return self.done is not None and not self.done.missing and not self.prompts
 
     def load_answers(self, store: ReviewStore) -> None:
-        self.clinician = store.answers_for(self.note_id, "clinician")
-        self.coder = store.answers_for(self.note_id, "coder")
-        self.stale = any(h["note_sha256"] and h["note_sha256"] != self.sha256 for h in store.history(self.note_id))
+        """The answers saved for this very note; answers to an earlier text of it are kept aside as stale."""
+        if self.identity is None:
+            return
+        clinician = store.lookup(self.identity, "clinician")
+        coder = store.lookup(self.identity, "coder")
+        self.clinician, self.coder = clinician.current, coder.current
+        self.stale_answers = [*clinician.stale, *(coder.stale if self.audit else [])]
+        self.stale = bool(self.stale_answers)
+        attested = store.latest_attestation(self.identity)
+        # attested only while the addendum beside the note is still the attested text (a later change starts a
+        # new, unattested version)
+        self.attested = attested if attested and current_addendum(self.path) == attested["addendum"] else None
 
     def recompute(self, payer: str) -> None:
         if self.extraction is None:
@@ -74,6 +86,12 @@ class NoteState:
 
     def latest_answer(self, element: str) -> Answer | None:
         for a in reversed(self.answers):
+            if a.element == element:
+                return a
+        return None
+
+    def stale_answer(self, element: str) -> Answer | None:
+        for a in reversed(self.stale_answers):
             if a.element == element:
                 return a
         return None
@@ -96,6 +114,8 @@ class NoteState:
                 value = value_words(name, el.value, short=True)
             if self.corrected(name):
                 status = "corrected"
+            elif status in ("missing", "conflict") and (old := self.stale_answer(name)) is not None:
+                status, value = "stale", value_words(name, old.value, short=True) + " (earlier text; not applied)"
             out.append((name, status, value))
         asked = {p.element for p in self.prompts}
         for name in PAYER_QUESTIONS:
@@ -151,37 +171,36 @@ def read_and_extract(path: Path | Note | NoteError, payer: str, audit: bool = Fa
 
     ``path`` may also be a note of a FHIR / HL7 file (or the error of one of its entries): its state's
     ``path`` is ``<that file's folder>/<note_id>``, so the answer store, addendum and gold file of each
-    note of a multi-note file sit beside that file under the note's own name.
+    note of a multi-note file sit beside that file under the note's own name. Its identity carries the
+    file's own document id (``Note.source_id``).
     """
-    from scribe.api import extract_file, extract_note
-    from scribe.notes import NoteError, read_note
+    from scribe.api import extract_note
+    from scribe.identity import identity_of
+    from scribe.notes import read_note
     from scribe.sources import error_note_id, source_file
 
     if isinstance(path, NoteError):
-        return NoteState(path=Path(source_file(path.source)).parent / error_note_id(path), text="", error=str(path),
+        return NoteState(path=source_file(path.source).parent / error_note_id(path), text="", error=str(path),
                          audit=audit)
     if isinstance(path, Note):
-        state = NoteState(path=source_file(path).parent / path.note_id, text=path.text, audit=audit)
+        note, where = path, source_file(path).parent / path.note_id
+    else:
         try:
-            state.extraction = extract_note(path, payer=payer, mentions=True)
-            state.sha256 = hashlib.sha256(path.text.encode("utf-8")).hexdigest()
-        except Exception as err:  # one bad note never sinks the queue
-            state.error = f"{path.note_id}: internal error ({type(err).__name__})"
-        return state
+            note = read_note(path)
+        except NoteError as err:
+            return NoteState(path=path, text="", error=str(err), audit=audit)
+        where = path
+    state = NoteState(path=where, text=note.text, audit=audit)
     try:
-        note = read_note(path)
-    except NoteError as err:
-        return NoteState(path=path, text="", error=str(err), audit=audit)
-    state = NoteState(path=path, text=note.text, audit=audit)
-    try:
-        state.extraction = extract_file(path, payer=payer, mentions=True)
-        state.sha256 = note_sha256(path)
-    except Exception as err:  # one bad note never sinks the queue
-        state.error = f"{path.name}: {err}"
+        state.identity = identity_of(note)
+        state.sha256 = state.identity.sha256
+        state.extraction = extract_note(note, payer=payer, mentions=True)
+    except Exception as err:  # one bad note never sinks the queue; the message names the class, never text
+        state.error = f"{where.name}: internal error ({type(err).__name__})"
     return state
 
 
-def load_note(path: Path, store: ReviewStore, payer: str, audit: bool = False) -> NoteState:
+def load_note(path: Path | Note | NoteError, store: ReviewStore, payer: str, audit: bool = False) -> NoteState:
     """Read, extract, restore the stored answers and complete one note."""
     state = read_and_extract(path, payer, audit)
     if state.extraction is not None:

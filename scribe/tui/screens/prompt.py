@@ -78,7 +78,9 @@ class PromptScreen(ModalScreen[bool]):
     # ------------------------------------------------------------------ submitting
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        raw = self.query_one("#answer", Input).value
+        # the value as submitted: keys typed after Enter (still reaching the input before the modal closes) are
+        # not part of the answer
+        raw = event.value if event.input.id == "answer" else self.query_one("#answer", Input).value
         if event.input.id == "comment" and not raw.strip():
             self.query_one("#answer", Input).focus()
             self.show_error("type an answer or choose one of the options")

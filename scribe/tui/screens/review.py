@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
+from scribe.tui.widgets.acts import ActsPanel
 from scribe.tui.widgets.checklist import Checklist
 from scribe.tui.widgets.codes import CodesPanel
 from scribe.tui.widgets.note_view import NoteView
@@ -30,6 +31,9 @@ class ReviewScreen(Screen[None]):
                 checklist = Checklist(id="checklist")
                 checklist.border_title = "Checklist"
                 yield checklist
+                acts = ActsPanel(id="acts")
+                acts.border_title = "Done, level by level"
+                yield acts
                 codes = CodesPanel(id="codes")
                 codes.border_title = "Codes & flags"
                 yield codes
@@ -44,6 +48,8 @@ class ReviewScreen(Screen[None]):
             self.review_app.show_element(event.option.id)
         elif event.option_list.id == "codes" and event.option.id:
             self.review_app.show_code(event.option.id)
+        elif event.option_list.id == "acts" and event.option.id:
+            self.review_app.show_act(event.option.id)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "checklist" and event.option.id:

@@ -20,6 +20,7 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
     "answered": ("✎", "bold cyan"),
     "corrected": ("✎", "bold magenta"),
     "not_applicable": ("·", "dim"),
+    "stale": ("⚠", "bold yellow"),
 }
 
 

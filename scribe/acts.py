@@ -1,0 +1,281 @@
+"""Act records: what was done to which level and when (contract: "Documents and acts").
+
+An act comes from one clause: its object (a pipeline term: cement, a cavity device, a needle or cannula,
+a biopsy) and, for cement, a delivery predicate in the same clause ("PMMA was injected", "3 mL of cement").
+A word alone is not an act: "cement was identified in the L3 body" (an observation), "PMMA-augmented
+screws" (another bone) and "the L2 pedicles appeared intact" state nothing done to a vertebral body.
+The act's level is the level named in its own clause (the nearest one), else the level of the previous act
+of the same paragraph ("the needle was advanced into L1 ... cement was injected"). ``when`` and
+``polarity`` come from the ConText flags of the object term (historical → past; hypothetical/planned, or a
+plan section → planned; negated → negated).
+
+The vocabulary is data: ``lexicons/acts.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scribe.lexicon import ActsLexicon, default_acts
+from scribe.models import Act, make_act
+from scribe.nlp.types import LevelMention, Term
+
+if TYPE_CHECKING:
+    from scribe.resolvers.view import View
+
+
+@dataclass(frozen=True, slots=True)
+class ActPatterns:
+    delivery: re.Pattern[str]
+    cement_words: re.Pattern[str]  # delivery, observed and nonvertebral words, a named group each
+    observed: re.Pattern[str]
+    nonvertebral: re.Pattern[str]
+    access: re.Pattern[str]
+    other_use: re.Pattern[str]
+    ablation: re.Pattern[str]
+    incomplete: re.Pattern[str]
+    devices: re.Pattern[str]  # one alternation, a named group per device
+
+
+def _alt(patterns: list[str], *, ignorecase: bool = True) -> re.Pattern[str]:
+    """One alternation of a lexicon's (validated) regular expressions. The act patterns are lower case and run
+    on lower-cased windows (``ignorecase=False``: three times faster than a case-insensitive search)."""
+    flags = re.MULTILINE | (re.IGNORECASE if ignorecase else 0)
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", flags)
+
+
+def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
+    return ActPatterns(
+        delivery=_alt(lex.cement_delivery, ignorecase=False),
+        cement_words=re.compile("|".join(
+            f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps) or '(?!)'})" for name, ps in
+            (("observed", lex.cement_observed), ("nonvertebral", lex.nonvertebral_target),
+             ("delivery", lex.cement_delivery)))),
+        observed=_alt(lex.cement_observed, ignorecase=False),
+        nonvertebral=_alt(lex.nonvertebral_target, ignorecase=False),
+        access=_alt(lex.access_predicate, ignorecase=False),
+        other_use=_alt(lex.access_other_use, ignorecase=False),
+        ablation=_alt(lex.ablation, ignorecase=False),
+        incomplete=_alt(lex.incomplete, ignorecase=False),
+        devices=re.compile("|".join(f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps)})"
+                                    for name, ps in lex.devices.items() if ps) or "(?!)"),
+    )
+
+
+_COMPILED: dict[int, ActPatterns] = {}
+
+
+def act_patterns() -> ActPatterns:
+    """The compiled patterns of the act lexicon in use (recompiled when the lexicon is reloaded)."""
+    lex = default_acts()
+    got = _COMPILED.get(id(lex))
+    if got is None:
+        _COMPILED.clear()
+        got = _COMPILED[id(lex)] = compile_act_patterns(lex)
+    return got
+
+
+_PLAN_SECTIONS = frozenset({"PLAN", "CONSENT"})
+_PAST = frozenset({"historical"})
+_PLANNED = frozenset({"hypothetical", "planned"})
+_NEG = frozenset({"negated"})
+_ALL = frozenset({"historical", "hypothetical", "planned", "negated"})
+_OBJECT_LABELS = {"CEMENT": "cement", "CAVITY": "cavity", "ACCESS": "access", "BIOPSY": "biopsy"}
+_WINDOW = 8
+_FIELD_AFTER = re.compile(r"[ \t]*:")  # a term used as a field label ("Biopsy: ...")
+_NOT_THIS = ("other_level", "historical", "corrected", "diagnostic")
+_ANCHORS = frozenset({"VB", "SACRUM", "ACCESS", "CAVITY", "PROC"})
+_SIDE_OF = {"bilateral": "bilateral", "bipedicular": "bilateral", "left": "left", "right": "right"}
+_SIDE_RX = re.compile(r"\b(bilateral|bipedicular|left|right)\b")  # on a lower-cased window
+# words one of which every stop cue of acts.json holds (a literal precheck before its regexes)
+STOP_WORDS = ("complet", "unable", "ended", "stopped", "terminat", "abort", "abandon", "discontinu", "halted",
+              "cancel", "called off", "cement", "not perform", "not proceed", "refused", "postpon", "deferred",
+              "reschedul", "declined", "no procedure")
+_ABLATION_WORDS = ("ablat", "osteocool", "radiofrequency", "rfa", "cryo", "microwave")
+
+
+def _may_stop(low: str) -> bool:
+    return any(w in low for w in STOP_WORDS)
+
+
+def sentence_window(v: View, t: Term, width: int = _WINDOW) -> str:
+    """The words of ``t``'s sentence within ``width`` tokens of it (sentence ids rise with the tokens: two
+    bisections find the sentence's bounds)."""
+    ids = v.sent_id
+    sid = ids[t.start]
+    lo = max(t.start - width, bisect_left(ids, sid, max(0, t.start - width), t.start))
+    hi = min(t.end + width, bisect_right(ids, sid, t.end, min(len(ids), t.end + width)))
+    return v.span_text(lo, hi)
+
+
+def access_state(v: View, t: Term, window: str | None = None) -> str:
+    """For a needle, cannula or pedicle word: "live" when it states access to the bone ("needles were advanced
+    into T12"), "other" when the needle is used for something else ("a spinal needle infiltrated local
+    anaesthetic"), "none" otherwise ("the L2 pedicles appeared intact"); once per term (``View.access_state``)."""
+    got = v.access_state.get(t.start)
+    if got is None:
+        pats = act_patterns()
+        text = sentence_window(v, t).lower() if window is None else window
+        if pats.other_use.search(text):
+            got = "other"
+        elif pats.access.search(text) and not pats.nonvertebral.search(text):
+            got = "live"
+        else:
+            got = "none"
+        v.access_state[t.start] = got
+    return got
+
+
+class _Clauses:
+    """The level mentions of each clause, and sentence windows around a term (both linear in the note)."""
+
+    def __init__(self, v: View) -> None:
+        self.v = v
+        self._levels: dict[int, list[LevelMention]] = {}
+        for m in v.levels:
+            self._levels.setdefault(v.clause_id[m.start], []).append(m)
+
+    def window(self, t: Term, width: int = _WINDOW) -> str:
+        """The words of ``t``'s sentence within ``width`` tokens of it: a long sentence (a note with no
+        punctuation) says many things; the act's predicate and target stand near its object ("cement was then
+        injected" is one act, though "then" starts a clause)."""
+        return sentence_window(self.v, t, width)
+
+    def levels(self, cid: int) -> list[LevelMention]:
+        return self._levels.get(cid, [])
+
+
+def _when(v: View, t: Term) -> tuple[str, str, list[str]]:
+    """(when, polarity, cue texts) of an act object term."""
+    flags = v.flags(t.start, t.end, _ALL)
+    cats = {f.category for f in flags}
+    cues = [f.cue for f in flags]
+    polarity = "negated" if cats & _NEG else "affirmed"
+    sec = v.section(t.start)
+    if cats & _PAST:
+        return "past", polarity, cues
+    if cats & _PLANNED or sec.name in _PLAN_SECTIONS:
+        return "planned", polarity, cues
+    if not sec.session:
+        return "past", polarity, cues
+    return "today", polarity, cues
+
+
+def _nearest_levels(v: View, t: Term, mentions: list[LevelMention]) -> list[str]:
+    """The levels of the group nearest to ``t`` among its clause's level mentions, without those excluded
+    as another level's mention ("the old L2 fracture")."""
+    best: LevelMention | None = None
+    best_d = 1 << 30
+    for m in mentions:
+        if v.has(m.start, m.end, *_NOT_THIS):
+            continue
+        d = t.start - m.end if m.end <= t.start else m.start - t.end
+        if d < best_d:
+            best, best_d = m, d
+    if best is None:
+        return []
+    return list(v.group_of(best).levels)
+
+
+def build_acts(v: View) -> list[Act]:
+    """Every act the note states, in text order."""
+    pats = act_patterns()
+    clauses = _Clauses(v)
+    acts: list[Act] = []
+    last_level: dict[int, list[str]] = {}  # paragraph -> levels of the latest today act with a level
+    reached: set[int] = set()  # paragraphs where a needle or cavity device reached the bone today
+    screw_sents = {v.sent(t.start) for t in v.terms_of("SCREW") if t.text.lower().startswith("screw")
+                   or "screw" in t.text.lower() or t.text.lower() in {"fenestrated", "rod", "rods"}}
+    terms = sorted((t for t in v.terms if t.label in _OBJECT_LABELS), key=lambda t: t.start)
+    proc_spans = [(p.start, p.end) for p in v.terms_of("PROC")]
+    proc_starts = [s for s, _ in proc_spans]
+    text = v.text
+    boxes = bool(v.form.boxes)
+    for t in terms:
+        kind = _OBJECT_LABELS[t.label]
+        cid = v.clause(t.start)
+        # the words around the object (lower case, as the act patterns are); a biopsy needs none
+        ctext = "" if kind == "biopsy" else clauses.window(t).lower()
+        if kind == "cavity":
+            i = bisect_right(proc_starts, t.start) - 1
+            if i >= 0 and proc_spans[i][0] <= t.start and t.end <= proc_spans[i][1]:
+                continue  # "balloon kyphoplasty" names the procedure
+        if kind == "cement":
+            found = {m.lastgroup for m in pats.cement_words.finditer(ctext)}
+            if "delivery" not in found or "observed" in found or "nonvertebral" in found or \
+                    v.sent(t.start) in screw_sents:
+                continue
+            # cement goes into a vertebral body or the sacrum: its clause names a level, or its sentence a
+            # body, the sacrum, a needle or a cavity device, or an earlier act of its paragraph reached the bone
+            sid = v.sent(t.start)
+            if not clauses.levels(cid) and v.paragraph(t.start) not in reached and \
+                    not any(x.label in _ANCHORS for x in v.sent_terms(sid)):
+                continue
+        elif kind == "access":
+            if access_state(v, t, ctext) != "live" or v.sent(t.start) in screw_sents:
+                continue
+        elif kind == "cavity" and pats.ablation.search(ctext):
+            continue  # a heat-ablation probe carves no cavity (annotation rules)
+        field = v.in_header_label(t) or _FIELD_AFTER.match(text, t.end_char) is not None
+        if field and v.blank_field(t):
+            continue  # "Cavity creation: {Balloon tamp/SpineJack/None}", "Biopsy: ☐ Yes ☐ No": nothing stated
+        when, polarity, _ = _when(v, t)
+        if field and boxes and v.form_state(t) == "denied":
+            polarity = "negated"  # "Biopsy: [ ] Yes [x] No"
+        if kind == "cement" and _may_stop(ctext) and pats.incomplete.search(ctext):
+            polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
+        levels = _nearest_levels(v, t, clauses.levels(cid))
+        if not levels:
+            # "T12: bipedicular cannulas, balloons inflated; PMMA 4 mL": the level that opens the sentence
+            before = [m for m in v.sent_levels(v.sent(t.start)) if m.end <= t.start]
+            levels = _nearest_levels(v, t, before[-1:]) if before else []
+        para = v.paragraph(t.start)
+        if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):
+            levels = last_level.get(para, [])
+        if levels and when == "today" and polarity == "affirmed":
+            last_level[para] = levels
+        if when == "today" and polarity == "affirmed" and kind in ("access", "cavity"):
+            reached.add(para)
+        device = None
+        if kind == "cavity":
+            hit_device = pats.devices.search(t.text.lower())
+            device = hit_device.lastgroup or "other" if hit_device else "other"
+        side = None
+        if kind in ("access", "cement", "cavity"):
+            hit = _SIDE_RX.search(ctext)
+            side = _SIDE_OF[hit.group(1).lower()] if hit else None
+        ev = [v.term_evidence(t)]
+        for lv in levels or [None]:  # type: ignore[list-item]
+            acts.append(make_act(kind, lv, side, device, when, polarity, list(ev)))
+    acts.extend(_ablation_acts(v, clauses, pats))
+    acts.sort(key=lambda a: a.evidence[0].start if a.evidence else 0)
+    return acts
+
+
+def _ablation_acts(v: View, clauses: _Clauses, pats: ActPatterns) -> list[Act]:
+    out: list[Act] = []
+    seen: set[int] = set()
+    text = v.text
+    lower = v.tab.lower_text if len(v.tab.lower_text) == len(text) else text.lower()
+    if not any(w in lower for w in _ABLATION_WORDS):
+        return out
+    for hit in pats.ablation.finditer(lower):
+        tok = v.tab.token_at(hit.start())
+        cid = v.clause(tok)
+        if cid in seen:
+            continue
+        seen.add(cid)
+        term = Term("ABLATION", None, tok, tok + 1, hit.start(), hit.end(), text[hit.start() : hit.end()])
+        when, polarity, _ = _when(v, term)
+        levels = _nearest_levels(v, term, clauses.levels(cid))
+        ev = v.evidence(hit.start(), hit.end(), "ablation", False, tok)
+        for lv in levels or [None]:  # type: ignore[list-item]
+            out.append(make_act("ablation", lv, None, None, when, polarity, [ev]))
+    return out
+
+
+def today(acts: list[Act], kind: str) -> list[Act]:
+    return [a for a in acts if a.act == kind and a.when == "today" and a.polarity == "affirmed"]

@@ -1,0 +1,81 @@
+"""Checkbox forms and template blanks, read as fields (annotation rules, "Further rules" 2026-12-04).
+
+Only a checked box states a fact (``[x]``, ``[X]``, ``(x)``, ``☒``, ``☑``, ``✓``, ``✔``); an unchecked option
+(``[ ]``, ``( )``, ``☐``) states nothing, not a denial. An unresolved pick-list (``{Balloon tamp/SpineJack/None}``)
+is a blank. The words of an unchecked option or an unresolved list are *void*: the resolvers never see them
+("[ ] Sacroplasty" on a kyphoplasty form is not a sacroplasty; "☐ L1" is not a treated level).
+
+A field whose value is only options and none is checked ("Biopsy: ☐ Yes ☐ No", "Balloon: [ ] Yes") is blank;
+one whose checked option is "No" or "None" ("Biopsy: [ ] Yes [x] No") denies the field.
+
+Linear in the note's length: one scan for box markers, one for braces.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+CHECKED = "xX✓✔☒☑■"
+_BOX = re.compile(r"\[\s*([xX✓✔])?\s*\]|\(\s*([xX✓✔])?\s*\)|([☐☒☑□■])")
+_PICK_LIST = re.compile(r"\{[^{}\n]{1,200}/[^{}\n]{1,200}\}")
+_NO_VALUE = re.compile(r"^\s*(?:no|none|n)\b", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class FormSpans:
+    void: list[tuple[int, int]] = field(default_factory=list)  # sorted, disjoint char spans that state nothing
+    checked: list[tuple[int, int]] = field(default_factory=list)  # checked options (their text)
+    boxes: int = 0
+
+    def is_void(self, start: int) -> bool:
+        starts = [s for s, _ in self.void]
+        i = bisect_right(starts, start) - 1
+        return i >= 0 and self.void[i][0] <= start < self.void[i][1]
+
+
+def _checked(m: re.Match[str]) -> bool:
+    glyph = m.group(1) or m.group(2) or m.group(3) or ""
+    return glyph != "" and glyph not in "☐□"
+
+
+def form_spans(text: str) -> FormSpans:
+    """The void and checked option spans of a note (empty for a note with no boxes or pick-lists)."""
+    out = FormSpans()
+    if "[" in text or "(" in text or any(g in text for g in "☐☒☑□■"):
+        boxes = list(_BOX.finditer(text))
+        # a bare "( )" or "[]" in prose is not a form: count only when the note has two boxes or more
+        if len(boxes) >= 2:
+            out.boxes = len(boxes)
+            for i, m in enumerate(boxes):
+                line_end = text.find("\n", m.end())
+                line_end = len(text) if line_end == -1 else line_end
+                nxt = boxes[i + 1].start() if i + 1 < len(boxes) and boxes[i + 1].start() < line_end else line_end
+                # the option's words run to the next box on the line, or to a field label ("   Level: L1")
+                seg = text[m.end():nxt]
+                label = re.search(r"\s{2,}[A-Z][\w /()-]{0,30}:", seg)
+                end = m.end() + (label.start() if label else len(seg.rstrip()))
+                if _checked(m):
+                    out.checked.append((m.end(), end))
+                else:
+                    out.void.append((m.start(), max(end, m.end())))
+    for m in _PICK_LIST.finditer(text):
+        out.void.append((m.start(), m.end()))
+    out.void.sort()
+    return out
+
+
+def field_state(value: str) -> str | None:
+    """For a field's value text: "blank" when it is only unchecked options, "denied" when its checked option
+    is No/None, "affirmed" when a checked option is anything else; None when it holds no box."""
+    boxes = list(_BOX.finditer(value))
+    if not boxes:
+        return None
+    checked = [m for m in boxes if _checked(m)]
+    if not checked:
+        return "blank"
+    first = checked[0]
+    if _NO_VALUE.match(value[first.end():]):
+        return "denied"
+    return "affirmed"
