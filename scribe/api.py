@@ -10,7 +10,7 @@ import os
 from datetime import date
 
 from scribe.models import Extraction
-from scribe.notes import DEFAULT_MAX_BYTES, Note, find_date_of_service, read_note
+from scribe.notes import DEFAULT_MAX_BYTES, Note, NoteError, find_date_of_service, read_note
 
 
 def extract(
@@ -22,15 +22,21 @@ def extract(
     payer: str = "medicare",
     with_codes: bool = True,
     mentions: bool = True,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> Extraction:
     """Extract every element of the contract from ``text`` (never raises on odd text).
 
     ``mentions=False`` skips recording every candidate mention (``Extraction.mentions``), which
-    only the TUI and the audit show; batch output does not need it.
+    only the TUI and the audit show; batch output does not need it. ``max_bytes`` is the CLI's size
+    limit (``--max-bytes``), on the text's UTF-8 length: a longer text raises ``NoteError`` (one line,
+    naming the source or note id and the sizes, never the text); ``None`` lifts it.
     """
     from scribe.nlp import MAX_CHARS, analyse
     from scribe.resolvers import resolve
 
+    if max_bytes is not None and len(text) > max_bytes // 4:  # a character is at most 4 bytes of UTF-8
+        if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise NoteError(source or note_id, f"text too large (over the {max_bytes}-byte limit)")
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS]
     text = _encodable(text)
@@ -70,9 +76,10 @@ def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:
 
 def extract_note(note: Note, *, payer: str = "medicare", with_codes: bool = True,
                  mentions: bool = True) -> Extraction:
+    # the file's size was checked when it was read (its decoded text may be longer in UTF-8)
     return extract(note.text, note_id=note.note_id, source=note.source,
                    date_of_service=note.date_of_service, payer=payer, with_codes=with_codes,
-                   mentions=mentions)
+                   mentions=mentions, max_bytes=None)
 
 
 def extract_file(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,

@@ -6,11 +6,13 @@ The work is done by ``scribe.batch``; this module only parses options, renders t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -23,6 +25,7 @@ from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES
 FORMATS = ("table", "jsonl", "csv")
 FAIL_ON = ("missing", "flags", "never")
 EXIT_OK, EXIT_NEEDS_PROMPTS, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
+EXIT_TERMINATED = 143  # 128 + SIGTERM (Ctrl-C exits 130)
 
 CSV_FIELDS = (
     "note_id", "source", "procedure_type", "levels", "guidance", "biopsy_performed", "biopsy_sites",
@@ -44,6 +47,7 @@ HELP = (
     "  1   some note needs prompts (see --fail-on)\n"
     "  2   some file could not be read, or --output could not be written (takes precedence over 1)\n"
     "  64  bad usage (unknown option or value, no notes found, --jobs < 1)\n"
+    "  130 / 143  stopped by Ctrl-C / SIGTERM (workers stopped, no output file written)\n"
 )
 
 
@@ -255,6 +259,9 @@ def check_command(
                                "each note), so answered notes leave the worklist.")] = False,
     store: Annotated[Path | None, typer.Option(
         help="Apply the answers saved in this review store (implies --with-answers).")] = None,
+    note_timeout: Annotated[float, typer.Option(
+        "--note-timeout", help="CPU seconds one note may take; a note over it is reported as not checked "
+                               "and the batch goes on (0: no limit).")] = 10.0,
 ) -> None:
     from scribe import batch
 
@@ -272,11 +279,46 @@ def check_command(
         raise _usage_error("--jobs must be at least 1")
     if max_bytes < 1:
         raise _usage_error("--max-bytes must be at least 1")
+    if not note_timeout >= 0:
+        raise _usage_error("--note-timeout must be 0 (no limit) or more")
     if not inputs:
         raise _usage_error("no notes given (NOTE_OR_DIR...)")
     paths = batch.list_note_paths(inputs, recursive=recursive)
     if not paths:
         raise _usage_error(f"no notes found in the inputs given ({', '.join(NOTE_SUFFIXES)} files)")
+
+    with _stop_on_sigterm():
+        _run(paths, fmt, output, jobs, payer, fail_on, max_bytes, answers, note_timeout or None)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (workers stopped, no output written)."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops the run as Ctrl-C does (exit 143), rather than killing this process and leaving its
+    workers behind."""
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = None
+    try:
+        yield
+    except _Terminated:
+        typer.echo("scribe check: stopped by SIGTERM; no output written", err=True)
+        raise typer.Exit(EXIT_TERMINATED) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(paths: list[Path], fmt: str, output: Path | None, jobs: int | None, payer: str, fail_on: str,
+         max_bytes: int, answers: str | None, timeout: float | None) -> None:
+    from scribe import batch
 
     stream = output is None and fmt != "table"
     collected: list[str] = []  # output text, written at the end when --output is given
@@ -302,7 +344,7 @@ def check_command(
     start = time.perf_counter()
     try:
         results = batch.check_paths_rendered(paths, render, expand=False, jobs=jobs, payer=payer, max_bytes=max_bytes,
-                                             answers=answers)
+                                             answers=answers, timeout=timeout)
         for status, rendered in results:
             summary.add(status, fail_on)  # type: ignore[arg-type]
             if status.error is not None:

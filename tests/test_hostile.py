@@ -1,0 +1,141 @@
+"""Hostile input and hostile environments (issue 17): a batch no note can stall, signals that stop the
+whole run, the API's size limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scribe import batch
+from scribe.api import extract
+from scribe.models import Extraction, ReadError
+from scribe.notes import DEFAULT_MAX_BYTES, NoteError
+
+ROOT = Path(__file__).resolve().parent.parent
+POSIX = os.name == "posix"
+
+NOTE = """Date of Service: 03/11/2025
+PROCEDURE: Kyphoplasty L1.
+INDICATION: Painful osteoporotic compression fracture of L1. Eight weeks of bracing and analgesics failed.
+TECHNIQUE: Under biplane fluoroscopy, bilateral transpedicular access to L1 was obtained. A balloon tamp
+was inflated to create a cavity, and PMMA cement was injected. No biopsy was performed.
+"""
+# a 1 MB note dense with procedure words, levels and biopsies: seconds of honest work for the linear pipeline,
+# far over a half-second budget (no hook: the note really is slow)
+_DENSE = "Kyphoplasty at T12 and L1 with balloon, cement injected under fluoroscopy for 6 weeks, biopsy of T12 "
+ADVERSARIAL = (_DENSE * (DEFAULT_MAX_BYTES // len(_DENSE) + 1))[:DEFAULT_MAX_BYTES]
+SLOW = (3, 99, 171)
+
+
+def _batch(folder: Path, n: int = 200) -> list[str]:
+    names = []
+    for i in range(n):
+        (folder / f"n{i:03d}.txt").write_text(ADVERSARIAL if i in SLOW else NOTE.replace("L1", f"L{i % 5 + 1}"))
+        names.append(f"n{i:03d}")
+    return names
+
+
+@pytest.mark.skipif(not POSIX, reason="CPU timers and process groups")
+def test_no_note_stalls_the_batch_200_notes_3_over_budget(tmp_path: Path) -> None:
+    names = _batch(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scribe.cli", "check", str(tmp_path), "--jobs", "2", "--format", "jsonl",
+         "--note-timeout", "0.5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["note_id"] for r in rows] == names  # every note, in input order
+    errors = [r for r in rows if "error" in r]
+    assert [r["note_id"] for r in errors] == [f"n{i:03d}" for i in SLOW]
+    assert [r["error"] for r in errors] == [f"{tmp_path / f'n{i:03d}.txt'}: took longer than 0.5 s; not checked"
+                                            for i in SLOW]
+    assert sum("elements" in r for r in rows) == 197
+    assert proc.stderr.splitlines() == [f"scribe check: {r['error']}" for r in errors]  # one line each, in order
+    assert proc.returncode == 2
+
+
+def test_budget_in_this_process_too(tmp_path: Path) -> None:
+    for i, text in enumerate([NOTE, ADVERSARIAL, NOTE]):
+        (tmp_path / f"m{i}.txt").write_text(text)
+    results = list(batch.check_paths([tmp_path], jobs=1, timeout=0.5))
+    assert [type(r) for r in results] == [Extraction, ReadError, Extraction]
+    assert results[1].error == f"{tmp_path / 'm1.txt'}: took longer than 0.5 s; not checked"  # type: ignore[union-attr]
+
+
+def test_budget_default_and_usage() -> None:
+    assert batch.DEFAULT_NOTE_TIMEOUT == 10.0
+    from typer.testing import CliRunner
+
+    from scribe.cli import app
+
+    result = CliRunner().invoke(app, ["check", str(ROOT / "sample_notes"), "--note-timeout", "-1"])
+    assert result.exit_code == 64 and "--note-timeout" in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_to_the_parent_mid_run_leaves_no_process_and_no_output(tmp_path: Path, sig: int, code: int) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    _batch(notes, 60)
+    out = tmp_path / "worklist.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scribe.cli", "check", str(notes), "--jobs", "2", "--format", "csv",
+         "--output", str(out), "--note-timeout", "0"],  # no budget: a worker is deep in a 1 MB note
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        time.sleep(1.5)  # into the batch: the first chunk holds a 1 MB note
+        os.kill(proc.pid, sig)  # the parent alone, as a service manager or `kill PID` does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == code
+    if sig == signal.SIGTERM:
+        assert err.decode().strip() == "scribe check: stopped by SIGTERM; no output written"
+    for _ in range(100):  # poll: workers are reaped, not left running under PID 1
+        alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+        if not alive:
+            break
+        time.sleep(0.05)
+    assert not alive
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]  # no output file, no temp file
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
+
+
+def test_api_has_the_cli_size_limit() -> None:
+    with pytest.raises(NoteError) as err:
+        extract("L1 " * (DEFAULT_MAX_BYTES // 3 + 1), note_id="big")
+    assert str(err.value) == f"big: text too large (over the {DEFAULT_MAX_BYTES}-byte limit)"
+    with pytest.raises(NoteError):  # counted in UTF-8 bytes, as the file is: 600,000 characters of 2 bytes
+        extract("\u00e9" * 600_000, source="dictation.txt")
+    assert extract("L1 " * 1000, max_bytes=None).note_id == "note"
+    with pytest.raises(NoteError):
+        extract("Kyphoplasty L1", max_bytes=10)
+    assert extract("Kyphoplasty L1", max_bytes=14).elements.levels.value == ["L1"]
