@@ -46,12 +46,12 @@ class _Index:
         it (end within 4 tokens of its start), in text order; groups follow each other without overlap."""
         if not self.ordered:  # mentions out of order (never seen): every group, as before
             return self.v.groups
-        i = bisect_left(self.group_ends, t.start - 4)
+        groups = self.v.groups
         out = []
-        for g in self.v.groups[i:]:
-            if g.start > t.end + 8:
+        for i in range(bisect_left(self.group_ends, t.start - 4), len(groups)):
+            if groups[i].start > t.end + 8:
                 break
-            out.append(g)
+            out.append(groups[i])
         return out
 
     def sites_near(self, sid: int, t: Term) -> list[Term]:
