@@ -78,7 +78,9 @@ def exponent(small: int, t_small: float, big: int, t_big: float) -> float:
 
 
 def scaled(unit: str, size: int) -> str:
-    return (unit * (size // len(unit) + 1))[:size]
+    """``unit`` repeated to ``size`` bytes of UTF-8 (the size limit counts bytes)."""
+    per = len(unit.encode("utf-8"))
+    return unit * (size // per) + unit[: size % per] if unit.isascii() else unit * (size // per)
 
 
 def main(argv: list[str]) -> int:

@@ -139,3 +139,119 @@ def test_api_has_the_cli_size_limit() -> None:
     with pytest.raises(NoteError):
         extract("Kyphoplasty L1", max_bytes=10)
     assert extract("Kyphoplasty L1", max_bytes=14).elements.levels.value == ["L1"]
+
+
+# --- safe outputs: CSV cells and --output targets ---------------------------------------------------
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from scribe.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+@pytest.mark.parametrize("name", [
+    "kp\r=2+5", "kp\n=2+5", 'kp",=2+5', "kp,=2+5", "kp;=2+5",
+])
+def test_csv_quotes_cells_holding_cr_lf_quote_or_delimiters(tmp_path: Path, name: str) -> None:
+    note = tmp_path / f"{name}.txt"
+    note.write_text(NOTE)
+    _, out, _ = _run("check", str(note), "--format", "csv", "--jobs", "1")
+    rows = _csv_rows(out)
+    assert len(rows) == 2 and len(rows[1]) == len(rows[0])  # the header and one row: no cell split it
+    assert rows[1][0].replace("'", "") == name and _inert(rows[1][0])
+    # read with ";" as the delimiter (some locales), no field starts a formula either
+    import csv
+    import io
+
+    for row in csv.reader(io.StringIO(out, newline=""), delimiter=";"):
+        assert all(field.lstrip(" \u00a0")[:1] not in ("=", "+", "-", "@") for field in row)
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_SPACES = " \u00a0\u200b\ufeff"
+
+
+def _inert(cell: str) -> bool:
+    """No part of the cell a spreadsheet may read as a cell of its own (the whole cell; what follows a CR, LF
+    or ";") starts, after spaces, with a formula character."""
+    import re
+
+    return all(not part.lstrip(_SPACES).startswith(_FORMULA) for part in re.split(r"[\r\n;]", cell)) and \
+        not cell.startswith(_FORMULA)
+
+
+@pytest.mark.parametrize("name", [
+    "=HYPERLINK(1)", "+1", "-1+2", "@SUM(1)", "\t=1", " =1+2", "\u00a0=1+2", "\u00a0 @x", "\uff1d1+2",
+    "\uff0b1", "\uff0d1", "\uff20x", ";=1+2", " ;=1+2", "\u200b=1", "kp\r=2+5", "kp\n@x", "a;-1",
+])
+def test_csv_cells_that_could_start_a_formula_are_neutralised(tmp_path: Path, name: str) -> None:
+    from scribe.commands.check import _csv_line
+
+    (tmp_path / f"{name}.txt").write_text(NOTE)
+    _, out, _ = _run("check", str(tmp_path / f"{name}.txt"), "--format", "csv", "--jobs", "1")
+    row = _csv_rows(out)[1]
+    assert _inert(row[0]) and row[0].replace("'", "") == name  # OWASP: an apostrophe, the rest as written
+    assert _inert(row[1]) and name in row[1].replace("'", "")  # the source path holds the name too
+    assert _csv_line(["L1", "22513 x1", "", "a b"]) == "L1,22513 x1,,a b\n"  # ordinary cells untouched
+
+
+def test_output_refuses_special_files_with_exit_64(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    real = tmp_path / "real.csv"
+    real.write_text("kept\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    targets = {fifo: "is a FIFO", folder: "is a directory", link: "is a symbolic link"}
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | __import__("stat").S_IFCHR, os.makedev(1, 3))
+        targets[device] = "is a device"
+    except (PermissionError, OSError):
+        pass  # no CAP_MKNOD here: devices are covered by the same check as FIFOs
+    for target, problem in targets.items():
+        code, _, err = _run("check", str(ROOT / "sample_notes"), "--format", "csv", "--output", str(target))
+        assert code == 64, target
+        assert err == f"scribe check: --output {target}: {problem}, not a regular file\n"
+    assert real.read_text() == "kept\n" and link.is_symlink() and fifo.is_fifo() and folder.is_dir()
+    if device in targets:
+        assert device.is_char_device()
+
+
+def test_output_refuses_read_only_files_and_files_of_other_users(tmp_path: Path) -> None:
+    from scribe.fsutil import UnsafeOutput, atomic_write_text
+
+    ro = tmp_path / "ro.csv"
+    ro.write_text("kept\n")
+    ro.chmod(0o444)
+    code, _, err = _run("check", str(ROOT / "sample_notes"), "--format", "csv", "--output", str(ro))
+    assert code == 64 and err == f"scribe check: --output {ro}: is read-only; not replaced\n"
+    with pytest.raises(UnsafeOutput):  # the writer itself refuses too (a target swapped after the check)
+        atomic_write_text(ro, "new")
+    assert ro.read_text() == "kept\n"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root can give a file away
+        theirs = tmp_path / "theirs.csv"
+        theirs.write_text("kept\n")
+        os.chown(theirs, 4242, 4242)
+        code, _, err = _run("check", str(ROOT / "sample_notes"), "--format", "csv", "--output", str(theirs))
+        assert code == 64 and err == f"scribe check: --output {theirs}: belongs to another user; not replaced\n"
+        assert theirs.read_text() == "kept\n"
+    mine = tmp_path / "mine.csv"
+    mine.write_text("old\n")
+    code, _, _ = _run("check", str(ROOT / "sample_notes"), "--format", "csv", "--output", str(mine))
+    assert code in (0, 1) and mine.read_text().startswith("note_id,")

@@ -7,8 +7,8 @@ The work is done by ``scribe.batch``; this module only parses options, renders t
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
+import re
 import signal
 import sys
 import time
@@ -46,7 +46,7 @@ HELP = (
     "  0   every note was read and is complete\n"
     "  1   some note needs prompts (see --fail-on)\n"
     "  2   some file could not be read, or --output could not be written (takes precedence over 1)\n"
-    "  64  bad usage (unknown option or value, no notes found, --jobs < 1)\n"
+    "  64  bad usage (unknown option or value, no notes found, --jobs < 1, --output not a regular file of yours)\n"
     "  130 / 143  stopped by Ctrl-C / SIGTERM (workers stopped, no output file written)\n"
 )
 
@@ -135,15 +135,37 @@ def worklist_row(result: Extraction | ReadError) -> dict[str, str]:
     }
 
 
+# what a spreadsheet may take as the start of a formula (OWASP, CSV injection): = + - @, tab, CR, LF and their
+# fullwidth forms, which some spreadsheets fold to ASCII
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# what a spreadsheet may skip before it: spaces (NBSP too), zero-width spaces, a byte-order mark
+_SKIPPED = " \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff\f\v"
+_QUOTED = frozenset(',;"\r\n')  # a cell holding any of these is quoted (";": the delimiter of some locales)
+
+
+# a formula character after a line break or a ";" inside a cell: where a spreadsheet reading with ";" as the
+# delimiter, or splitting lines before quotes, starts a new cell
+_AFTER_BREAK = re.compile("([\r\n;][" + re.escape(_SKIPPED) + "]*)(?=[" + re.escape("".join(_FORMULA_START)) + "])")
+
+
 def _csv_safe(cell: str) -> str:
-    """Keep spreadsheets from evaluating a cell (file names like ``=cmd|...``)."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    """Keep spreadsheets from evaluating a cell (file names like ``=cmd|...``, `` =1+2``, ``＝1+2``, ``;=1+2``,
+    ``kp\r=2+5``), as OWASP advises: a cell that starts, after spaces, with a formula character is prefixed
+    with ``'``, and so is each formula character right after a CR, LF or ";" inside the cell."""
+    if not cell:
+        return cell
+    cell = _AFTER_BREAK.sub(r"\1'", cell)
+    return "'" + cell if cell[0] in _FORMULA_START or cell.lstrip(_SKIPPED)[:1] in _FORMULA_START else cell
+
+
+def _csv_cell(cell: str) -> str:
+    """One cell of a CSV line: quoted (inner quotes doubled) when it holds a comma, semicolon, quote, CR or LF,
+    so no cell can end the row or open another (Python 3.11's csv leaves a CR bare with a "\n" terminator)."""
+    return '"' + cell.replace('"', '""') + '"' if not _QUOTED.isdisjoint(cell) else cell
 
 
 def _csv_line(cells: list[str] | tuple[str, ...]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([_csv_safe(c) for c in cells])
-    return buf.getvalue()
+    return ",".join(_csv_cell(_csv_safe(c)) for c in cells) + "\n"
 
 
 def _csv_row(result: Extraction | ReadError) -> str:
@@ -281,6 +303,12 @@ def check_command(
         raise _usage_error("--max-bytes must be at least 1")
     if not note_timeout >= 0:
         raise _usage_error("--note-timeout must be 0 (no limit) or more")
+    if output is not None:
+        from scribe.fsutil import output_problem
+
+        problem = output_problem(output)
+        if problem is not None:
+            raise _usage_error(f"--output {output}: {problem}")
     if not inputs:
         raise _usage_error("no notes given (NOTE_OR_DIR...)")
     paths = batch.list_note_paths(inputs, recursive=recursive)
