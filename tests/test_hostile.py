@@ -110,7 +110,7 @@ def test_signal_to_the_parent_mid_run_leaves_no_process_and_no_output(tmp_path: 
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == code
+    assert proc.returncode == code, err.decode()[-2000:]
     if sig == signal.SIGTERM:
         assert err.decode().strip() == "scribe check: stopped by SIGTERM; no output written"
     for _ in range(100):  # poll: workers are reaped, not left running under PID 1

@@ -222,7 +222,10 @@ class SectionDetector:
                 continue
             # a spoken "new paragraph" inside a dictation on one line starts its own paragraph: it is
             # taken by position, not by the line an earlier heading already took
-            spot = pos if text[line_start:pos].strip() else line_start
+            k = pos - 1  # (not a slice of the line: a dictation on one line has thousands of paragraphs)
+            while k >= line_start and text[k].isspace():
+                k -= 1
+            spot = pos if k >= line_start else line_start
             if spot in taken:
                 continue
             sm = self._spoken_at(text, pos)
