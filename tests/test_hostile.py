@@ -255,3 +255,87 @@ def test_output_refuses_read_only_files_and_files_of_other_users(tmp_path: Path)
     mine.write_text("old\n")
     code, _, _ = _run("check", str(ROOT / "sample_notes"), "--format", "csv", "--output", str(mine))
     assert code in (0, 1) and mine.read_text().startswith("note_id,")
+
+
+# --- names are text, never markup ----------------------------------------------------------------
+
+
+def test_visible_shows_control_characters_and_keeps_text() -> None:
+    from scribe.display import markup_safe, visible
+
+    assert visible("kp\x1b[31m\x07\r\n\t\u202e.txt") == "kp\\x1b[31m\\x07\\r\\n\\t\\u202e.txt"
+    assert visible("a\nb\tc\x1b", lines=True) == "a\nb\tc\\x1b"
+    assert visible("Kyphoplastie à L1, 腰椎 🙂") == "Kyphoplastie à L1, 腰椎 🙂"
+    assert markup_safe("kp [copy].txt") == "kp \\[copy].txt"
+
+
+_HOSTILE_NAMES = ["kp [copy]", "kp [time=10:32]", "[link=javascript:alert(1)]x", "kp [bold]b", "kp\x1b[2Jx"]
+
+
+@pytest.mark.parametrize("name", _HOSTILE_NAMES)
+def test_codes_prints_names_as_text(tmp_path: Path, name: str) -> None:
+    note = tmp_path / f"{name}.txt"
+    note.write_text(NOTE)
+    proc = subprocess.run([sys.executable, "-m", "scribe.cli", "codes", str(note)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "FORCE_COLOR": "1", "COLUMNS": "200",
+                                                       "TTY_COMPATIBLE": "1"})
+    assert proc.returncode in (0, 1), proc.stderr
+    first = proc.stdout.splitlines()[0]
+    from scribe.display import visible
+
+    assert visible(name) in first  # the whole name, brackets and all
+    assert "\x1b]8;" not in proc.stdout  # no OSC 8 hyperlink
+    assert "\x1b[2J" not in proc.stdout  # the name's own escape sequence never reaches the terminal
+
+
+@pytest.mark.parametrize("name", _HOSTILE_NAMES)
+def test_check_and_extract_tables_and_errors_show_names_as_text(tmp_path: Path, name: str) -> None:
+    from scribe.display import visible
+
+    (tmp_path / f"{name}.txt").write_text(NOTE)
+    (tmp_path / f"{name}-empty.txt").write_text("")
+    _, out, err = _run("check", str(tmp_path), "--format", "table", "--jobs", "1")
+    assert visible(name) in out.replace("\n", "").replace("│", "").replace(" ", "") or \
+        visible(name).replace(" ", "") in out.replace("\n", "").replace("│", "").replace(" ", "")
+    assert err == f"scribe check: {visible(str(tmp_path / f'{name}-empty.txt'))}: empty file\n"
+    assert "\x1b" not in err and "\x1b" not in out
+    _, out, err = _run("extract", str(tmp_path), "--format", "table")
+    assert "\x1b" not in err and "\x1b" not in out and visible(str(tmp_path / f"{name}-empty.txt")) in err
+
+
+def test_review_addendum_of_a_note_named_like_markup(tmp_path: Path) -> None:
+    pytest.importorskip("textual")
+    import asyncio
+
+    from scribe.tui.app import ReviewApp
+
+    note = tmp_path / "kp [time=10:32].txt"
+    note.write_text("PROCEDURE: Kyphoplasty L1. Balloon tamp inflated creating a cavity, PMMA injected. "
+                    "Indication: osteoporotic compression fracture.\n")
+    shown: list[str] = []
+
+    async def go() -> None:
+        app = ReviewApp([note], user="dr_test", store_path=tmp_path / "s.sqlite3")
+        real = app.notify
+
+        def spy(message: str, **kw: object) -> None:
+            shown.append(message)
+            real(message, **kw)  # type: ignore[arg-type]
+
+        app.notify = spy  # type: ignore[method-assign]
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(600):
+                if app.loaded:
+                    break
+                await pilot.pause(0.02)
+            await pilot.press("a", "1", "enter")
+            await pilot.pause()
+            await pilot.press(*"3 months", "enter")
+            await pilot.pause()
+            await pilot.press("e")  # the notice names "kp [time=10:32].txt.addendum.txt": a MarkupError before
+            await pilot.pause()
+            await pilot.pause()
+
+    asyncio.run(go())
+    assert any("kp [time=10:32].txt.addendum.txt" in s for s in shown), shown
+    assert (tmp_path / "kp [time=10:32].txt.addendum.txt").exists()

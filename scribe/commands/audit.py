@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scribe.commands import UsageCommand
+from scribe.display import visible
 from scribe.notes import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ HELP = (
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"scribe audit: {message}", err=True)
+    typer.echo(f"scribe audit: {visible(message)}", err=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -70,7 +71,7 @@ def audit_command(
     except (AuditError, ClaimsError) as err:
         raise _fail(str(err)) from None
     for bad in run.unreadable:
-        typer.echo(f"scribe audit: {bad.error}", err=True)
+        typer.echo(f"scribe audit: {visible(bad.error)}", err=True)
     if not run.notes and not run.unreadable:
         raise _fail("no notes found in " + ", ".join(str(p) for p in inputs))
     if fmt == "jsonl":
@@ -88,7 +89,7 @@ def audit_command(
             write_report(html, run)
         except OSError as exc:
             raise _fail(f"{html}: cannot write the HTML report ({exc.strerror or type(exc).__name__})") from None
-        typer.echo(f"scribe audit: HTML report written to {html}", err=True)
+        typer.echo(f"scribe audit: HTML report written to {visible(str(html))}", err=True)
     if run.unreadable:
         raise typer.Exit(EXIT_UNREADABLE)
 

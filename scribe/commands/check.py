@@ -52,7 +52,9 @@ HELP = (
 
 
 def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"scribe check: {message}", err=True)
+    from scribe.display import visible
+
+    typer.echo(f"scribe check: {visible(message)}", err=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -209,12 +211,14 @@ def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: 
     from rich.markup import escape
     from rich.table import Table
 
+    from scribe.display import visible
+
     table = Table(title="scribe check")
     for col in TABLE_COLUMNS:
         table.add_column(col, overflow="fold")
     for row in rows:
         style = "red" if row[1] == "unreadable" and row[2] == "-" else None
-        table.add_row(*[escape(c) for c in row], style=style)
+        table.add_row(*[escape(visible(c, lines=True)) for c in row], style=style)
     if to_file or not out.isatty():  # a file or a pipe: no terminal width to fit
         console = Console(file=out, width=160, no_color=True, force_terminal=False, highlight=False)
     else:
@@ -347,6 +351,7 @@ def _stop_on_sigterm() -> Iterator[None]:
 def _run(paths: list[Path], fmt: str, output: Path | None, jobs: int | None, payer: str, fail_on: str,
          max_bytes: int, answers: str | None, timeout: float | None) -> None:
     from scribe import batch
+    from scribe.display import visible
 
     stream = output is None and fmt != "table"
     collected: list[str] = []  # output text, written at the end when --output is given
@@ -355,7 +360,11 @@ def _run(paths: list[Path], fmt: str, output: Path | None, jobs: int | None, pay
     # JSON lines and CSV are UTF-8 whatever the locale (evidence quotes the note's own characters)
     out_bytes = getattr(sys.stdout, "buffer", None)
 
+    to_terminal = stream and sys.stdout.isatty()  # a CSV cell may hold a file name's control characters
+
     def emit(text: str) -> None:
+        if to_terminal:
+            text = visible(text, lines=True)
         if not stream:
             collected.append(text)
         elif out_bytes is not None:
@@ -376,7 +385,7 @@ def _run(paths: list[Path], fmt: str, output: Path | None, jobs: int | None, pay
         for status, rendered in results:
             summary.add(status, fail_on)  # type: ignore[arg-type]
             if status.error is not None:
-                sys.stderr.write(f"scribe check: {status.error}\n")
+                sys.stderr.write(f"scribe check: {visible(status.error)}\n")
             if fmt == "table":
                 rows.append(rendered)
             else:
@@ -399,7 +408,8 @@ def _run(paths: list[Path], fmt: str, output: Path | None, jobs: int | None, pay
         try:
             atomic_write_text(output, "".join(collected))
         except OSError as exc:
-            typer.echo(f"scribe check: {output}: cannot write ({exc.strerror or type(exc).__name__})", err=True)
+            typer.echo(f"scribe check: {visible(str(output))}: cannot write ({exc.strerror or type(exc).__name__})",
+                       err=True)
             raise typer.Exit(EXIT_UNREADABLE) from None
     else:
         sys.stdout.flush()

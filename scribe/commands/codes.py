@@ -54,26 +54,27 @@ def codes_command(
     from scribe.api import extract_file
     from scribe.coding import SEVERITY_ORDER, UnknownPayerError, payer_names
     from scribe.coding.billing import ClaimsError, compare, read_claims
+    from scribe.display import visible
     from scribe.notes import NoteError
     from scribe.prompts import complete
 
     if fmt not in ("text", "json"):
-        typer.echo(f"scribe codes: unknown --format {fmt!r} (text or json)", err=True)
+        typer.echo(f"scribe codes: unknown --format {visible(repr(fmt))} (text or json)", err=True)
         raise typer.Exit(64)
     if payer not in payer_names():
-        typer.echo(f"scribe codes: unknown payer {payer!r} (known: {', '.join(payer_names())})", err=True)
+        typer.echo(f"scribe codes: unknown payer {visible(repr(payer))} (known: {', '.join(payer_names())})", err=True)
         raise typer.Exit(64)
     try:
         given = _load_answers(answers) if answers else []
         ex = extract_file(note, payer=payer)
         claim_lines = read_claims(claims).get(ex.note_id, []) if claims else []
     except (NoteError, ClaimsError, ValueError) as err:
-        typer.echo(f"scribe codes: {err}", err=True)
+        typer.echo(f"scribe codes: {visible(str(err))}", err=True)
         raise typer.Exit(2) from None
     try:
         done, prompts = complete(ex, given, payer)
     except UnknownPayerError as err:
-        typer.echo(f"scribe codes: {err}", err=True)
+        typer.echo(f"scribe codes: {visible(str(err))}", err=True)
         raise typer.Exit(64) from None
     if claim_lines:  # the note's own billing lines were compared by complete()
         flags = sorted([*done.flags, *compare(done, claim_lines)], key=lambda f: -SEVERITY_ORDER[f.severity])
@@ -92,16 +93,21 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
+    from scribe.display import markup_safe as m
+
+    # every string from the note, its file name or the rules is escaped: text, never markup (a note named
+    # "[link=javascript:…]" must not print a link) nor terminal control
     console = Console(highlight=False)
-    console.print(f"[bold]{ex.note_id}[/]  payer: {payer}  procedure: {ex.elements.procedure_type.value or '-'}  "
-                  f"levels: {', '.join(ex.elements.levels.value or []) or '-'}")
+    console.print(f"[bold]{m(ex.note_id)}[/]  payer: {m(payer)}  "
+                  f"procedure: {m(str(ex.elements.procedure_type.value or '-'))}  "
+                  f"levels: {m(', '.join(ex.elements.levels.value or []) or '-')}")
     table = Table(title="CPT", title_justify="left", expand=True)
     for col in ("code", "units", "modifiers", "description", "why (and the note's words)"):
         table.add_column(col, overflow="fold")
     for c in ex.codes:
         words = "; ".join(f"“{e.text}” @{e.start}" for e in c.evidence[:3])
-        table.add_row(c.code, str(c.units), "-".join(c.modifiers) or "-", c.description,
-                      f"{c.rationale}\n[dim]{words}[/]")
+        table.add_row(m(c.code), str(c.units), m("-".join(c.modifiers) or "-"), m(c.description),
+                      f"{m(c.rationale, lines=True)}\n[dim]{m(words, lines=True)}[/]")
     if not ex.codes:
         table.add_row("-", "", "", "no code supported by the documentation yet", "")
     console.print(table)
@@ -109,18 +115,19 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
     for col in ("code", "description", "why"):
         dx.add_column(col, overflow="fold")
     for d in ex.diagnoses:
-        dx.add_row(d.code, d.description, d.rationale)
+        dx.add_row(m(d.code), m(d.description), m(d.rationale, lines=True))
     console.print(dx)
     if ex.flags:
         console.print("[bold]Flags[/]")
         for f in ex.flags:
             unverified = "" if f.verified or "unverified" in f.message else " [dim](unverified rule)[/]"
-            console.print(f"  [{_STYLE[f.severity]}]{f.severity:<9}[/] {f.id}: {f.message}{unverified}")
+            message = m(f.message, lines=True)
+            console.print(f"  [{_STYLE[f.severity]}]{f.severity:<9}[/] {m(f.id)}: {message}{unverified}")
     if prompts:
         console.print("[bold]Questions for the clinician[/]")
         for p in prompts:
-            waiting = f" [dim](waiting: {', '.join(p.waiting_codes)})[/]" if p.waiting_codes else ""
-            console.print(f"  - {p.element}: {p.question}{waiting}")
+            waiting = f" [dim](waiting: {m(', '.join(p.waiting_codes))})[/]" if p.waiting_codes else ""
+            console.print(f"  - {m(p.element)}: {m(p.question, lines=True)}{waiting}")
 
 
 def register(app: typer.Typer) -> None:

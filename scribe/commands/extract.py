@@ -26,6 +26,7 @@ def extract_command(
         typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json or table)", err=True)
         raise typer.Exit(64)
     from scribe.api import extract_file
+    from scribe.display import visible
 
     results: list[dict] = []
     failed = 0
@@ -33,7 +34,7 @@ def extract_command(
         try:
             ex = extract_file(path, max_bytes=max_bytes, payer=payer, mentions=mentions)
         except NoteError as err:
-            typer.echo(f"scribe extract: {err}", err=True)
+            typer.echo(f"scribe extract: {visible(str(err))}", err=True)
             failed += 1
             continue
         data = ex.to_contract(mentions=mentions)
@@ -53,6 +54,8 @@ def _print_table(results: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from scribe.display import markup_safe
+
     table = Table(title="scribe extract")
     for col in ("note", "procedure", "cavity", "levels", "guidance", "biopsy", "weeks",
                 "indication", "missing", "codes"):
@@ -61,7 +64,7 @@ def _print_table(results: list[dict]) -> None:
         el = r["elements"]
         bx = el["biopsy"]["value"] or {}
         ct = el["conservative_therapy"]["value"] or {}
-        table.add_row(
+        table.add_row(*(markup_safe(c) for c in (  # a note id is text, never markup
             r["note_id"], str(el["procedure_type"]["value"] or "-"),
             str(el["cavity_creation"]["value"]), ",".join(el["levels"]["value"] or []) or "-",
             ",".join(el["guidance"]["value"] or []) or "-",
@@ -69,7 +72,7 @@ def _print_table(results: list[dict]) -> None:
             str(ct.get("weeks", "-")), str(el["indication"]["value"] or "-"),
             ",".join(r["missing"]) or "-",
             " ".join(f"{c['code']}x{c['units']}" for c in r["codes"]) or "-",
-        )
+        )))
     Console().print(table)
 
 

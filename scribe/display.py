@@ -1,0 +1,37 @@
+"""Names and note text shown on a terminal: text, never markup or terminal control.
+
+A file name is whatever the file system allows: ``kp [copy].txt`` is Rich markup, ``[link=javascript:…]`` a
+clickable link, and ``\\x1b]…`` an escape sequence the terminal would obey. ``visible`` shows every control
+character as its Python escape (``\\x1b``, ``\\r``, ``\\u202e``); ``markup_safe`` also escapes Rich markup, for
+strings interpolated into markup. Both leave ordinary text (accents, CJK, emoji) as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls and DEL, and the invisible bidirectional controls that reorder what follows them
+_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+_CONTROL_KEEP_LINES = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+
+
+_SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    code = ord(ch)
+    return _SHORT.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str, *, lines: bool = False) -> str:
+    """``text`` with each control character shown as its escape; ``lines=True`` keeps line breaks and tabs
+    (a block of note text), else they are escaped too (a name, one line)."""
+    return (_CONTROL_KEEP_LINES if lines else _CONTROL).sub(_escape, text)
+
+
+def markup_safe(text: str, *, lines: bool = False) -> str:
+    """``visible(text)`` with Rich markup escaped: safe to interpolate into a markup string."""
+    from rich.markup import escape
+
+    return escape(visible(text, lines=lines))
