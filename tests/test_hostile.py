@@ -339,3 +339,59 @@ def test_review_addendum_of_a_note_named_like_markup(tmp_path: Path) -> None:
     asyncio.run(go())
     assert any("kp [time=10:32].txt.addendum.txt" in s for s in shown), shown
     assert (tmp_path / "kp [time=10:32].txt.addendum.txt").exists()
+
+
+# --- encodings ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec, bom", [
+    ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-32-le", b"\xff\xfe\x00\x00"),
+    ("utf-32-be", b"\x00\x00\xfe\xff"),
+])
+def test_utf16_and_utf32_with_a_bom_read_like_utf8(tmp_path: Path, codec: str, bom: bytes) -> None:
+    from scribe.api import extract_file
+    from scribe.notes import read_note
+
+    text = NOTE.replace("Painful", "Patient\u2019s painful").replace("\n", "\r\n")
+    (tmp_path / "wide.txt").write_bytes(bom + text.encode(codec))
+    (tmp_path / "plain.txt").write_text(text.replace("\r\n", "\n"))
+    wide = read_note(tmp_path / "wide.txt")
+    assert wide.text == text.replace("\r\n", "\n") and wide.encoding == codec
+    a, b = extract_file(tmp_path / "wide.txt"), extract_file(tmp_path / "plain.txt")
+    assert a.elements == b.elements and a.missing == b.missing == []
+
+
+def test_nul_anywhere_means_binary(tmp_path: Path) -> None:
+    from scribe.notes import read_note
+
+    for at in (0, 5_000, 9_000, 200_000):
+        data = bytearray((NOTE * 1000).encode()[:250_000])
+        data[at] = 0
+        (tmp_path / "n.txt").write_bytes(bytes(data))
+        with pytest.raises(NoteError, match="binary file"):
+            read_note(tmp_path / "n.txt")
+    (tmp_path / "odd.txt").write_bytes(b"\xff\xfe" + NOTE.encode("utf-16-le") + b"\x00\x00")  # a UTF-16 NUL
+    with pytest.raises(NoteError, match="binary file"):
+        read_note(tmp_path / "odd.txt")
+
+
+def test_mixed_utf8_and_cp1252_lines_are_decoded_line_by_line(tmp_path: Path) -> None:
+    from scribe.api import extract_file
+    from scribe.notes import read_note
+
+    utf8_part = "Date of Service: 03/11/2025\nPROCEDURE: Kyphoplasty L1 \u2014 patient\u2019s caf\u00e9 na\u00efve.\n"
+    cp1252_part = ("INDICATION: \u201cPainful\u201d osteoporotic compression fracture of L1; 8 weeks of bracing "
+                   "failed.\nTECHNIQUE: Under fluoroscopy a balloon was inflated at L1 and cement injected.\n")
+    (tmp_path / "mixed.txt").write_bytes(utf8_part.encode("utf-8") + cp1252_part.encode("cp1252"))
+    note = read_note(tmp_path / "mixed.txt")
+    assert note.text == utf8_part + cp1252_part  # no mojibake in either part
+    assert note.encoding == "utf-8+cp1252"
+    ex = extract_file(tmp_path / "mixed.txt", mentions=True)
+    evidence = [e for el in ex.elements.model_dump().values() for e in el["evidence"]]
+    evidence += [{"start": m.start, "end": m.end, "text": m.text} for m in ex.mentions]
+    assert evidence and all(note.text[e["start"]:e["end"]] == e["text"] for e in evidence)  # offsets are true
+    assert ex.elements.procedure_type.value == "kyphoplasty" and ex.elements.levels.value == ["L1"]
+    assert ex.elements.guidance.value == ["fluoroscopy"]
+    assert ex.elements.conservative_therapy.value["weeks"] == 8  # type: ignore[index]
+    words = [e for e in evidence if e["text"].lower() == "fluoroscopy"]
+    assert words and words[0]["start"] == note.text.index("fluoroscopy")
