@@ -106,7 +106,11 @@ def _read_error(path: Path, message: str) -> ReadError:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    """The message on one line: line breaks and other control characters (a file name may hold them) shown
+    as escapes (``\\n``, ``\\x1b``), so the line still names the file exactly."""
+    from scribe.display import visible
+
+    return visible(message)
 
 
 def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAULT_MAX_BYTES,

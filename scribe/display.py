@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls and DEL, and the invisible bidirectional controls that reorder what follows them
-_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
-_CONTROL_KEEP_LINES = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+# C0 and C1 controls and DEL, Unicode's line and paragraph separators, and the invisible bidirectional
+# controls that reorder what follows them
+_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]")
+_CONTROL_KEEP_LINES = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]")
 
 
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
