@@ -91,7 +91,7 @@ def _children(pid: int) -> list[int]:
 def test_signal_to_the_parent_mid_run_leaves_no_process_and_no_output(tmp_path: Path, sig: int, code: int) -> None:
     notes = tmp_path / "notes"
     notes.mkdir()
-    _batch(notes, 60)
+    _batch(notes)  # three 1 MB notes with no budget: seconds of work for each worker
     out = tmp_path / "worklist.csv"
     proc = subprocess.Popen(
         [sys.executable, "-m", "scribe.cli", "check", str(notes), "--jobs", "2", "--format", "csv",
@@ -105,6 +105,7 @@ def test_signal_to_the_parent_mid_run_leaves_no_process_and_no_output(tmp_path: 
         workers = _children(proc.pid)
         assert len(workers) == 2
         time.sleep(1.5)  # into the batch: the first chunk holds a 1 MB note
+        assert proc.poll() is None  # still running
         os.kill(proc.pid, sig)  # the parent alone, as a service manager or `kill PID` does
         _, err = proc.communicate(timeout=60)
     finally:
