@@ -545,9 +545,18 @@ class _Runner:
         their notes. The pool's own thread then fails the futures in flight (cancelling them here as well
         races with it: Python 3.11 raises InvalidStateError in that thread), and is joined at once."""
         if not wait:
-            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            for proc in procs:
                 with contextlib.suppress(Exception):
                     proc.kill()
+            for proc in procs:
+                with contextlib.suppress(Exception):
+                    proc.join(timeout=2)
+            # a result cut off mid-write by the kill must read as the end of the pipe, not as a wait for the
+            # rest of it: the pool's thread would wait forever (this process holds the pipe's other write end,
+            # which it never writes to)
+            with contextlib.suppress(Exception):
+                self.pool._result_queue._writer.close()  # type: ignore[attr-defined]
         self.pool.shutdown(wait=True, cancel_futures=wait)
         with contextlib.suppress(OSError):
             self.queue.close()

@@ -97,6 +97,7 @@ def test_signal_to_the_parent_mid_run_leaves_no_process_and_no_output(tmp_path: 
         [sys.executable, "-m", "scribe.cli", "check", str(notes), "--jobs", "2", "--format", "csv",
          "--output", str(out), "--note-timeout", "0"],  # no budget: a worker is deep in a 1 MB note
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=_default_signals,  # a test run started in the background (`&`) passes SIGINT on ignored
     )
     try:
         deadline = time.monotonic() + 120
@@ -121,6 +122,10 @@ def test_signal_to_the_parent_mid_run_leaves_no_process_and_no_output(tmp_path: 
         time.sleep(0.05)
     assert not alive
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]  # no output file, no temp file
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _state(pid: int) -> str:
