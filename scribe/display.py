@@ -9,6 +9,10 @@ strings interpolated into markup. Both leave ordinary text (accents, CJK, emoji)
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # C0 and C1 controls and DEL, Unicode's line and paragraph separators, and the invisible bidirectional
 # controls that reorder what follows them
@@ -36,3 +40,11 @@ def markup_safe(text: str, *, lines: bool = False) -> str:
     from rich.markup import escape
 
     return escape(visible(text, lines=lines))
+
+
+def plain_text(value: str, *args: Any, **kwargs: Any) -> Text:
+    """A Rich ``Text`` (never markup) of ``visible(value, lines=True)``: Rich passes ESC and most other control
+    characters of a ``Text`` straight to the terminal."""
+    from rich.text import Text
+
+    return Text(visible(value, lines=True), *args, **kwargs)

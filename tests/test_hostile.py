@@ -401,3 +401,10 @@ def test_mixed_utf8_and_cp1252_lines_are_decoded_line_by_line(tmp_path: Path) ->
     assert ex.elements.conservative_therapy.value["weeks"] == 8  # type: ignore[index]
     words = [e for e in evidence if e["text"].lower() == "fluoroscopy"]
     assert words and words[0]["start"] == note.text.index("fluoroscopy")
+
+
+def test_audit_tables_show_control_characters_of_names(tmp_path: Path) -> None:
+    (tmp_path / "kp\x1b[2Jx.txt").write_text(NOTE)
+    code, out, err = _run("audit", str(tmp_path))
+    assert code == 0, err
+    assert "\x1b[2J" not in out and "kp\\x1b[2Jx" in out

@@ -119,7 +119,8 @@ def _value(value: Any) -> str:
 
 def _note_tables(note: AuditedNote) -> list[Any]:
     from rich.table import Table
-    from rich.text import Text
+
+    from scribe.display import plain_text as Text  # note ids, names and quotes: control characters shown
 
     ex = note.extraction
     out: list[Any] = []
@@ -179,9 +180,9 @@ def _note_tables(note: AuditedNote) -> list[Any]:
 
 def metrics_tables(m: AuditMetrics) -> list[Any]:
     from rich.table import Table
-    from rich.text import Text
 
     from scribe.audit.metrics import confusion_labels
+    from scribe.display import plain_text as Text  # note ids, names and quotes: control characters shown
 
     acc = Table(title=Text(metrics_line(m)), title_justify="left")
     acc.add_column("figure")
@@ -214,7 +215,8 @@ def metrics_tables(m: AuditMetrics) -> list[Any]:
 
 def render_table(run: AuditRun) -> None:
     from rich.console import Console
-    from rich.text import Text
+
+    from scribe.display import plain_text as Text  # note ids, names and quotes: control characters shown
 
     console = Console(width=None if sys.stdout.isatty() else 160)
     for note in run.notes:
