@@ -48,3 +48,16 @@ def plain_text(value: str, *args: Any, **kwargs: Any) -> Text:
     from rich.text import Text
 
     return Text(visible(value, lines=True), *args, **kwargs)
+
+
+# one visible character for each control character (U+2400 "Control Pictures": ␛ for ESC, ␇ for BEL, ␡ for DEL;
+# "�" for the rest), so that text shown with styles at character offsets keeps every offset
+_PICTURES = {**{c: chr(0x2400 + c) for c in range(0x20) if c not in (9, 10)}, 0x7F: "\u2421",
+             **{c: "\ufffd" for c in (*range(0x80, 0xA0), 0x200E, 0x200F, *range(0x2028, 0x202F),
+                                       *range(0x2066, 0x206A))}}
+
+
+def same_length_visible(text: str) -> str:
+    """``text`` with each control character but tab and line feed replaced by one visible character (a note
+    shown in the review app, whose evidence highlights are at character offsets)."""
+    return text.translate(_PICTURES)

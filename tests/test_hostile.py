@@ -408,3 +408,32 @@ def test_audit_tables_show_control_characters_of_names(tmp_path: Path) -> None:
     code, out, err = _run("audit", str(tmp_path))
     assert code == 0, err
     assert "\x1b[2J" not in out and "kp\\x1b[2Jx" in out
+
+
+def test_review_note_view_shows_a_notes_escape_sequences_without_moving_highlights(tmp_path: Path) -> None:
+    pytest.importorskip("textual")
+    import asyncio
+
+    from scribe.display import same_length_visible
+    from scribe.tui.app import ReviewApp
+    from scribe.tui.widgets.note_view import NoteView
+
+    assert same_length_visible("a\x1b[2Jb\x07\tc\x7f\u202ed") == "a\u241b[2Jb\u2407\tc\u2421\ufffdd"
+    note = tmp_path / "kp.txt"
+    note.write_text("PROCEDURE: \x1b[2J\x1b]8;;http://x\x07Kyphoplasty L1 under fluoroscopy.\n")
+    lines: list[str] = []
+
+    async def go() -> None:
+        app = ReviewApp([note], user="dr_test", store_path=tmp_path / "s.sqlite3")
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(600):
+                if app.loaded:
+                    break
+                await pilot.pause(0.02)
+            await pilot.pause()
+            view = app.screen.query_one(NoteView)
+            lines.extend(view._render_line(i).plain for i in range(len(view._lines)))
+
+    asyncio.run(go())
+    assert lines and "\x1b" not in "".join(lines) and "\x07" not in "".join(lines)
+    assert lines[0].index("Kyphoplasty") == note.read_text().index("Kyphoplasty")  # offsets kept
