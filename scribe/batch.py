@@ -234,11 +234,20 @@ def _note_limits(seconds: float | None) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+_WARM = False  # this process has run one short note through everything (before any note's budget starts)
+
+
 def _load_pipeline() -> None:
+    global _WARM
     try:
         from scribe.nlp import get_nlp
 
         get_nlp()
+        if not _WARM:  # the tables loaded on first use (coding rules, payers) too: not on a note's budget
+            from scribe.api import extract
+
+            _WARM = True
+            extract("PROCEDURE: Kyphoplasty L1 under fluoroscopy; 6 weeks of bracing failed.", mentions=False)
     except Exception:  # a broken pipeline is reported per note by check_one
         pass
 
