@@ -26,6 +26,7 @@ def extract_command(
         typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json or table)", err=True)
         raise typer.Exit(64)
     from scribe.api import extract_file
+    from scribe.display import visible
 
     missing = [str(p) for p in inputs if not p.exists() and not p.is_symlink()]
     paths = list(iter_note_paths([p for p in inputs if str(p) not in missing], recursive=recursive))
@@ -40,7 +41,7 @@ def extract_command(
         try:
             ex = extract_file(path, max_bytes=max_bytes, payer=payer, mentions=mentions)
         except NoteError as err:
-            typer.echo(f"scribe extract: {err}", err=True)
+            typer.echo(f"scribe extract: {visible(str(err))}", err=True)
             failed += 1
             continue
         data = ex.to_contract(mentions=mentions)
