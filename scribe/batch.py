@@ -15,11 +15,15 @@ most severe flag (hard-stop > warning > info).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import math
 import multiprocessing
 import os
 import signal
 import sqlite3
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
@@ -35,6 +39,11 @@ from scribe import sources
 from scribe.models import Extraction, Flag, ReadError
 from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES, Note, NoteError, note_id_for
 
+try:
+    import resource
+except ImportError:  # not on Windows: the CPU timer alone bounds a note there
+    resource = None  # type: ignore[assignment]
+
 BatchResult = Extraction | ReadError
 
 FailOn = Literal["missing", "flags", "never"]
@@ -45,6 +54,7 @@ SEVERITY_RANK: dict[str, int] = {"info": 1, "warning": 2, "hard-stop": 3}
 DEFAULT_CHUNKSIZE = 16  # notes per task sent to a worker when the number of notes is unknown
 MAX_CHUNKSIZE = 32  # measured on 2 cores: 1 -> 8 -> 32 notes per task cut the parallel CPU overhead 7.9 -> 6.6 -> 6.4 s
 WINDOW_PER_JOB = 4  # chunks in flight per worker process
+DEFAULT_NOTE_TIMEOUT = 10.0  # CPU seconds one note may take before it is reported as not checked
 
 PathLike = str | os.PathLike[str]
 # a unit of work: a plain text file (read where it is processed), a note of a FHIR/HL7 file, or the
@@ -61,11 +71,50 @@ def default_jobs() -> int:
 # --- one note -------------------------------------------------------------------------------
 
 
+class NoteTimeout(BaseException):
+    """A note ran past its CPU budget (raised by the ``SIGPROF`` timer of ``cpu_budget``).
+
+    A ``BaseException``, so that no ``except Exception`` inside the pipeline swallows it."""
+
+
+def timeout_message(path: PathLike, seconds: float) -> str:
+    return f"{path}: took longer than {seconds:g} s; not checked"
+
+
+@contextlib.contextmanager
+def cpu_budget(seconds: float | None) -> Iterator[None]:
+    """Raise ``NoteTimeout`` once this process has spent ``seconds`` of CPU time inside the block.
+
+    A process CPU timer (``ITIMER_PROF``), so a busy machine does not make a note late. Only in the main
+    thread (where Python runs signal handlers) and where the platform has the timer; elsewhere no budget.
+    The handler runs between bytecodes: a worker process also has a kernel limit behind it (``_note_limits``).
+    """
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise NoteTimeout
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
 def _read_error(path: Path | Item, message: str) -> ReadError:
     if isinstance(path, Note | ReadError):
-        return ReadError(note_id=path.note_id, source=sources.label(path) if isinstance(path, Note) else path.source,
-                         error=_one_line(message))
+        return ReadError(note_id=path.note_id, source=_label(path), error=_one_line(message))
     return ReadError(note_id=note_id_for(Path(path)), source=str(path), error=_one_line(message))
+
+
+def _label(item: Path | Item) -> str:
+    """What a work item is called in messages, and its key among the notes over budget: the path of a text
+    note, ``FILE#entry=N`` (``line=N``, ``message=N``) for a note of a FHIR / HL7 file."""
+    return item.source if isinstance(item, ReadError) else sources.label(item)
 
 
 def _item(item: PathLike | Note | NoteError) -> Item:
@@ -76,12 +125,18 @@ def _item(item: PathLike | Note | NoteError) -> Item:
 
 
 def _one_line(message: str) -> str:
-    return " ".join(message.split())
+    """The message on one line: line breaks and other control characters (a file name may hold them) shown
+    as escapes (``\\n``, ``\\x1b``), so the line still names the file exactly."""
+    from scribe.display import visible
+
+    return visible(message)
 
 
 def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max_bytes: int = DEFAULT_MAX_BYTES,
-              answers: str | None = None) -> BatchResult:
+              answers: str | None = None, timeout: float | None = None) -> BatchResult:
     """Read and extract one note; any failure becomes a ``ReadError`` (never raises).
+
+    ``timeout``: the note's CPU budget in seconds; a note over it is reported as not checked.
 
     ``answers`` applies the answers saved by ``scribe review``: ``"auto"`` reads the store beside
     the note (``.scribe/reviews.sqlite3``), any other value is a store path.
@@ -95,13 +150,20 @@ def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max
     if isinstance(path, ReadError):
         return path
     p = sources.source_file(path) if isinstance(path, Note) else Path(path)
-    name = sources.label(path) if isinstance(path, Note) else str(p)
+    name = _label(path) if isinstance(path, Note) else str(p)
+    if timeout:
+        _load_pipeline()  # built once per process, outside any note's budget
     try:
-        note = path if isinstance(path, Note) else read_note(p, max_bytes=max_bytes)
-        ex = extract_note(note, payer=payer, mentions=False)
-        if answers:
-            ex = _with_answers(ex, note, answers, payer)
+        with cpu_budget(timeout):
+            note = path if isinstance(path, Note) else read_note(p, max_bytes=max_bytes)
+            ex = extract_note(note, payer=payer, mentions=False)
+            if answers:
+                ex = _with_answers(ex, note, answers, payer)
         return ex
+    except NoteTimeout:
+        if not timeout:
+            raise  # the budget of a caller (a worker's): it reports the note
+        return _read_error(path, timeout_message(name, timeout))
     except sqlite3.Error as exc:
         return _read_error(path, f"{name}: cannot read its saved answers ({type(exc).__name__})")
     except NoteError as err:
@@ -149,19 +211,71 @@ class NoteStatus(BaseModel):
 # --- worker side (picklable payloads only) --------------------------------------------------
 
 
-def _worker_init() -> None:
+_TIMED_OUT: Any = None  # in a worker: the queue on which it names a note over its budget, before it exits
+
+
+def _worker_init(timed_out: Any = None) -> None:
     """Load the pipeline once per process, before the first note arrives."""
+    global _TIMED_OUT
+    _TIMED_OUT = timed_out
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited through fork
+    _die_with_parent()
+    if resource is not None:  # a worker stopped by its CPU limit leaves no core file of patient data
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _load_pipeline()
     # Ctrl-C reaches the whole process group: let the parent alone stop the batch and shut the pool
     # down, rather than every worker dying mid-note (which breaks the pool).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to send this worker SIGTERM when the parent dies (even by SIGKILL): no orphans."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+@contextlib.contextmanager
+def _note_limits(seconds: float | None) -> Iterator[None]:
+    """The kernel's limit behind ``cpu_budget`` in a worker: a note stuck inside native code (where Python
+    cannot run the timer's handler) is stopped by ``SIGXCPU`` at twice its budget plus a second."""
+    if not seconds or resource is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    limit = math.ceil(usage.ru_utime + usage.ru_stime + 2 * seconds + 1)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+_WARM = False  # this process has run one short note through everything (before any note's budget starts)
+
+
 def _load_pipeline() -> None:
+    global _WARM
     try:
         from scribe.nlp import get_nlp
 
         get_nlp()
+        if not _WARM:  # the tables loaded on first use (coding rules, payers) too: not on a note's budget
+            from scribe.api import extract
+
+            _WARM = True
+            extract("PROCEDURE: Kyphoplasty L1 under fluoroscopy; 6 weeks of bracing failed.", mentions=False)
     except Exception:  # a broken pipeline is reported per note by check_one
         pass
 
@@ -179,7 +293,7 @@ def _to_payload(result: BatchResult) -> dict[str, Any]:
 
 
 def _error_payload(path: Item, problem: str) -> dict[str, Any]:
-    return _to_payload(_read_error(path, f"{sources.label(path)}: {problem}"))
+    return _to_payload(_read_error(path, f"{_label(path)}: {problem}"))
 
 
 def _from_payload(payload: dict[str, Any], path: Item) -> BatchResult:
@@ -188,7 +302,7 @@ def _from_payload(payload: dict[str, Any], path: Item) -> BatchResult:
             return ReadError.model_validate(payload["data"])
         return Extraction.model_validate_json(payload["json"])
     except Exception as exc:
-        return _read_error(path, f"{sources.label(path)}: internal error ({type(exc).__name__})")
+        return _read_error(path, f"{_label(path)}: internal error ({type(exc).__name__})")
 
 
 def _rendered(result: BatchResult, render: Callable[[BatchResult], T]) -> tuple[NoteStatus, T]:
@@ -197,23 +311,40 @@ def _rendered(result: BatchResult, render: Callable[[BatchResult], T]) -> tuple[
     except Exception as exc:
         if isinstance(result, ReadError):
             raise
-        err = _read_error(Path(result.source), f"{result.source}: internal error ({type(exc).__name__})")
+        # the note's own id (a note of a FHIR / HL7 file is not named after its file)
+        err = ReadError(note_id=result.note_id, source=result.source,
+                        error=_one_line(f"{result.source}: internal error ({type(exc).__name__})"))
         return NoteStatus.of(err), render(err)
 
 
 def _work_chunk(paths: list[Item], payer: str, max_bytes: int, render: Callable[[BatchResult], Any] | None,
-                answers: str | None = None) -> list[Any]:
+                answers: str | None = None, timeout: float | None = None, *,
+                skip: frozenset[str] = frozenset()) -> list[Any]:
     """Worker entry point: a chunk of paths in, one picklable item per path out (same order).
 
     Without ``render`` an item is a payload dict (``_to_payload``); with it, ``(NoteStatus, render(result))``.
+    A note over its CPU budget ``timeout`` is named on the parent's queue and the worker exits, so the
+    parent replaces it (a process interrupted mid-note is not trusted with another); ``skip`` holds the
+    notes already known to be over budget, reported without being run again.
     """
     out: list[Any] = []
     for path in paths:
-        result = check_one(path, payer=payer, max_bytes=max_bytes, answers=answers)
+        key = _label(path)  # a note of a FHIR / HL7 file is known by FILE#entry=N
+        if key in skip:
+            result: BatchResult = _read_error(path, timeout_message(key, timeout or 0))
+        else:
+            try:
+                with _note_limits(timeout), cpu_budget(timeout):
+                    result = check_one(path, payer=payer, max_bytes=max_bytes, answers=answers)
+            except NoteTimeout:
+                if _TIMED_OUT is not None:
+                    _TIMED_OUT.put(key)
+                    os._exit(0)
+                result = _read_error(path, timeout_message(key, timeout or 0))
         try:
             out.append(_to_payload(result) if render is None else _rendered(result, render))
         except Exception as exc:  # e.g. a value that fails to serialise
-            err = _read_error(path, f"{sources.label(path)}: internal error ({type(exc).__name__})")
+            err = _read_error(path, f"{key}: internal error ({type(exc).__name__})")
             out.append(_to_payload(err) if render is None else _rendered(err, render))
     return out
 
@@ -252,20 +383,23 @@ def check_paths(
     chunksize: int | None = None,
     expand: bool = True,
     answers: str | None = None,
+    timeout: float | None = DEFAULT_NOTE_TIMEOUT,
 ) -> Iterator[BatchResult]:
     """Yield one result per note path, in input order (folders expand sorted).
 
     ``paths`` may be any iterable (a generator is consumed lazily). ``jobs`` defaults to the
     number of CPUs; ``jobs == 1`` runs in this process. ``expand=False`` takes ``paths`` as
     note files already listed (e.g. by ``list_note_paths``): a folder among them is an error.
+    ``timeout``: each note's CPU budget in seconds (``None``: no budget); a note over it becomes a
+    ``ReadError`` ("took longer than 10 s; not checked") and the batch goes on.
     """
     note_paths = _note_paths(paths, recursive=recursive, expand=expand, max_bytes=max_bytes)
     n_jobs, size = _check_args(paths, jobs, chunksize)
     if n_jobs == 1:
         for path in note_paths:
-            yield check_one(path, payer=payer, max_bytes=max_bytes, answers=answers)
+            yield check_one(path, payer=payer, max_bytes=max_bytes, answers=answers, timeout=timeout)
         return
-    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, None, answers):
+    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, None, answers, timeout):
         yield _from_payload(item, path)
 
 
@@ -280,6 +414,7 @@ def check_paths_rendered(
     chunksize: int | None = None,
     expand: bool = True,
     answers: str | None = None,
+    timeout: float | None = DEFAULT_NOTE_TIMEOUT,
 ) -> Iterator[tuple[NoteStatus, T]]:
     """Like ``check_paths``, but ``render`` (a module-level function) runs where the note was read.
 
@@ -291,9 +426,10 @@ def check_paths_rendered(
     n_jobs, size = _check_args(paths, jobs, chunksize)
     if n_jobs == 1:
         for path in note_paths:
-            yield _rendered(check_one(path, payer=payer, max_bytes=max_bytes, answers=answers), render)
+            yield _rendered(check_one(path, payer=payer, max_bytes=max_bytes, answers=answers, timeout=timeout),
+                            render)
         return
-    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, render, answers):
+    for path, item in _check_parallel(note_paths, n_jobs, payer, max_bytes, size, render, answers, timeout):
         if isinstance(item, dict):  # the worker failed: the note comes back as an error payload
             yield _rendered(_from_payload(item, path), render)
         else:
@@ -338,13 +474,14 @@ def _check_parallel(
     chunksize: int,
     render: Callable[[BatchResult], Any] | None,
     answers: str | None = None,
+    timeout: float | None = None,
 ) -> Iterator[tuple[Item, Any]]:
     """(work item, worker item) in input order, with at most ``jobs * WINDOW_PER_JOB`` chunks in flight."""
     chunks = _chunks(note_paths, chunksize)
     first = next(chunks, None)
     if first is None:
         return
-    runner = _Runner(jobs, (payer, max_bytes, render, answers))
+    runner = _Runner(jobs, (payer, max_bytes, render, answers, timeout))
     window = max(2, jobs * WINDOW_PER_JOB)
     pending: deque[tuple[list[Item], Future[list[Any]]]] = deque()
     try:
@@ -373,35 +510,39 @@ def _check_parallel(
             if nxt is not None:
                 pending.append((nxt, runner.submit(nxt)))
     except BaseException:  # Ctrl-C, or the caller stopped early (GeneratorExit): do not wait for the work
-        for _, future in pending:
-            future.cancel()
         runner.close(wait=False)
         raise
     runner.close(wait=True)
 
 
 class _Runner:
-    """A process pool that can be replaced when a worker dies."""
+    """A process pool that can be replaced when a worker dies (or exits after a note over its budget)."""
 
-    def __init__(self, jobs: int, args: tuple[str, int, Callable[[BatchResult], Any] | None, str | None]) -> None:
+    def __init__(self, jobs: int,
+                 args: tuple[str, int, Callable[[BatchResult], Any] | None, str | None, float | None]) -> None:
         self.jobs = jobs
         self.args = args
+        self.timeout = args[4]
         self.context = _mp_context()
         self.forked = self.context.get_start_method() == "fork"
+        self.queue = self.context.SimpleQueue()  # workers name the notes that ran over their budget here
+        self.timed_out: set[str] = set()
         if self.forked:
             _load_pipeline()  # once, here: forked workers inherit it instead of each loading their own
         self.pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         self.fresh = True
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=self.context, initializer=_worker_init)
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=self.context, initializer=_worker_init,
+                                   initargs=(self.queue,))
 
     def submit(self, chunk: list[Item]) -> Future[list[Any]]:
         first, self.fresh = self.forked and self.fresh, False
         if first:
             gc.freeze()  # keep the inherited pipeline out of the children's collector (fewer copied pages)
         try:
-            return self.pool.submit(_work_chunk, chunk, *self.args)
+            skip = frozenset(key for key in map(_label, chunk) if key in self.timed_out)
+            return self.pool.submit(_work_chunk, chunk, *self.args, skip=skip)
         except BrokenProcessPool as exc:  # broken before this chunk was sent: fail it like the others
             failed: Future[list[Any]] = Future()
             failed.set_exception(exc)
@@ -410,24 +551,61 @@ class _Runner:
             if first:
                 gc.unfreeze()  # with fork, every worker is started by the first submit
 
+    def _drain(self) -> None:
+        """Collect the notes workers reported over budget before exiting."""
+        with contextlib.suppress(OSError, EOFError):
+            while not self.queue.empty():
+                self.timed_out.add(self.queue.get())
+
     def restart(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self._drain()
         self.pool = self._new_pool()
 
     def isolate(self, chunk: list[Item]) -> list[Any]:
-        """Each note of ``chunk`` alone; a note whose worker dies is reported, the pool replaced."""
+        """Each note of ``chunk`` alone; a note whose worker dies is reported, the pool replaced.
+
+        A worker that dies after the note's budget has passed (on the wall clock) was stopped by its
+        kernel CPU limit, or spent that long before some other end: either way the note was not checked
+        in time, and is reported so."""
         items: list[Any] = []
         for path in chunk:
+            start = time.monotonic()
             try:
                 items.extend(self.submit([path]).result())
             except Exception as exc:
-                items.append(_error_payload(path, f"worker failed ({type(exc).__name__})"))
-                if isinstance(exc, BrokenProcessPool):
+                broken = isinstance(exc, BrokenProcessPool)
+                if broken:
                     self.restart()
+                late = broken and self.timeout and time.monotonic() - start >= self.timeout
+                key = _label(path)
+                if key in self.timed_out or late:
+                    self.timed_out.add(key)
+                    items.append(_to_payload(_read_error(path, timeout_message(key, self.timeout or 0))))
+                else:
+                    items.append(_error_payload(path, f"worker failed ({type(exc).__name__})"))
         return items
 
     def close(self, *, wait: bool) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=True)
+        """Shut the pool down; ``wait=False`` (interrupted) kills the workers rather than letting them finish
+        their notes. The pool's own thread then fails the futures in flight (cancelling them here as well
+        races with it: Python 3.11 raises InvalidStateError in that thread), and is joined at once."""
+        if not wait:
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            for proc in procs:
+                with contextlib.suppress(Exception):
+                    proc.kill()
+            for proc in procs:
+                with contextlib.suppress(Exception):
+                    proc.join(timeout=2)
+            # a result cut off mid-write by the kill must read as the end of the pipe, not as a wait for the
+            # rest of it: the pool's thread would wait forever (this process holds the pipe's other write end,
+            # which it never writes to)
+            with contextlib.suppress(Exception):
+                self.pool._result_queue._writer.close()  # type: ignore[attr-defined]
+        self.pool.shutdown(wait=True, cancel_futures=wait)
+        with contextlib.suppress(OSError):
+            self.queue.close()
 
 
 # --- flags and summary ----------------------------------------------------------------------

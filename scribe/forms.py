@@ -29,10 +29,29 @@ class FormSpans:
     checked: list[tuple[int, int]] = field(default_factory=list)  # checked options (their text)
     boxes: int = 0
 
+    _void_starts: list[int] = field(default_factory=list)
+    _checked_starts: list[int] = field(default_factory=list)
+
     def is_void(self, start: int) -> bool:
-        starts = [s for s, _ in self.void]
-        i = bisect_right(starts, start) - 1
-        return i >= 0 and self.void[i][0] <= start < self.void[i][1]
+        """Whether the character at ``start`` lies in a void span (a bisection: spans are sorted, disjoint)."""
+        return _inside(self.void, self._void_starts, start)
+
+    def void_at(self, pos: int) -> tuple[int, int] | None:
+        """The void span holding ``pos``, if any."""
+        if not self.is_void(pos):
+            return None
+        return self.void[bisect_right(self._void_starts, pos) - 1]
+
+    def is_checked(self, start: int) -> bool:
+        """Whether the character at ``start`` lies in a checked option's words."""
+        return _inside(self.checked, self._checked_starts, start)
+
+
+def _inside(spans: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
+    if len(starts) != len(spans):
+        starts[:] = [s for s, _ in spans]
+    i = bisect_right(starts, pos) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
 
 
 def _checked(m: re.Match[str]) -> bool:
@@ -63,6 +82,7 @@ def form_spans(text: str) -> FormSpans:
     for m in _PICK_LIST.finditer(text):
         out.void.append((m.start(), m.end()))
     out.void.sort()
+    out.checked.sort()
     return out
 
 

@@ -46,15 +46,35 @@ def note_id_for(path: Path) -> str:
     return path.stem
 
 
-def decode(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
-    """Decode note bytes: UTF-8 (with or without BOM), else cp1252 (Windows dictation).
+# byte-order marks of the wide Unicode encodings some dictation systems export (UTF-32 first: its
+# little-endian mark begins with UTF-16's)
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+              (b"\xfe\xff", "utf-16"))
 
-    CRLF and lone CR become LF, as Python's text mode reads them; evidence offsets refer to
-    this decoded text (the contract's "text as read, after decoding").
+
+def decode(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
+    """Decode note bytes: UTF-16 or UTF-32 with a byte-order mark; else UTF-8 (with or without BOM); else
+    line by line, UTF-8 where a line is valid UTF-8 and cp1252 (Windows dictation) where it is not, so a file
+    pasted together from both keeps each part's characters.
+
+    A NUL character anywhere (after decoding) makes the file binary. CRLF and lone CR become LF, as
+    Python's text mode reads them; evidence offsets refer to this decoded text (the contract's "text as
+    read, after decoding").
     """
     if not data.strip():
         raise NoteError(source, "empty file")
-    if b"\x00" in data[:8192]:
+    for bom, wide in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(wide)  # the codec reads the mark and the byte order from it
+            except UnicodeDecodeError:
+                raise NoteError(source, f"binary file (a {wide.upper()} byte-order mark, then invalid "
+                                        f"{wide.upper()})") from None
+            encoding = f"{wide}-{'le' if bom[0] == 0xFF else 'be'}"
+            if not text.strip():
+                raise NoteError(source, "empty file")
+            return _checked(text, source), encoding
+    if b"\x00" in data:
         raise NoteError(source, "binary file (contains NUL bytes), not a text note")
     encoding = "utf-8"
     if data.startswith(b"\xef\xbb\xbf"):
@@ -63,16 +83,35 @@ def decode(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
+        text, encoding = _decode_lines(data)
+    return _checked(text, source), encoding
+
+
+def _decode_lines(data: bytes) -> tuple[str, str]:
+    """Each line UTF-8 if it is valid UTF-8, else cp1252 (latin-1 for the five bytes cp1252 leaves
+    undefined). The encoding reported: "cp1252" when no line needed UTF-8's multi-byte forms, else
+    "utf-8+cp1252"."""
+    parts: list[str] = []
+    mixed = False
+    for line in data.split(b"\n"):
         try:
-            text = data.decode("cp1252")
-            encoding = "cp1252"
+            part = line.decode("utf-8")
+            mixed = mixed or not line.isascii()
         except UnicodeDecodeError:
-            text = data.decode("latin-1")
-            encoding = "latin-1"
+            try:
+                part = line.decode("cp1252")
+            except UnicodeDecodeError:
+                part = line.decode("latin-1")
+        parts.append(part)
+    return "\n".join(parts), "utf-8+cp1252" if mixed else "cp1252"
+
+
+def _checked(text: str, source: str) -> str:
+    if "\x00" in text:
+        raise NoteError(source, "binary file (contains NUL characters), not a text note")
     if _looks_binary(text):
         raise NoteError(source, "binary file (mostly non-text characters), not a text note")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, encoding
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _looks_binary(text: str) -> bool:

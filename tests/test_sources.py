@@ -8,6 +8,7 @@ the file and the entry, and the other entries go on.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -459,3 +460,24 @@ def test_answers_saved_for_a_fhir_note_follow_its_document_id(tmp_path: Path) ->
     got = json.loads(res.stdout)
     assert "guidance" in got["missing"] and "stale_answers" in [x["id"] for x in got["flags"]]
     assert "given for an earlier version of this note (guidance)" in res.stderr
+
+
+# ------------------------------------------------------------------ CPU budget (issue 17) for notes of FHIR / HL7 files
+
+_DENSE = "Kyphoplasty at T12 and L1 with balloon, cement injected under fluoroscopy for 6 weeks, biopsy of T12 "
+
+
+@pytest.mark.skipif(os.name != "posix", reason="CPU timers")
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_slow_entry_of_a_bulk_file_is_one_timeout_and_the_others_go_on(tmp_path: Path, kp_text: str,
+                                                                          jobs: int) -> None:
+    """The batch knows a note of a multi-note file by FILE#line=N: a worker that ran past the budget on it
+    names that, and the note is reported (under its own id) while the other entries are checked."""
+    slow = (_DENSE * (1_000_000 // len(_DENSE) + 1))[:1_000_000]
+    f = tmp_path / "bulk.ndjson"
+    f.write_text("".join(json.dumps(docref(f"d{i}", slow if i == 3 else kp_text)) + "\n" for i in range(1, 6)))
+    results = list(check_paths([f], jobs=jobs, max_bytes=2_000_000, timeout=0.5))
+    assert [r.note_id for r in results] == ["d1", "d2", "d3", "d4", "d5"]
+    assert [type(r) for r in results] == [Extraction, Extraction, ReadError, Extraction, Extraction]
+    assert results[2].error == f"{f}#line=3: took longer than 0.5 s; not checked"  # type: ignore[union-attr]
+    assert results[2].source == f"{f}#line=3"

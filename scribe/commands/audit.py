@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scribe.commands import UsageCommand
+from scribe.display import visible
 from scribe.notes import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ HELP = (
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"scribe audit: {message}", err=True)
+    typer.echo(f"scribe audit: {visible(message)}", err=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -79,11 +80,11 @@ def audit_command(
     except (AuditError, ClaimsError) as err:
         raise _fail(str(err)) from None
     for bad in run.unreadable:
-        typer.echo(f"scribe audit: {bad.error}", err=True)
+        typer.echo(f"scribe audit: {visible(bad.error)}", err=True)
     for note in run.notes:
         for flag in note.extraction.flags:
             if flag.id == "stale_answers":
-                typer.echo(f"scribe audit: {note.source}: {flag.message}", err=True)
+                typer.echo(f"scribe audit: {visible(note.source)}: {visible(flag.message)}", err=True)
     if not run.notes and not run.unreadable:
         raise _fail("no notes found in " + ", ".join(str(p) for p in inputs))
     if fmt == "jsonl":
@@ -101,7 +102,7 @@ def audit_command(
             write_report(html, run)
         except OSError as exc:
             raise _fail(f"{html}: cannot write the HTML report ({exc.strerror or type(exc).__name__})") from None
-        typer.echo(f"scribe audit: HTML report written to {html}", err=True)
+        typer.echo(f"scribe audit: HTML report written to {visible(str(html))}", err=True)
     if run.unreadable:
         raise typer.Exit(EXIT_UNREADABLE)
 
@@ -131,9 +132,9 @@ def _value(value: Any) -> str:
 
 def _note_tables(note: AuditedNote) -> list[Any]:
     from rich.table import Table
-    from rich.text import Text
 
     from scribe.acts_view import acts_by_level, document_line
+    from scribe.display import plain_text as Text  # note ids, names and quotes: control characters shown
 
     ex = note.extraction
     out: list[Any] = [Text(f"{note.note_id}: {document_line(ex)}")]
@@ -202,9 +203,9 @@ def _note_tables(note: AuditedNote) -> list[Any]:
 
 def metrics_tables(m: AuditMetrics) -> list[Any]:
     from rich.table import Table
-    from rich.text import Text
 
     from scribe.audit.metrics import confusion_labels
+    from scribe.display import plain_text as Text  # note ids, names and quotes: control characters shown
 
     acc = Table(title=Text(metrics_line(m)), title_justify="left")
     acc.add_column("figure")
@@ -236,8 +237,7 @@ def metrics_tables(m: AuditMetrics) -> list[Any]:
 
 
 def render_table(run: AuditRun) -> None:
-    from rich.text import Text
-
+    from scribe.display import plain_text as Text  # note ids, names and quotes: control characters shown
     from scribe.render import console_for
 
     console = console_for(sys.stdout)  # the terminal's width; piped: $COLUMNS, else 120

@@ -6,11 +6,13 @@ The work is done by ``scribe.batch``; this module only parses options, renders t
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import io
+import re
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -23,6 +25,7 @@ from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES
 FORMATS = ("table", "jsonl", "csv")
 FAIL_ON = ("missing", "flags", "never")
 EXIT_OK, EXIT_NEEDS_PROMPTS, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2, 64
+EXIT_TERMINATED = 143  # 128 + SIGTERM (Ctrl-C exits 130)
 
 CSV_FIELDS = (
     "note_id", "source", "procedure_type", "levels", "guidance", "biopsy_performed", "biopsy_sites",
@@ -44,13 +47,16 @@ HELP = (
     "  0   every note was read and is complete\n"
     "  1   some note needs prompts (see --fail-on)\n"
     "  2   some file could not be read, or --output could not be written (takes precedence over 1)\n"
-    "  64  bad usage (unknown option or value, no notes found, --jobs < 1)\n"
+    "  64  bad usage (unknown option or value, no notes found, --jobs < 1, --output not a regular file of yours)\n"
     "  78  a lexicon file is invalid (one line names file:line and the field; no note was read)\n"
+    "  130 / 143  stopped by Ctrl-C / SIGTERM (workers stopped, no output file written)\n"
 )
 
 
 def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"scribe check: {message}", err=True)
+    from scribe.display import visible
+
+    typer.echo(f"scribe check: {visible(message)}", err=True)
     return typer.Exit(EXIT_USAGE)
 
 
@@ -142,15 +148,37 @@ def _provenance(result: Extraction) -> str:
     return provenance_cell(result)
 
 
+# what a spreadsheet may take as the start of a formula (OWASP, CSV injection): = + - @, tab, CR, LF and their
+# fullwidth forms, which some spreadsheets fold to ASCII
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+# what a spreadsheet may skip before it: spaces (NBSP too), zero-width spaces, a byte-order mark
+_SKIPPED = " \u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u202f\u205f\u3000\ufeff\f\v"
+_QUOTED = frozenset(',;"\r\n')  # a cell holding any of these is quoted (";": the delimiter of some locales)
+
+
+# a formula character after a line break or a ";" inside a cell: where a spreadsheet reading with ";" as the
+# delimiter, or splitting lines before quotes, starts a new cell
+_AFTER_BREAK = re.compile("([\r\n;][" + re.escape(_SKIPPED) + "]*)(?=[" + re.escape("".join(_FORMULA_START)) + "])")
+
+
 def _csv_safe(cell: str) -> str:
-    """Keep spreadsheets from evaluating a cell (file names like ``=cmd|...``)."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    """Keep spreadsheets from evaluating a cell (file names like ``=cmd|...``, `` =1+2``, ``＝1+2``, ``;=1+2``,
+    ``kp\r=2+5``), as OWASP advises: a cell that starts, after spaces, with a formula character is prefixed
+    with ``'``, and so is each formula character right after a CR, LF or ";" inside the cell."""
+    if not cell:
+        return cell
+    cell = _AFTER_BREAK.sub(r"\1'", cell)
+    return "'" + cell if cell[0] in _FORMULA_START or cell.lstrip(_SKIPPED)[:1] in _FORMULA_START else cell
+
+
+def _csv_cell(cell: str) -> str:
+    """One cell of a CSV line: quoted (inner quotes doubled) when it holds a comma, semicolon, quote, CR or LF,
+    so no cell can end the row or open another (Python 3.11's csv leaves a CR bare with a "\n" terminator)."""
+    return '"' + cell.replace('"', '""') + '"' if not _QUOTED.isdisjoint(cell) else cell
 
 
 def _csv_line(cells: list[str] | tuple[str, ...]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([_csv_safe(c) for c in cells])
-    return buf.getvalue()
+    return ",".join(_csv_cell(_csv_safe(c)) for c in cells) + "\n"
 
 
 def _csv_row(result: Extraction | ReadError) -> str:
@@ -233,7 +261,10 @@ def _render_table(rows: list[list[str]], summary: Any, out: TextIO, *, to_file: 
     from rich.markup import escape
     from rich.table import Table
 
+    from scribe.display import visible
     from scribe.render import COMPACT_WIDTH, compact_lines, console_for
+
+    rows = [[visible(c, lines=True) for c in row] for row in rows]  # control characters shown, never sent
 
     console = console_for(out, to_file=to_file)
     text = summary_text if summary_text is not None else (_summary_line(summary) if summary is not None else None)
@@ -320,6 +351,9 @@ def check_command(
                                "each note), so answered notes leave the worklist.")] = False,
     store: Annotated[Path | None, typer.Option(
         help="Apply the answers saved in this review store (implies --with-answers).")] = None,
+    note_timeout: Annotated[float, typer.Option(
+        "--note-timeout", help="CPU seconds one note may take; a note over it is reported as not checked "
+                               "and the batch goes on (0: no limit).")] = 10.0,
 ) -> None:
     from scribe import batch
 
@@ -339,12 +373,54 @@ def check_command(
         raise _usage_error("--max-bytes must be at least 1")
     if store is not None and not store.is_file():
         raise _usage_error(f"{store}: no such review store (--store)")
+    if not note_timeout >= 0:
+        raise _usage_error("--note-timeout must be 0 (no limit) or more")
+    if output is not None:
+        from scribe.fsutil import output_problem
+
+        problem = output_problem(output)
+        if problem is not None:
+            raise _usage_error(f"--output {output}: {problem}")
     if not inputs:
         raise _usage_error("no notes given (NOTE_OR_DIR...)")
     paths = batch.list_note_paths(inputs, recursive=recursive)
     if not paths:
         raise _usage_error(f"no notes found in the inputs given ({', '.join(NOTE_SUFFIXES)}, FHIR .json/.ndjson "
                            "or HL7 .hl7 files)")
+
+    with _stop_on_sigterm():
+        _run(paths, fmt, output, jobs, payer, fail_on, max_bytes, answers, note_timeout or None)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (workers stopped, no output written)."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops the run as Ctrl-C does (exit 143), rather than killing this process and leaving its
+    workers behind."""
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = None
+    try:
+        yield
+    except _Terminated:
+        typer.echo("scribe check: stopped by SIGTERM; no output written", err=True)
+        raise typer.Exit(EXIT_TERMINATED) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(paths: list[Path], fmt: str, output: Path | None, jobs: int | None, payer: str, fail_on: str,
+         max_bytes: int, answers: str | None, timeout: float | None) -> None:
+    from scribe import batch
+    from scribe.display import visible
 
     stream = output is None and fmt != "table"
     collected: list[str] = []  # output text, written at the end when --output is given
@@ -353,7 +429,11 @@ def check_command(
     # JSON lines and CSV are UTF-8 whatever the locale (evidence quotes the note's own characters)
     out_bytes = getattr(sys.stdout, "buffer", None)
 
+    to_terminal = stream and sys.stdout.isatty()  # a CSV cell may hold a file name's control characters
+
     def emit(text: str) -> None:
+        if to_terminal:
+            text = visible(text, lines=True)
         if not stream:
             collected.append(text)
         elif out_bytes is not None:
@@ -372,13 +452,13 @@ def check_command(
     start = time.perf_counter()
     try:
         results = batch.check_paths_rendered(paths, render, expand=False, jobs=jobs, payer=payer, max_bytes=max_bytes,
-                                             answers=answers)
+                                             answers=answers, timeout=timeout)
         for status, rendered in results:
             summary.add(status, fail_on)  # type: ignore[arg-type]
             if status.error is not None:
-                sys.stderr.write(f"scribe check: {status.error}\n")
+                sys.stderr.write(f"scribe check: {visible(status.error)}\n")
             elif status.stale_answers:
-                sys.stderr.write(f"scribe check: {status.source}: {status.stale_answers}\n")
+                sys.stderr.write(f"scribe check: {visible(status.source)}: {visible(status.stale_answers)}\n")
             if fmt == "table":
                 rows.append(rendered)
             else:
@@ -401,7 +481,8 @@ def check_command(
         try:
             atomic_write_text(output, "".join(collected))
         except OSError as exc:
-            typer.echo(f"scribe check: {output}: cannot write ({exc.strerror or type(exc).__name__})", err=True)
+            typer.echo(f"scribe check: {visible(str(output))}: cannot write ({exc.strerror or type(exc).__name__})",
+                       err=True)
             raise typer.Exit(EXIT_UNREADABLE) from None
     else:
         sys.stdout.flush()

@@ -59,16 +59,17 @@ def codes_command(
     from scribe.api import extract_note
     from scribe.coding import SEVERITY_ORDER, UnknownPayerError, payer_names
     from scribe.coding.billing import ClaimsError, compare, read_claims
+    from scribe.display import visible
     from scribe.identity import identity_of
     from scribe.notes import NoteError
     from scribe.prompts import complete
     from scribe.store import STALE_FLAG, StoredAnswers, default_store_path, read_answers, stale_flag
 
     if fmt not in ("text", "json"):
-        typer.echo(f"scribe codes: unknown --format {fmt!r} (text or json)", err=True)
+        typer.echo(f"scribe codes: unknown --format {visible(repr(fmt))} (text or json)", err=True)
         raise typer.Exit(64)
     if payer not in payer_names():
-        typer.echo(f"scribe codes: unknown payer {payer!r} (known: {', '.join(payer_names())})", err=True)
+        typer.echo(f"scribe codes: unknown payer {visible(repr(payer))} (known: {', '.join(payer_names())})", err=True)
         raise typer.Exit(64)
     if store is not None and not store.is_file():
         typer.echo(f"scribe codes: {store}: no such review store (--store)", err=True)
@@ -84,10 +85,10 @@ def codes_command(
         claim_lines = read_claims(claims).get(ex.note_id, []) if claims else []
     except AnswerFileError as err:
         for problem in err.problems:
-            typer.echo(f"scribe codes: {problem}", err=True)
+            typer.echo(f"scribe codes: {visible(problem)}", err=True)
         raise typer.Exit(2) from None
-    except (NoteError, ClaimsError) as err:
-        typer.echo(f"scribe codes: {err}", err=True)
+    except (NoteError, ClaimsError, ValueError) as err:
+        typer.echo(f"scribe codes: {visible(str(err))}", err=True)
         raise typer.Exit(2) from None
     saved = StoredAnswers()
     if with_answers or store is not None:
@@ -100,7 +101,7 @@ def codes_command(
     try:
         done, prompts = complete(ex, [*saved.current, *given], payer)
     except UnknownPayerError as err:
-        typer.echo(f"scribe codes: {err}", err=True)
+        typer.echo(f"scribe codes: {visible(str(err))}", err=True)
         raise typer.Exit(64) from None
     if saved.stale:
         flag = stale_flag(saved.stale)
@@ -125,26 +126,26 @@ def codes_command(
 
 
 def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
-    from rich.markup import escape
     from rich.table import Table
 
+    from scribe.acts_view import acts_by_level, document_line
+    from scribe.display import markup_safe as m
     from scribe.render import console_for
     from scribe.store import value_words
 
+    # every string from the note, its file name or the rules is escaped: text, never markup (a note named
+    # "[link=javascript:…]" must not print a link) nor terminal control
     console = console_for(sys.stdout)
-    from scribe.acts_view import acts_by_level, document_line
-
-    procedure = ex.elements.procedure_type.value or "-"
-    console.print(f"[bold]{escape(ex.note_id)}[/]  payer: {payer}  procedure: {procedure}  "
-                  f"levels: {', '.join(ex.elements.levels.value or []) or '-'}")
-    console.print(f"document: {escape(document_line(ex))}")
+    console.print(f"[bold]{m(ex.note_id)}[/]  payer: {m(payer)}  "
+                  f"procedure: {m(str(ex.elements.procedure_type.value or '-'))}  "
+                  f"levels: {m(', '.join(ex.elements.levels.value or []) or '-')}")
+    console.print(f"document: {m(document_line(ex))}")
     acts = Table(title="What was done, level by level", title_justify="left", expand=True)
     for col in ("level", "done today", "set aside", "coded as (why)"):
         acts.add_column(col, overflow="fold")
     for row in acts_by_level(ex):
         coded = f"{row.billed} ({row.why})" if row.billed else "not treated"
-        acts.add_row(escape(row.level), escape("; ".join(row.done) or "-"), escape("; ".join(row.set_aside) or "-"),
-                     escape(coded))
+        acts.add_row(m(row.level), m("; ".join(row.done) or "-"), m("; ".join(row.set_aside) or "-"), m(coded))
     if ex.acts or ex.treated:
         console.print(acts)
     table = Table(title="CPT", title_justify="left", expand=True)
@@ -152,8 +153,8 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
         table.add_column(col, overflow="fold")
     for c in ex.codes:
         words = "; ".join(f"“{e.text}” @{e.start}" for e in c.evidence[:3])
-        table.add_row(c.code, str(c.units), "-".join(c.modifiers) or "-", c.description,
-                      f"{c.rationale}\n[dim]{words}[/]")
+        table.add_row(m(c.code), str(c.units), m("-".join(c.modifiers) or "-"), m(c.description),
+                      f"{m(c.rationale, lines=True)}\n[dim]{m(words, lines=True)}[/]")
     if not ex.codes:
         table.add_row("-", "", "", "no code supported by the documentation yet", "")
     console.print(table)
@@ -161,7 +162,7 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
     for col in ("code", "description", "why"):
         dx.add_column(col, overflow="fold")
     for d in ex.diagnoses:
-        dx.add_row(d.code, d.description, d.rationale)
+        dx.add_row(m(d.code), m(d.description), m(d.rationale, lines=True))
     console.print(dx)
     from scribe.prompts import provenance
 
@@ -178,18 +179,18 @@ def _print(ex, prompts, payer: str) -> None:  # type: ignore[no-untyped-def]
         else:
             quotes = "; ".join(f"“{' '.join(e.text.split())}” @{e.start}" for e in p.evidence[:2])
             origin = f"note: {quotes}" if quotes else "note"
-        values.add_row(escape(p.element), escape(shown), escape(origin))
+        values.add_row(m(p.element), m(shown), m(origin, lines=True))
     console.print(values)
     if ex.flags:
         console.print("[bold]Flags[/]")
         for f in ex.flags:
-            rule = f" [dim](rule {escape(f.rule)}{'' if f.verified else ', unverified'})[/]" if f.rule else ""
-            console.print(f"  [{_STYLE[f.severity]}]{f.severity:<9}[/] {f.id}: {escape(f.message)}{rule}")
+            rule = f" [dim](rule {m(f.rule)}{'' if f.verified else ', unverified'})[/]" if f.rule else ""
+            console.print(f"  [{_STYLE[f.severity]}]{f.severity:<9}[/] {m(f.id)}: {m(f.message, lines=True)}{rule}")
     if prompts:
         console.print("[bold]Questions for the clinician[/]")
         for p in prompts:
-            waiting = f" [dim](waiting: {', '.join(p.waiting_codes)})[/]" if p.waiting_codes else ""
-            console.print(f"  - {p.element}: {p.question}{waiting}")
+            waiting = f" [dim](waiting: {m(', '.join(p.waiting_codes))})[/]" if p.waiting_codes else ""
+            console.print(f"  - {m(p.element)}: {m(p.question, lines=True)}{waiting}")
 
 
 def register(app: typer.Typer) -> None:

@@ -16,18 +16,19 @@ def eval_command(
     payer: Annotated[str, typer.Option(help="Payer profile for the CPT lines.")] = "medicare",
 ) -> None:
     """Score `scribe extract` against gold annotations, element by element."""
+    from scribe.display import visible
     from scribe.evaluate import evaluate_dir
 
     if not gold_dir.is_dir():
-        typer.echo(f"scribe eval: {gold_dir}: not a directory", err=True)
+        typer.echo(f"scribe eval: {visible(str(gold_dir))}: not a directory", err=True)
         raise typer.Exit(64)
     report = evaluate_dir(gold_dir, payer=payer)
     if report.notes == 0:
-        typer.echo(f"scribe eval: {gold_dir}: no NAME.gold.json files with notes beside them", err=True)
+        typer.echo(f"scribe eval: {visible(str(gold_dir))}: no NAME.gold.json files with notes beside them", err=True)
         raise typer.Exit(2)
     if show_errors:
         for d in report.disagreements:
-            typer.echo(f"  {d.note_id:<12} {d.field:<28} predicted={d.predicted!r} expected={d.expected!r}")
+            typer.echo(visible(f"  {d.note_id:<12} {d.field:<28} predicted={d.predicted!r} expected={d.expected!r}"))
     typer.echo(f"{report.notes} notes")
     for field, acc in report.accuracy.items():
         typer.echo(f"  {field:<28} {acc:6.3f}")

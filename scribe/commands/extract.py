@@ -28,6 +28,7 @@ def extract_command(
         typer.echo(f"scribe extract: unknown --format {fmt!r} (jsonl, json, table or fhir)", err=True)
         raise typer.Exit(64)
     from scribe.api import extract_note
+    from scribe.display import visible
     from scribe.sources import iter_items, iter_sources, load
 
     missing = [str(p) for p in inputs if not p.exists() and not p.is_symlink()]
@@ -44,7 +45,7 @@ def extract_command(
         try:
             note = load(item, max_bytes)
         except NoteError as err:
-            typer.echo(f"scribe extract: {err}", err=True)
+            typer.echo(f"scribe extract: {visible(str(err))}", err=True)
             failed += 1
             continue
         ex = extract_note(note, payer=payer, mentions=mentions)

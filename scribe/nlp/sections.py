@@ -8,9 +8,10 @@ index of the section of each token). Text before the first heading is the TITLE 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from itertools import accumulate
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -68,6 +69,57 @@ _UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
 _COMPOUND = re.compile(r"\s*/\s*|\s+and\s+|\s*&\s*")  # a label joining two headings
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[ivx]+[.)])\s*")
+_NEWLINE = re.compile("\n")
+_SEPARATOR = re.compile(r"[.;] ")  # ". " or "; ": where a run-in title-case label may start after
+
+
+class _Lines:
+    """Where the line around a position starts and ends, from the positions of the newlines (bisect): a note
+    of thousands of headings on one line must not search back or forward over the whole line for each."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._newlines: list[int] | None = None
+        self._separators: list[int] | None = None
+
+    @property
+    def newlines(self) -> list[int]:
+        if self._newlines is None:
+            self._newlines = [m.start() for m in _NEWLINE.finditer(self.text)]
+        return self._newlines
+
+    def start(self, pos: int) -> int:
+        """``text.rfind("\n", 0, pos) + 1``."""
+        i = bisect_left(self.newlines, pos) - 1
+        return self.newlines[i] + 1 if i >= 0 else 0
+
+    def end(self, pos: int, stop: int | None = None) -> int:
+        """``text.find("\n", pos, stop)``."""
+        i = bisect_left(self.newlines, pos)
+        if i < len(self.newlines) and (stop is None or self.newlines[i] < stop):
+            return self.newlines[i]
+        return -1
+
+    def last_separator(self, lo: int, hi: int) -> int:
+        """``max(text.rfind(". ", lo, hi), text.rfind("; ", lo, hi))``."""
+        if self._separators is None:
+            self._separators = [m.start() for m in _SEPARATOR.finditer(self.text)]
+        i = bisect_right(self._separators, hi - 2) - 1
+        return self._separators[i] if i >= 0 and self._separators[i] >= lo else -1
+
+
+def _inside(heads: list[tuple[int, int, str, str]]) -> Callable[[int], bool]:
+    """``lambda pos: any(h[0] <= pos < h[1] for h in heads)``, by bisect over the heads sorted by start with
+    the furthest end reached so far."""
+    ordered = sorted(heads)
+    starts = [h[0] for h in ordered]
+    reach = list(accumulate((h[1] for h in ordered), max))
+
+    def inside(pos: int) -> bool:
+        i = bisect_right(starts, pos) - 1
+        return i >= 0 and reach[i] > pos
+
+    return inside
 
 
 class SectionDetector:
@@ -142,6 +194,9 @@ class SectionDetector:
         # match can only lie inside one of those (and is skipped): no need to scan
         colons = text.count(":")
         inline: Iterable[re.Match[str]] = inline_matches(text) if colons > len(heads) else ()
+        in_formal = _inside(heads)  # inline matches come in text order without overlap: of those taken, only the
+        inline_end = -1  # last one can hold a later match
+        lines = _Lines(text)
         for m in inline:
             before = text[max(0, m.start(1) - 2) : m.start(1)]
             if m.start(1) > 0 and not (before[-1:] in ".,;:)" or before in (". ", ", ", "; ", ": ", ") ", "  ")):
@@ -150,12 +205,13 @@ class SectionDetector:
             key = _key(label)
             if key not in self.header_map or m.start(1) in starts_known:
                 continue
-            if any(h[0] <= m.start(1) < h[1] for h in heads):
+            if in_formal(m.start(1)) or m.start(1) < inline_end:
                 continue
             heads.append((m.start(1), m.end(), self.header_map[key][0], label))
             starts_known.add(m.start(1))
+            inline_end = m.end()
         if colons > len(heads):
-            heads.extend(self._title_case_inline(text, heads, starts_known))
+            heads.extend(self._title_case_inline(text, heads, starts_known, lines))
         for m in line_matches(_CAPS_LINE, text):
             label = m.group(1).strip()
             key = _key(label)
@@ -167,12 +223,15 @@ class SectionDetector:
                 starts_known.add(m.start(1))
                 taken.add(line_start)
         for pos in paragraph_ends(text, lower):
-            line_start = text.rfind("\n", 0, pos) + 1
+            line_start = lines.start(pos)
             if pos >= len(text):
                 continue
             # a spoken "new paragraph" inside a dictation on one line starts its own paragraph: it is
             # taken by position, not by the line an earlier heading already took
-            spot = pos if text[line_start:pos].strip() else line_start
+            k = pos - 1  # (not a slice of the line: a dictation on one line has thousands of paragraphs)
+            while k >= line_start and text[k].isspace():
+                k -= 1
+            spot = pos if k >= line_start else line_start
             if spot in taken:
                 continue
             sm = self._spoken_at(text, pos)
@@ -185,9 +244,9 @@ class SectionDetector:
             name = self.spoken_map[sm.group(1).lower()]
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(spot)
-        heads.extend(self._dictation_after_fields(text, heads, taken))
+        heads.extend(self._dictation_after_fields(text, heads, taken, lines))
         heads.extend(self._spoken_after_sentences(text, heads))
-        heads.extend(self._narrative_starts(text, heads))
+        heads.extend(self._narrative_starts(text, heads, lines))
         heads.sort()
         out: list[Section] = []
         first = heads[0][0] if heads else len(text)
@@ -199,17 +258,19 @@ class SectionDetector:
         return out
 
     def _title_case_inline(self, text: str, heads: list[tuple[int, int, str, str]],
-                           starts_known: set[int]) -> list[tuple[int, int, str, str]]:
+                           starts_known: set[int], lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
         """Known headings in title case run into a line after a sentence end ("Subjective: back pain x 8
         weeks. Objective: tender at L1. Procedure: vertebroplasty L1"): the label between the ". " and the
         colon, when it is a heading of the lexicon."""
         out: list[tuple[int, int, str, str]] = []
         ends = {h[1] for h in heads}
+        lines = lines or _Lines(text)
+        in_head = _inside(heads)
         c = text.find(":")
         while c != -1:
             if c + 1 not in ends:
-                line_start = text.rfind("\n", 0, c) + 1
-                k = max(text.rfind(". ", line_start, c), text.rfind("; ", line_start, c))
+                line_start = lines.start(c)
+                k = lines.last_separator(line_start, c)
                 if k != -1:
                     start = k + 2
                     while start < c and text[start] in " \t":
@@ -217,7 +278,7 @@ class SectionDetector:
                     label = text[start:c].rstrip(" \t")
                     key = _key(label)
                     if 0 < len(label) <= 40 and label[0].isupper() and key in self.header_map and \
-                            start not in starts_known and not any(h[0] <= start < h[1] for h in heads):
+                            start not in starts_known and not in_head(start):
                         out.append((start, c + 1, self.header_map[key][0], label))
                         starts_known.add(start)
             c = text.find(":", c + 1)
@@ -233,14 +294,15 @@ class SectionDetector:
         return sm
 
     def _dictation_after_fields(self, text: str, heads: list[tuple[int, int, str, str]],
-                                taken: set[int]) -> list[tuple[int, int, str, str]]:
+                                taken: set[int], lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
         """A dictation that opens with a spoken heading on the line right under a short one-line field
         ("Date of Service: 10/15/2025\nprocedure kyphoplasty l one period technique ..."): the spoken
         heading starts its section there, as at a paragraph start. Only under a field line of at most 60
         characters that does not end in a lower-case word or a comma (wrapped prose does)."""
         out: list[tuple[int, int, str, str]] = []
+        lines = lines or _Lines(text)
         for _start, body, _name, _label in heads:
-            line_end = text.find("\n", body)
+            line_end = lines.end(body)
             if line_end == -1:
                 continue
             field = text[body:line_end].rstrip()
@@ -281,7 +343,8 @@ class SectionDetector:
                 out.append((m.end(), sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
         return out
 
-    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]],
+                          lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
         """A procedure narrative dictated on its own line under a one-line field of another section
         ("History: …\nUnder CT guidance an 11-gauge needle was placed …"): it starts an unlabelled
         DESCRIPTION section. Only after a line ending a sentence, for a line that opens with a capital
@@ -299,19 +362,19 @@ class SectionDetector:
                     out.append((cap_end - 1, cap_end - 1, "DESCRIPTION", ""))
                     break
             spoken = text[body - 1 : body] != ":" and not label.isupper()
-            out.extend(self._run_in_acts(text, body, end, name, spoken))
+            out.extend(self._run_in_acts(text, body, end, name, spoken, lines))
         return out
 
     @staticmethod
-    def _run_in_acts(text: str, body: int, end: int, name: str,
-                     spoken: bool = False) -> list[tuple[int, int, str, str]]:
+    def _run_in_acts(text: str, body: int, end: int, name: str, spoken: bool = False,
+                     lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
         """Sentences of a field's own line, after its first sentence, that describe the act in the past tense
         ("HISTORY: painful fracture, 3 months of failed NSAIDs. A core biopsy was taken from the T twelve
         vertebral body.", a transcription that ran the narrative into the field; in lower case after a spoken
         heading, "history … period under fluoroscopy a needle was placed"): each starts an unlabelled
         DESCRIPTION section and the field resumes after it. Not a sentence with history or plan words
         ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month")."""
-        line_end = text.find("\n", body, end)
+        line_end = text.find("\n", body, end) if lines is None else lines.end(body, end)
         stop = end if line_end == -1 else line_end
         out: list[tuple[int, int, str, str]] = []
         open_at = -1  # start of the act sentences being merged

@@ -5,10 +5,11 @@ that paragraph ("through the left cannula")."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 
 from scribe.models import Element, Evidence, Status
-from scribe.nlp.types import Term, level_sort_key
-from scribe.resolvers.view import View
+from scribe.nlp.types import LevelMention, Term, level_sort_key
+from scribe.resolvers.view import LevelGroup, View
 
 _SKIP = frozenset({"historical", "hypothetical"})
 _NHH = frozenset({"negated", "historical", "hypothetical"})
@@ -29,9 +30,90 @@ _SAMPLING = re.compile(r"obtain|\btook\b|\btaken\b|\bsent\b|patholog|formalin|ha
                        r"cultur|cytogenetic|histolog|handed off|submitted", re.IGNORECASE)
 
 
-def _site_kind(v: View, t: Term) -> str:
+class _Index:
+    """What ``_sites_for`` and ``_site_kind`` look up for every biopsy mention, built once per note so that a
+    note of thousands of biopsy mentions in one sentence takes linear time: level groups and site terms
+    found by position (bisect), and the mentions a biopsy may fall back on, per paragraph."""
+
+    def __init__(self, v: View) -> None:
+        self.v = v
+        self.group_ends = [g.end for g in v.groups]
+        self._sites: dict[int, tuple[list[Term], list[int], int]] = {}
+        self._values: dict[int, set[str | None]] = {}
+        self._sampling: dict[int, bool] = {}
+        self._prior: dict[int, tuple[list[LevelMention], list[int], list[bool]]] | None = None
+        self.ordered = all(a.end <= b.end for a, b in zip(v.levels, v.levels[1:], strict=False))
+
+    def groups_near(self, t: Term) -> list[LevelGroup]:
+        """The level groups that can sit right after ``t`` (start within 8 tokens of its end) or right before
+        it (end within 4 tokens of its start), in text order; groups follow each other without overlap."""
+        if not self.ordered:  # mentions out of order (never seen): every group, as before
+            return self.v.groups
+        groups = self.v.groups
+        out = []
+        for i in range(bisect_left(self.group_ends, t.start - 4), len(groups)):
+            if groups[i].start > t.end + 8:
+                break
+            out.append(groups[i])
+        return out
+
+    def sites_near(self, sid: int, t: Term) -> list[Term]:
+        """The sentence's site terms that can sit near ``t`` (same bounds as ``groups_near``), in order."""
+        got = self._sites.get(sid)
+        if got is None:
+            sites = self.v.sent_terms(sid, "BIOPSY_SITE")
+            got = self._sites[sid] = (sites, [s.start for s in sites], max((s.end - s.start for s in sites), default=0))
+        sites, starts, longest = got
+        lo, hi = bisect_left(starts, t.start - 4 - longest), bisect_right(starts, t.end + 8)
+        return sites[lo:hi]
+
+    def sampling(self, sid: int, tok: int) -> bool:
+        """The sentence speaks of an act of sampling (once per sentence)."""
+        got = self._sampling.get(sid)
+        if got is None:
+            got = self._sampling[sid] = _SAMPLING.search(self.v.sent_text(tok)) is not None
+        return got
+
+    def biopsy_values(self, sid: int) -> set[str | None]:
+        got = self._values.get(sid)
+        if got is None:
+            got = self._values[sid] = {x.value for x in self.v.sent_terms(sid, "BIOPSY")}
+        return got
+
+    def prior(self, t: Term) -> tuple[LevelMention, bool] | None:
+        """The last level mention before ``t`` in its paragraph (in a session section, not negated or
+        historical), and whether its sentence names more than one level up to it; None when there is none."""
+        v = self.v
+        if not self.ordered:  # mentions out of order (never seen): the plain scan
+            para = v.paragraph(t.start)
+            prior = [m for m in v.levels if m.end <= t.start and v.paragraph(m.start) == para
+                     and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
+            if not prior:
+                return None
+            last = v.sent(prior[-1].start)
+            return prior[-1], len({lv for m in prior if v.sent(m.start) == last for lv in m.levels}) > 1
+        if self._prior is None:
+            self._prior = {}
+            seen: dict[tuple[int, int], set[str]] = {}
+            for m in v.levels:
+                if not v.session(m.start) or v.level_flags(m, _NEG_HIST):
+                    continue
+                para = v.paragraph(m.start)
+                ms, ends, multi = self._prior.setdefault(para, ([], [], []))
+                levels = seen.setdefault((para, v.sent(m.start)), set())
+                if len(levels) < 2:
+                    levels.update(m.levels)
+                ms.append(m)
+                ends.append(m.end)
+                multi.append(len(levels) > 1)
+        ms, ends, multi = self._prior.get(v.paragraph(t.start), ([], [], []))
+        i = bisect_right(ends, t.start) - 1
+        return (ms[i], multi[i]) if i >= 0 else None
+
+
+def _site_kind(v: View, t: Term, index: _Index | None = None) -> str:
     sid = v.sent(t.start)
-    values = {x.value for x in v.sent_terms(sid, "BIOPSY")}
+    values = index.biopsy_values(sid) if index is not None else {x.value for x in v.sent_terms(sid, "BIOPSY")}
     if "marrow_aspirate" in values or "marrow_biopsy" in values:
         asp = "marrow_aspirate" in values
         bio = "marrow_biopsy" in values or "bone" in values
@@ -44,20 +126,20 @@ def _site_kind(v: View, t: Term) -> str:
 _SITE_JOIN = {"and", "of", "at", "from", ",", "the", "&", "also"}
 
 
-def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Evidence], bool]:
+def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[list[str], list[Evidence], bool]:
     """Sites of one biopsy mention, and whether they are named with it ("biopsy of L3") rather than
     inferred from the paragraph ("kyphoplasty of T12 and L1 with biopsy")."""
     clause = v.clause(t.start)
     sid = v.sent(t.start)
     cands: list[tuple[int, int, list[str], Evidence]] = []  # (start, end, sites, evidence)
-    for g in v.groups:
+    for g in index.groups_near(t):  # only those near the mention can be taken below
         if v.sent(g.start) != sid:
             continue
         ms = [m for m in g.mentions if not v.level_flags(m, _NEG_HIST)]
         if ms:
             cands.append((g.start, g.end, [lv for m in ms for lv in m.levels],
                           v.level_evidence(ms[0])))
-    for s in v.sent_terms(sid, "BIOPSY_SITE"):
+    for s in index.sites_near(sid, t):
         cands.append((s.start, s.end, [s.value or s.text.lower()], v.term_evidence(s)))
     after = sorted((c for c in cands if c[0] >= t.end and v.clause(c[0]) == clause
                     and c[0] - t.end <= 8), key=lambda c: c[0])
@@ -80,27 +162,24 @@ def _sites_for(v: View, t: Term, treated: list[str]) -> tuple[list[str], list[Ev
         if not direct and len(before[0][2]) > 1:
             return [], [], False  # "kyphoplasty T12 and L1 with biopsy": which level was sampled is unsaid
         return before[0][2], [before[0][3]], direct
-    para = v.paragraph(t.start)
-    prior = [m for m in v.levels if m.end <= t.start and v.paragraph(m.start) == para
-             and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
-    if prior:
-        last = v.sent(prior[-1].start)
-        if len({lv for m in prior if v.sent(m.start) == last for lv in m.levels}) > 1:
+    prior = index.prior(t)
+    if prior is not None:
+        if prior[1]:
             return [], [], False  # "cannulas were placed at T12 and L1. A biopsy was obtained": which is unsaid
-        return list(prior[-1].levels), [v.level_evidence(prior[-1])], False
+        return list(prior[0].levels), [v.level_evidence(prior[0])], False
     if len(treated) == 1:
         return list(treated), [], False
     return [], [], False
 
 
-def _instrument_or_weak(v: View, t: Term) -> bool:
+def _instrument_or_weak(v: View, t: Term, index: _Index) -> bool:
     """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
     "specimen" and "aspirate" count only beside an act of sampling."""
     nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
     if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
     if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
-        return not _SAMPLING.search(v.sent_text(t.start))
+        return not index.sampling(v.sent(t.start), t.start)
     return False
 
 
@@ -126,12 +205,13 @@ def _field_none(v: View, t: Term) -> bool:
 def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     affirmed: list[Term] = []
     denied: list[Term] = []
+    index = _Index(v)
     for t in v.terms_of("BIOPSY"):
         if _weak_denied(v, t):  # dictated "specimens none", "no specimen"
             denied.append(t)
             v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
             continue
-        if _instrument_or_weak(v, t):
+        if _instrument_or_weak(v, t, index):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue
         if v.blank_field(t):
@@ -155,7 +235,7 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
         sites: list[str] = []
         kinds: dict[str, str] = {}
         evidence: list[Evidence] = []
-        per_term = [(t, *_sites_for(v, t, treated)) for t in affirmed]
+        per_term = [(t, *_sites_for(v, t, treated, index)) for t in affirmed]
         any_direct = any(direct and found for _, found, _, direct in per_term)
         for t, found, ev, direct in per_term:
             evidence.append(v.term_evidence(t))
@@ -166,7 +246,7 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
                 if s not in sites:
                     sites.append(s)
                 if not s[:1].isupper() or s == "sacrum":
-                    kinds[s] = _site_kind(v, t)
+                    kinds[s] = _site_kind(v, t, index)
         if sacroplasty and not sites:
             sites = ["sacrum"]
         levels = sorted((s for s in sites if s[:1] in "CTLS" and s[1:].isdecimal()), key=level_sort_key)

@@ -14,6 +14,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 
 from scribe.acts import access_state, sentence_window
 from scribe.lexicon import default_lexicon
@@ -88,8 +89,10 @@ class _Resolver:
         self.corrected_away: set[str] = set()
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
         self._aborts: list[Cue] | None = None
-        self._heading_ends: dict[int, int] = {}
-        self._access_live: dict[int, bool] = {}  # procedure heading start -> end of its heading line
+        self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
+        self._term_chars: list[int] | None = None  # start characters of v.terms (in order), made on first use
+        self._sent_aborts: dict[int, list[Cue]] | None = None  # abort cues by sentence
+        self._sent_injected: dict[int, bool] = {}  # a sentence says cement was injected (not denied)
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -108,9 +111,13 @@ class _Resolver:
     def cavity_terms(self) -> list[tuple[Term, bool]]:
         """(term, affirmed) for cavity-creation mentions about this session."""
         out: list[tuple[Term, bool]] = []
-        proc_spans = [(p.start, p.end) for p in self.v.terms_of("PROC")]
+        # the furthest end of the procedure names starting at or before each one (they are in text order)
+        procs = self.v.terms_of("PROC")
+        proc_starts = [p.start for p in procs]
+        reach = list(accumulate((p.end for p in procs), max))
         for t in self.v.terms_of("CAVITY"):
-            if any(ps <= t.start and t.end <= pe for ps, pe in proc_spans):
+            i = bisect_right(proc_starts, t.start) - 1
+            if i >= 0 and reach[i] >= t.end:
                 continue  # "balloon kyphoplasty" names the procedure; it is not the cavity step
             if not self.v.session(t.start) or self.v.blank_field(t):
                 self.v.record("cavity_creation", None, t.start_char, t.end_char, t.start, t.end, False)
@@ -149,7 +156,11 @@ class _Resolver:
         """The abort cue of ``t``'s sentence when ``t`` is what the procedure stopped before ("the case was
         aborted by the operator before a balloon was placed", "prior to balloon inflation it was stopped")."""
         sid = self.v.sent(t.start)
-        cues = [c for c in self._abort_cues() if self.v.sent(c.start) == sid]
+        if self._sent_aborts is None:
+            self._sent_aborts = {}
+            for c in self._abort_cues():
+                self._sent_aborts.setdefault(self.v.sent(c.start), []).append(c)
+        cues = self._sent_aborts.get(sid)
         if not cues:
             return None
         lead = self.v.lowers(max(0, t.start - 4), t.start)
@@ -245,11 +256,14 @@ class _Resolver:
                     else:
                         self.body_support.update(m.levels)
             self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
+        # the mentions already supporting a level (by identity: each mention of the doc is one object at one place)
+        supporting = {id(x) for ms in support.values() for x in ms}
         for m in replaced:
-            if self.v.section(m.start).session and not any(m in support.get(lv, ()) for lv in m.levels) and \
+            if self.v.section(m.start).session and id(m) not in supporting and \
                     not {f.category for f in self.v.level_flags_of(m, self.v.flags(m.start, m.end, EXCLUDING))}:
                 for lv in m.levels:
                     support.setdefault(lv, []).append(m)
+                supporting.add(id(m))
                 self.body_support.update(m.levels)
                 candidates.append(m)
         return support, removed, heading, candidates
@@ -281,8 +295,8 @@ class _Resolver:
             if any(c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
                 return True
             if f.cue_end <= m.start_char:  # forward cue: what does it negate first?
-                nxt = [t for t in self.v.terms if t.start_char >= f.cue_end and t.end_char <= m.start_char]
-                if nxt and nxt[0].label in ("CEMENT", "PROC", "INJECT"):
+                nxt = self._first_term_within(f.cue_end, m.start_char)
+                if nxt is not None and nxt.label in ("CEMENT", "PROC", "INJECT"):
                     return True
         return False
 
@@ -299,6 +313,20 @@ class _Resolver:
         off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
         return off and not any(t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t))
                                for t in terms)
+
+    def _first_term_within(self, start_char: int, end_char: int) -> Term | None:
+        """The first term (in the doc's order: by start) lying inside [start_char, end_char) of the text:
+        found from the terms starting there (bisect), not by a scan of every term per negated level."""
+        terms = self.v.terms
+        if self._term_chars is None:
+            self._term_chars = [t.start_char for t in terms]
+        for i in range(bisect_left(self._term_chars, start_char), len(terms)):
+            t = terms[i]
+            if t.start_char >= end_char:
+                break
+            if t.end_char <= end_char:
+                return t
+        return None
 
     def _sentence_cues(self, sid: int) -> tuple[set[str], bool]:
         """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
@@ -566,9 +594,14 @@ class _Resolver:
                 continue  # the procedure heading names the plan
             if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
                 continue
-            # cement given, not only named ("a cement-incompatible venous pattern")
-            if any(not self.v.has(x.start, x.end, "negated", "historical", "hypothetical")
-                   for x in self.v.sent_terms(self.v.sent(t.start), "INJECT")):
+            # cement given, not only named ("a cement-incompatible venous pattern"); once per sentence
+            sid = self.v.sent(t.start)
+            injected = self._sent_injected.get(sid)
+            if injected is None:
+                injected = self._sent_injected[sid] = any(
+                    not self.v.has(x.start, x.end, "negated", "historical", "hypothetical")
+                    for x in self.v.sent_terms(sid, "INJECT"))
+            if injected:
                 return False
         return not treated or any(not self.v.sent_levels(self.v.sent(c.start)) for c in aborts)
 
@@ -580,7 +613,7 @@ class _Resolver:
             if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
                 continue
             sid = self.v.sent(t.start)
-            if self.v.sent_levels(sid) or any(x.label == "VB" for x in self.v.sent_terms(sid)):
+            if self.v.sent_levels(sid) or self.v.sent_terms(sid, "VB"):  # (a list made once per sentence)
                 return True
         return False
 

@@ -5,6 +5,7 @@ modalities tried. How long the pain has lasted is not how long therapy was tried
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -221,23 +222,27 @@ def _event_age(v: View, therapy_terms: list[Term], d: Duration) -> bool:
 _SUCCESS = frozenset({"healed", "resolved", "successful", "successfully", "relieved", "effective", "recovered"})
 
 
-def _succeeded(v: View, failed_terms: list[Term], d: Duration) -> bool:
+def _succeeded(v: View, failed_at: _ByStart, d: Duration) -> bool:
     """"treated conservatively with a brace for 3 months in 2021, which healed": care that worked is no failed
     conservative therapy (a success word in the ten words after the duration, no failure word in the sentence)."""
     lowers = v.tab.lowers
     sid = v.sent(d.start)
     after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent(j) == sid]
-    return bool(_SUCCESS.intersection(after)) and not any(v.sent(f.start) == sid for f in failed_terms)
+    if not _SUCCESS.intersection(after):
+        return False
+    ids = v.sent_id
+    lo, hi = bisect_left(ids, sid, 0, d.start), bisect_right(ids, sid, d.end)
+    return not failed_at.starting(lo, hi - 1)
 
 
-def _checked_failed_field(v: View, anchors: list[Term], d: Duration) -> bool:
+def _checked_failed_field(v: View, anchors: tuple[_ByStart, ...], d: Duration) -> bool:
     """A checked form option ("Duration failed:  ☐ < 4 weeks   ☒ > 6 weeks") on a line whose label names the
     failed or conservative care."""
-    checked = v.form.checked
-    if not any(s <= d.start_char < e for s, e in checked):
+    if not v.form.is_checked(d.start_char):
         return False
     line_start = v.text.rfind("\n", 0, d.start_char) + 1
-    return any(line_start <= t.start_char < d.start_char for t in anchors)
+    lo = v.tab.token_at(line_start)
+    return any(line_start <= t.start_char < d.start_char for at in anchors for t in at.starting(lo, d.start))
 
 
 def _failed_right_before(v: View, failed_terms: list[Term], d: Duration) -> bool:
@@ -277,6 +282,24 @@ def _started_on(v: View, dos: date | None) -> list[Duration]:
     return out
 
 
+class _ByStart:
+    """Terms in text order, found by where they start: each duration looks only at the terms near it (a
+    scan of every term per duration is quadratic on a note of thousands of "6 weeks of bracing")."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self.terms = terms
+        self.starts = [t.start for t in terms]
+        self.longest = max((t.end - t.start for t in terms), default=0)
+
+    def starting(self, lo: int, hi: int) -> list[Term]:
+        """The terms starting at a token in [lo, hi], in order."""
+        return self.terms[bisect_left(self.starts, lo) : bisect_right(self.starts, hi)]
+
+    def ending(self, lo: int, hi: int) -> list[Term]:
+        """The terms that may end at a token in [lo, hi] (a superset, in order: filter on ``end``)."""
+        return self.starting(lo - self.longest, hi)
+
+
 def resolve_therapy(v: View, dos: date | None) -> Element:
     candidates = _durations(v) + _since(v, dos) + _started_on(v, dos)
     best: tuple[int, float, int, Duration] | None = None
@@ -286,15 +309,17 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
     followups = v.terms_of("FOLLOWUP")
     pains = v.terms_of("PAIN")
     form = v.form
+    therapy_at, failed_at = _ByStart(therapy_terms), _ByStart(failed_terms)
+    followup_at, pain_at = _ByStart(followups), _ByStart(pains)
     for d in candidates:
         sid = v.sent(d.start)
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
             continue
         if form.void and form.is_void(d.start_char):
             continue  # "☐ 4–6 weeks": an unchecked option states nothing
-        if _succeeded(v, failed_terms, d):
+        if _succeeded(v, failed_at, d):
             continue
-        if form.checked and _checked_failed_field(v, failed_terms + therapy_terms, d):
+        if form.checked and _checked_failed_field(v, (failed_at, therapy_at), d):
             best_checked = (9, round(d.weeks, 2), -d.start, d)
             if best is None or best_checked[:3] > best[:3]:
                 best = best_checked
@@ -303,16 +328,18 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         # no pain word between "of" and the therapy)
         of_therapy = d.end < len(lowers) and lowers[d.end] == "of" and any(
             t.start in (d.end + 1, d.end + 2, d.end + 3) and not _PAIN_AFTER.intersection(lowers[d.end + 1 : t.start])
-            for t in therapy_terms)
+            for t in therapy_at.starting(d.end + 1, d.end + 3))
         if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK and not (
                 lowers[d.start - 1] == "after" and of_therapy):  # "after 3 months of bracing" still counts
             continue
-        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid for f in followups):
+        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid
+               for f in followup_at.ending(d.start - 4, d.start)):
             continue
-        if _ended_ago(lowers, d) or _event_age(v, therapy_terms, d):
+        if _ended_ago(lowers, d) or _event_age(v, therapy_at.starting(d.start - 4, d.start), d):
             continue
-        near = [t for t in therapy_terms if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
-        if not near and not _failed_right_before(v, failed_terms, d):
+        near = [t for t in therapy_at.starting(d.start - WINDOW, d.start + WINDOW)
+                if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
+        if not near and not _failed_right_before(v, failed_at.ending(d.start, d.start), d):
             continue
         after = lowers[d.end : d.end + 3]
         if after[:1] and (after[0] in _PAIN_AFTER or (after[0] in ("of", "-") and after[1:2]
@@ -320,12 +347,14 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
             continue  # "a 5-month history of pain", but "2 months of pain medication" is therapy
         if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
             continue
-        pain_before = [p for p in pains if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
+        pain_before = [p for p in pain_at.ending(d.start - 5, d.start)
+                       if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
         if pain_before and not of_therapy and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years", "symptomatic for 6 weeks despite a brace": how long the pain
             # lasted (not "the pain has not improved over 6 weeks of bracing")
         score = 1
-        if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW for f in failed_terms):
+        if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW
+               for f in failed_at.starting(d.start - WINDOW, d.start + WINDOW)):
             score += 2
         if d.end < len(lowers) and lowers[d.end] == "of" and any(t.start in (d.end + 1, d.end + 2, d.end + 3)
                                                                for t in near):
@@ -339,8 +368,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         modalities, ev = _modalities(v, None)
         el = Element.of(value=None, status=Status.MISSING, evidence=ev)
         el.detail["modalities"] = modalities
-        el.detail["failure_stated"] = any(v.sent(f.start) in {v.sent(t.start) for t in therapy_terms}
-                                          for f in failed_terms)
+        therapy_sents = {v.sent(t.start) for t in therapy_terms}
+        el.detail["failure_stated"] = any(v.sent(f.start) in therapy_sents for f in failed_terms)
         return el
     d = best[3]
     for c in candidates:

@@ -218,9 +218,9 @@ class View:
             if self.form.void and value.strip():
                 # "Cavity creation: {Balloon tamp/SpineJack/None}": nothing but an unresolved list
                 lead = self.section(term.start).body_start + len(value) - len(value.lstrip())
-                i = bisect_right([s for s, _ in self.form.void], lead) - 1
-                if i >= 0 and self.form.void[i][0] == lead and \
-                        not self.text[self.form.void[i][1] : lead + len(value.strip())].strip(" .,;"):
+                span = self.form.void_at(lead)
+                if span is not None and span[0] == lead and \
+                        not self.text[span[1] : lead + len(value.strip())].strip(" .,;"):
                     return True
             return bool(_BLANK_VALUE.match(value))
         return _INLINE_BLANK.match(self.text, term.end_char) is not None

@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
+from scribe.display import visible
 from scribe.fsutil import atomic_write_text
 from scribe.notes import Note, NoteError
 from scribe.store import (
@@ -84,6 +85,13 @@ class ReviewApp(App[None]):
         kind = type(self._exception).__name__ if self._exception is not None else "error"
         self._exit_renderables.append(Text(f"scribe review: internal error ({kind})"))
         self._close_messages_no_wait()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Messages here quote file names, note ids and error texts: plain text by default, never markup
+        ("kp [time=10:32].txt" is a name, not a tag), with control characters shown as escapes."""
+        super().notify(visible(message, lines=True), title=visible(title), severity=severity, timeout=timeout,
+                       markup=markup)
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -203,7 +211,7 @@ class ReviewApp(App[None]):
         state = self.current
         parts: list[str] = []
         if state is not None:
-            parts.append(state.note_id)
+            parts.append(visible(state.note_id))
             if len(self.states) > 1:
                 parts.append(f"note {self.index + 1}/{len(self.states)}")
             ex = state.done

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from scribe.display import same_length_visible
 from scribe.models import ELEMENT_NAMES, Evidence, Extraction
 
 ELEMENT_COLOURS: dict[str, str] = {
@@ -91,7 +92,7 @@ class NoteView(VerticalScroll, can_focus=True):
         start = self._starts[index]
         end = start + len(line)
         shown = line[:-1] if line.endswith("\r") else line
-        text = Text(shown or " ")
+        text = Text(same_length_visible(shown) or " ")  # a note's ESC never reaches the terminal; offsets kept
         spans = list(self._spans)
         if self._focus is not None:
             spans.append((*self._focus, FOCUS))
