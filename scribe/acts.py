@@ -137,6 +137,9 @@ class _Clauses:
         self._levels: dict[int, list[LevelMention]] = {}
         for m in v.levels:
             self._levels.setdefault(v.clause_id[m.start], []).append(m)
+        self._starts: dict[int, list[int]] = {}
+        self._sent_ends: dict[int, list[int]] = {}
+        self._anchored: dict[int, bool] = {}
 
     def window(self, t: Term, width: int = _WINDOW) -> str:
         """The words of ``t``'s sentence within ``width`` tokens of it: a long sentence (a note with no
@@ -146,6 +149,31 @@ class _Clauses:
 
     def levels(self, cid: int) -> list[LevelMention]:
         return self._levels.get(cid, [])
+
+    def starts(self, cid: int) -> list[int]:
+        got = self._starts.get(cid)
+        if got is None:
+            got = self._starts[cid] = [m.start for m in self._levels.get(cid, [])]
+        return got
+
+    def last_in_sentence_before(self, t: Term) -> LevelMention | None:
+        """The last level mention of ``t``'s sentence that ends before it (a bisection)."""
+        sid = self.v.sent(t.start)
+        mentions = self.v.sent_levels(sid)
+        if not mentions:
+            return None
+        ends = self._sent_ends.get(sid)
+        if ends is None:
+            ends = self._sent_ends[sid] = [m.end for m in mentions]
+        i = bisect_right(ends, t.start) - 1
+        return mentions[i] if i >= 0 else None
+
+    def anchored(self, sid: int) -> bool:
+        """Whether the sentence names a body, the sacrum, a needle, a cavity device or the procedure."""
+        got = self._anchored.get(sid)
+        if got is None:
+            got = self._anchored[sid] = any(x.label in _ANCHORS for x in self.v.sent_terms(sid))
+        return got
 
 
 def _when(v: View, t: Term) -> tuple[str, str, list[str]]:
@@ -164,12 +192,17 @@ def _when(v: View, t: Term) -> tuple[str, str, list[str]]:
     return "today", polarity, cues
 
 
-def _nearest_levels(v: View, t: Term, mentions: list[LevelMention]) -> list[str]:
-    """The levels of the group nearest to ``t`` among its clause's level mentions, without those excluded
-    as another level's mention ("the old L2 fracture")."""
+_NEAR = 6  # level mentions looked at on each side of a term (an index by position, not a scan of the clause)
+
+
+def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list[int]) -> list[str]:
+    """The levels of the group nearest to ``t`` among ``mentions`` (in text order, ``starts`` their start
+    tokens), without those excluded as another level's mention ("the old L2 fracture"); the few mentions on
+    each side of ``t`` are enough, so a clause of thousands of levels costs no more."""
+    i = bisect_left(starts, t.start)
     best: LevelMention | None = None
     best_d = 1 << 30
-    for m in mentions:
+    for m in mentions[max(0, i - _NEAR) : i + _NEAR]:
         if v.has(m.start, m.end, *_NOT_THIS):
             continue
         d = t.start - m.end if m.end <= t.start else m.start - t.end
@@ -211,8 +244,7 @@ def build_acts(v: View) -> list[Act]:
             # cement goes into a vertebral body or the sacrum: its clause names a level, or its sentence a
             # body, the sacrum, a needle or a cavity device, or an earlier act of its paragraph reached the bone
             sid = v.sent(t.start)
-            if not clauses.levels(cid) and v.paragraph(t.start) not in reached and \
-                    not any(x.label in _ANCHORS for x in v.sent_terms(sid)):
+            if not clauses.levels(cid) and v.paragraph(t.start) not in reached and not clauses.anchored(sid):
                 continue
         elif kind == "access":
             if access_state(v, t, ctext) != "live" or v.sent(t.start) in screw_sents:
@@ -227,11 +259,11 @@ def build_acts(v: View) -> list[Act]:
             polarity = "negated"  # "Biopsy: [ ] Yes [x] No"
         if kind == "cement" and _may_stop(ctext) and pats.incomplete.search(ctext):
             polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
-        levels = _nearest_levels(v, t, clauses.levels(cid))
+        levels = _nearest_levels(v, t, clauses.levels(cid), clauses.starts(cid))
         if not levels:
             # "T12: bipedicular cannulas, balloons inflated; PMMA 4 mL": the level that opens the sentence
-            before = [m for m in v.sent_levels(v.sent(t.start)) if m.end <= t.start]
-            levels = _nearest_levels(v, t, before[-1:]) if before else []
+            before = clauses.last_in_sentence_before(t)
+            levels = _nearest_levels(v, t, [before], [before.start]) if before is not None else []
         para = v.paragraph(t.start)
         if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):
             levels = last_level.get(para, [])
@@ -270,7 +302,7 @@ def _ablation_acts(v: View, clauses: _Clauses, pats: ActPatterns) -> list[Act]:
         seen.add(cid)
         term = Term("ABLATION", None, tok, tok + 1, hit.start(), hit.end(), text[hit.start() : hit.end()])
         when, polarity, _ = _when(v, term)
-        levels = _nearest_levels(v, term, clauses.levels(cid))
+        levels = _nearest_levels(v, term, clauses.levels(cid), clauses.starts(cid))
         ev = v.evidence(hit.start(), hit.end(), "ablation", False, tok)
         for lv in levels or [None]:  # type: ignore[list-item]
             out.append(make_act("ablation", lv, None, None, when, polarity, [ev]))

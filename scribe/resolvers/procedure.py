@@ -90,6 +90,8 @@ class _Resolver:
         self.body_support: set[str] = set()  # levels supported outside the procedure heading line
         self._aborts: list[Cue] | None = None
         self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
+        self._off_act: dict[int, bool] = {}  # clause -> its needle states another use, and no act
+        self._clause_terms: dict[int, list[Term]] | None = None  # terms by clause, made on first use
         self._term_chars: list[int] | None = None  # start characters of v.terms (in order), made on first use
         self._sent_aborts: dict[int, list[Cue]] | None = None  # abort cues by sentence
         self._sent_injected: dict[int, bool] = {}  # a sentence says cement was injected (not denied)
@@ -307,12 +309,19 @@ class _Resolver:
     def _clause_off_act(self, m: LevelMention) -> bool:
         """The level's clause is about a needle that states no access ("a spinal needle infiltrated local
         anaesthetic at L2 and L3, then ... PMMA was injected into T12"): the acts of other clauses do not reach
-        it."""
+        it (decided once per clause)."""
         clause = self.v.clause(m.start)
-        terms = [t for t in self.v.sent_terms(self.v.sent(m.start)) if self.v.clause(t.start) == clause]
-        off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
-        return off and not any(t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t))
-                               for t in terms)
+        got = self._off_act.get(clause)
+        if got is None:
+            if self._clause_terms is None:
+                self._clause_terms = {}
+                for t in self.v.terms:
+                    self._clause_terms.setdefault(self.v.clause(t.start), []).append(t)
+            terms = self._clause_terms.get(clause, [])
+            off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
+            got = self._off_act[clause] = off and not any(
+                t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t)) for t in terms)
+        return got
 
     def _first_term_within(self, start_char: int, end_char: int) -> Term | None:
         """The first term (in the doc's order: by start) lying inside [start_char, end_char) of the text:
