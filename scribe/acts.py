@@ -38,6 +38,8 @@ class ActPatterns:
     ablation: re.Pattern[str]
     incomplete: re.Pattern[str]
     devices: re.Pattern[str]  # one alternation, a named group per device
+    untreated_cues: tuple[str, ...]  # words of a negation cue that say a level was not treated
+    abort_cues: tuple[str, ...]  # words of a cue that say the procedure was stopped part-way
 
 
 def _alt(patterns: list[str], *, ignorecase: bool = True) -> re.Pattern[str]:
@@ -60,6 +62,8 @@ def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
         other_use=_alt(lex.access_other_use, ignorecase=False),
         ablation=_alt(lex.ablation, ignorecase=False),
         incomplete=_alt(lex.incomplete, ignorecase=False),
+        untreated_cues=tuple(lex.untreated_cues),
+        abort_cues=tuple(lex.abort_cues),
         devices=re.compile("|".join(f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps)})"
                                     for name, ps in lex.devices.items() if ps) or "(?!)"),
     )

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 
-from scribe.acts import access_state, sentence_window
-from scribe.lexicon import default_acts, default_lexicon
+from scribe.acts import access_state, act_patterns, sentence_window
+from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
 from scribe.resolvers.decide import LevelFacts, decide_family
@@ -43,13 +43,13 @@ _PLAIN_CAVITY = {"cavity", "cavities"}
 
 def _untreated_cues() -> tuple[str, ...]:
     """Words of a negation cue that say a level was not treated (lexicons/acts.json untreated_cues)."""
-    return tuple(default_acts().untreated_cues)
+    return act_patterns().untreated_cues
 
 
 def _abort_words() -> tuple[str, ...]:
     """The cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed"),
     lexicons/acts.json abort_cues."""
-    return tuple(default_acts().abort_cues)
+    return act_patterns().abort_cues
 
 
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
