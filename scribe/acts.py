@@ -38,6 +38,8 @@ class ActPatterns:
     ablation: re.Pattern[str]
     incomplete: re.Pattern[str]
     devices: re.Pattern[str]  # one alternation, a named group per device
+    untreated_cues: tuple[str, ...]  # words of a negation cue that say a level was not treated
+    abort_cues: tuple[str, ...]  # words of a cue that say the procedure was stopped part-way
 
 
 def _alt(patterns: list[str], *, ignorecase: bool = True) -> re.Pattern[str]:
@@ -60,6 +62,8 @@ def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
         other_use=_alt(lex.access_other_use, ignorecase=False),
         ablation=_alt(lex.ablation, ignorecase=False),
         incomplete=_alt(lex.incomplete, ignorecase=False),
+        untreated_cues=tuple(lex.untreated_cues),
+        abort_cues=tuple(lex.abort_cues),
         devices=re.compile("|".join(f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps)})"
                                     for name, ps in lex.devices.items() if ps) or "(?!)"),
     )
@@ -197,19 +201,19 @@ _NEAR = 6  # level mentions looked at on each side of a term (an index by positi
 
 def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list[int]) -> list[str]:
     """The levels of the group nearest to ``t`` among ``mentions`` (in text order, ``starts`` their start
-    tokens), without those excluded as another level's mention ("the old L2 fracture"); the few mentions on
-    each side of ``t`` are enough, so a clause of thousands of levels costs no more."""
+    tokens), without those excluded as another level's mention ("the old L2 fracture"): the first usable
+    mention on each side of ``t`` (at most ``_NEAR`` looked at per side), so a clause of thousands of levels
+    costs no more."""
     i = bisect_left(starts, t.start)
-    best: LevelMention | None = None
-    best_d = 1 << 30
-    for m in mentions[max(0, i - _NEAR) : i + _NEAR]:
-        if v.has(m.start, m.end, *_NOT_THIS):
-            continue
-        d = t.start - m.end if m.end <= t.start else m.start - t.end
-        if d < best_d:
-            best, best_d = m, d
-    if best is None:
+    left = next((m for m in mentions[max(0, i - _NEAR) : i][::-1] if not v.has(m.start, m.end, *_NOT_THIS)), None)
+    right = next((m for m in mentions[i : i + _NEAR] if not v.has(m.start, m.end, *_NOT_THIS)), None)
+    if left is None and right is None:
         return []
+    if left is None or (right is not None and right.start - t.end < t.start - left.end):
+        best = right
+    else:
+        best = left
+    assert best is not None
     return list(v.group_of(best).levels)
 
 

@@ -222,6 +222,10 @@ class ActsLexicon(BaseModel):
     ablation: list[Regex]
     incomplete: list[Regex]
     devices: dict[CavityDevice, list[Regex]]
+    # words (lower case, matched inside a negation cue's text) that say a level was not treated ("L2 was not
+    # treated", "L1 was abandoned") and that a procedure was stopped part-way ("the procedure was aborted")
+    untreated_cues: list[str] = []
+    abort_cues: list[str] = []
 
 
 class DocumentsLexicon(BaseModel):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 
-from scribe.acts import access_state, sentence_window
+from scribe.acts import access_state, act_patterns, sentence_window
 from scribe.lexicon import default_lexicon
 from scribe.models import Element, Evidence, Status, TreatedLevel
 from scribe.nlp.types import Cue, Flag, LevelMention, Section, Term, level_sort_key
@@ -39,14 +39,19 @@ _CREATE_WORDS = (("creat", "mak", "made", "form", "cavitation", "carv", "drill")
 def _all_levels(text: str) -> bool:
     return may_contain(text, *_ALL_WORDS) and _ALL_LEVELS.search(text) is not None
 _PLAIN_CAVITY = {"cavity", "cavities"}
-_GLOBAL_NEG_CUES = ("not treated", "untreated", "not augmented", "not injected", "did not touch", "not addressed",
-                    "not cemented", "not a treated level", "were not treated", "was not treated", "aborted",
-                    "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
-                    "canceled", "postponed", "rescheduled", "deferred")
-# the cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed")
-_ABORT_CUES = ("aborted", "abandoned", "stopped", "terminated", "discontinued", "halted", "called off", "cancelled",
-               "canceled", "postponed", "rescheduled", "refused the procedure", "declined the procedure",
-               "no procedure was performed", "procedure was not performed")
+
+
+def _untreated_cues() -> tuple[str, ...]:
+    """Words of a negation cue that say a level was not treated (lexicons/acts.json untreated_cues)."""
+    return act_patterns().untreated_cues
+
+
+def _abort_words() -> tuple[str, ...]:
+    """The cue words of a procedure stopped part-way ("the procedure was aborted before a balloon was placed"),
+    lexicons/acts.json abort_cues."""
+    return act_patterns().abort_cues
+
+
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
@@ -151,7 +156,7 @@ class _Resolver:
         """Negation cues of a stopped procedure ("was aborted", "stopped the") in session sections."""
         if self._aborts is None:
             self._aborts = [c for c in self.doc.user_data.get("cues", []) if c.category == "negated"
-                            and any(w in c.text.lower() for w in _ABORT_CUES) and self.v.session(c.start)]
+                            and any(w in c.text.lower() for w in _abort_words()) and self.v.session(c.start)]
         return self._aborts
 
     def _stopped_before(self, t: Term) -> Flag | None:
@@ -288,13 +293,13 @@ class _Resolver:
 
     @staticmethod
     def _says_untreated(flags: list) -> bool:  # type: ignore[type-arg]
-        return any(f.category == "negated" and any(c in f.cue.lower() for c in _GLOBAL_NEG_CUES) for f in flags)
+        return any(f.category == "negated" and any(c in f.cue.lower() for c in _untreated_cues()) for f in flags)
 
     def _negates_treatment(self, m: LevelMention, flags: list) -> bool:  # type: ignore[type-arg]
         for f in flags:
             if f.category != "negated":
                 continue
-            if any(c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
+            if any(c in f.cue.lower() for c in _untreated_cues()):
                 return True
             if f.cue_end <= m.start_char:  # forward cue: what does it negate first?
                 nxt = self._first_term_within(f.cue_end, m.start_char)
@@ -352,7 +357,7 @@ class _Resolver:
         negate the procedure named beside it ("Kyphoplasty L1 and L3, L2 was not treated")."""
         for f in self.v.flags(t.start, t.end, _NHH):
             if f.category == "negated" and f.cue_start > t.end_char and any(
-                    c in f.cue.lower() for c in _GLOBAL_NEG_CUES):
+                    c in f.cue.lower() for c in _untreated_cues()):
                 continue
             if self.v.aimed_after(f, t, _LATER_ACTS):
                 continue  # "cement injected el five biopsy none": the denial is of the biopsy
