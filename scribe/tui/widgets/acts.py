@@ -5,11 +5,10 @@ clinician sees why a level is billed (``scribe.acts_view``). Highlighting a leve
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
 
 from scribe.acts_view import acts_by_level
 from scribe.models import Evidence, Extraction
+from scribe.tui.widgets.codes import EvidenceList
 
 
 def _items(ex: Extraction) -> list[tuple[str, Text, list[Evidence]]]:
@@ -38,17 +37,6 @@ def _items(ex: Extraction) -> list[tuple[str, Text, list[Evidence]]]:
     return items
 
 
-class ActsPanel(OptionList):
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.evidence: dict[str, list[Evidence]] = {}
-        self.plain: list[str] = []
-
-    def set_extraction(self, ex: Extraction | None) -> None:
-        items = _items(ex) if ex is not None else []
-        self.evidence = {k: ev for k, _, ev in items}
-        plain = [t.plain for _, t, _ in items]
-        if plain == self.plain:
-            return
-        self.plain = plain
-        self.set_options([Option(t, id=k) for k, t, _ in items])
+class ActsPanel(EvidenceList):
+    def items_of(self, ex: Extraction) -> list[tuple[str, Text, list[Evidence]]]:
+        return _items(ex)

@@ -48,18 +48,29 @@ def _items(ex: Extraction) -> list[tuple[str, Text, list[Evidence]]]:
     return items
 
 
-class CodesPanel(OptionList):
+class EvidenceList(OptionList):
+    """An option list whose items point at the note's words (highlighting one scrolls the note to them);
+    a subclass says which items an extraction gives (``items_of``). Options are rebuilt only when they change,
+    so the highlight stays where it was."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.evidence: dict[str, list[Evidence]] = {}
         self.plain: list[str] = []
 
+    def items_of(self, ex: Extraction) -> list[tuple[str, Text, list[Evidence]]]:
+        raise NotImplementedError
+
     def set_extraction(self, ex: Extraction | None) -> None:
-        items = _items(ex) if ex is not None else []
+        items = self.items_of(ex) if ex is not None else []
+        self.evidence = {k: ev for k, _, ev in items}
         plain = [t.plain for _, t, _ in items]
         if plain == self.plain:
-            self.evidence = {k: ev for k, _, ev in items}
             return
         self.plain = plain
-        self.evidence = {k: ev for k, _, ev in items}
         self.set_options([Option(t, id=k) for k, t, _ in items])
+
+
+class CodesPanel(EvidenceList):
+    def items_of(self, ex: Extraction) -> list[tuple[str, Text, list[Evidence]]]:
+        return _items(ex)
