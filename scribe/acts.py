@@ -90,7 +90,7 @@ _ALL = frozenset({"historical", "hypothetical", "planned", "negated"})
 _OBJECT_LABELS = {"CEMENT": "cement", "CAVITY": "cavity", "ACCESS": "access", "BIOPSY": "biopsy"}
 _WINDOW = 8
 _FIELD_AFTER = re.compile(r"[ \t]*:")  # a term used as a field label ("Biopsy: ...")
-_NOT_THIS = ("other_level", "historical", "corrected", "diagnostic")
+_NOT_THIS = frozenset({"other_level", "historical", "corrected", "diagnostic"})
 _ANCHORS = frozenset({"VB", "SACRUM", "ACCESS", "CAVITY", "PROC"})
 _SIDE_OF = {"bilateral": "bilateral", "bipedicular": "bilateral", "left": "left", "right": "right"}
 _SIDE_RX = re.compile(r"\b(bilateral|bipedicular|left|right)\b")  # on a lower-cased window
@@ -205,8 +205,9 @@ def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list
     mention on each side of ``t`` (at most ``_NEAR`` looked at per side), so a clause of thousands of levels
     costs no more."""
     i = bisect_left(starts, t.start)
-    left = next((m for m in mentions[max(0, i - _NEAR) : i][::-1] if not v.has(m.start, m.end, *_NOT_THIS)), None)
-    right = next((m for m in mentions[i : i + _NEAR] if not v.has(m.start, m.end, *_NOT_THIS)), None)
+    flags = v.flags
+    left = next((m for m in mentions[max(0, i - _NEAR) : i][::-1] if not flags(m.start, m.end, _NOT_THIS)), None)
+    right = next((m for m in mentions[i : i + _NEAR] if not flags(m.start, m.end, _NOT_THIS)), None)
     if left is None and right is None:
         return []
     if left is None or (right is not None and right.start - t.end < t.start - left.end):
@@ -224,8 +225,8 @@ def build_acts(v: View) -> list[Act]:
     acts: list[Act] = []
     last_level: dict[int, list[str]] = {}  # paragraph -> levels of the latest today act with a level
     reached: set[int] = set()  # paragraphs where a needle or cavity device reached the bone today
-    screw_sents = {v.sent(t.start) for t in v.terms_of("SCREW") if t.text.lower().startswith("screw")
-                   or "screw" in t.text.lower() or t.text.lower() in {"fenestrated", "rod", "rods"}}
+    screw_sents = {v.sent(t.start) for t in v.terms_of("SCREW")
+                   if "screw" in (low := t.text.lower()) or low in {"fenestrated", "rod", "rods"}}
     terms = sorted((t for t in v.terms if t.label in _OBJECT_LABELS), key=lambda t: t.start)
     proc_spans = [(p.start, p.end) for p in v.terms_of("PROC")]
     proc_starts = [s for s, _ in proc_spans]
@@ -233,13 +234,13 @@ def build_acts(v: View) -> list[Act]:
     boxes = bool(v.form.boxes)
     for t in terms:
         kind = _OBJECT_LABELS[t.label]
-        cid = v.clause(t.start)
-        # the words around the object (lower case, as the act patterns are); a biopsy needs none
-        ctext = "" if kind == "biopsy" else clauses.window(t).lower()
         if kind == "cavity":
             i = bisect_right(proc_starts, t.start) - 1
             if i >= 0 and proc_spans[i][0] <= t.start and t.end <= proc_spans[i][1]:
                 continue  # "balloon kyphoplasty" names the procedure
+        cid = v.clause(t.start)
+        # the words around the object (lower case, as the act patterns are); a biopsy needs none
+        ctext = "" if kind == "biopsy" else clauses.window(t).lower()
         if kind == "cement":
             found = {m.lastgroup for m in pats.cement_words.finditer(ctext)}
             if "delivery" not in found or "observed" in found or "nonvertebral" in found or \

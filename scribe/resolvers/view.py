@@ -22,6 +22,8 @@ from scribe.nlp.types import Flag, LevelMention, Section, Term
 
 _NEG_ELSEWHERE = frozenset({"CAVITY", "BIOPSY", "GUIDE", "SIDE", "DIAG_IMAGING", "SCREW"})
 EXCLUDING = frozenset({"negated", "historical", "hypothetical", "other_level", "diagnostic", "corrected"})
+# the category sets ``View.has`` is asked about, each made once (the callers name a handful)
+_CATEGORY_SETS: dict[tuple[str, ...], frozenset[str]] = {}
 _PARAGRAPH = re.compile(r"\n[ \t]*\n|new paragraph", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _NEW_PARAGRAPH = re.compile(r"new paragraph")
@@ -284,7 +286,10 @@ class View:
         return self._cues.flags(start, end, categories)
 
     def has(self, start: int, end: int, *categories: str) -> bool:
-        return bool(self.flags(start, end, frozenset(categories)))
+        wanted = _CATEGORY_SETS.get(categories)
+        if wanted is None:
+            wanted = _CATEGORY_SETS[categories] = frozenset(categories)
+        return bool(self._cues.flags(start, end, wanted))
 
     def level_flags(self, m: LevelMention, categories: frozenset[str] = EXCLUDING) -> list[Flag]:
         """Flags for a level mention, without negations aimed at something else: in "no balloon
