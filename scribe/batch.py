@@ -142,7 +142,10 @@ def check_one(path: PathLike, *, payer: str = "medicare", max_bytes: int = DEFAU
             raise  # the budget of a caller (a worker's): it reports the note
         return _read_error(p, timeout_message(p, timeout))
     except sqlite3.Error as exc:
-        return _read_error(p, f"{p}: cannot read its saved answers ({type(exc).__name__})")
+        from scribe.store import UnsafeStore
+
+        why = str(exc) if isinstance(exc, UnsafeStore) else type(exc).__name__  # a refusal names only paths
+        return _read_error(p, f"{p}: cannot read its saved answers ({why})")
     except NoteError as err:
         return _read_error(p, str(err))
     except MemoryError:
