@@ -829,7 +829,9 @@ class _Staged:
     def prepare(self) -> None:
         _check_folder(self.target.parent)
         _name_fits(self.target)
-        problem = output_problem(self.target)
+        old = _read_text(self.target)  # never through a link
+        # an attested addendum is locked (0400) by design: it is kept as NOTE.vN or re-signed, not refused
+        problem = None if old is not None and is_attested(old) else output_problem(self.target)
         if problem is not None:
             raise UnsafeStore(f"{self.target}: {problem}")
         fd, self.tmp = tempfile.mkstemp(prefix=".scribe-", suffix=".tmp", dir=self.target.parent)
@@ -838,7 +840,6 @@ class _Staged:
             fh.write(self.text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
-        old = _read_text(self.target)
         if old is not None and is_attested(old) and _body(old) != _body(self.text):
             self.kept = _link_next_version(self.note, self.target)  # a link: the old file stays until commit
 

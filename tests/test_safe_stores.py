@@ -403,3 +403,16 @@ def test_check_with_answers_reports_a_planted_store_in_one_line(tmp_path: Path) 
     assert result.stderr == (f"scribe check: {note}: cannot read its saved answers "
                              f"({store}: is a symbolic link; refused)\n")
     assert "Traceback" not in result.output and victim.read_bytes() == b""
+
+
+def test_attesting_over_an_attested_addendum_keeps_the_old_version(tmp_path: Path) -> None:
+    note = _note(tmp_path / "notes")
+    with ReviewStore(tmp_path / "s.sqlite3") as st:
+        state = _state(note, st, "dr_a", "fluoroscopy")
+        _, first, _ = st.attest_note(note, state.note_id, "dr_a", state.addendum(), identity=state.identity,
+                                     seen_revision=state.revision)
+        state = _state(note, st, "dr_a", "ct")  # no addendum written in between: the locked one is still there
+        path, second, _ = st.attest_note(note, state.note_id, "dr_a", state.addendum(), identity=state.identity,
+                                         seen_revision=state.revision)
+    assert path.read_text() == second and "CT" in second
+    assert (note.parent / "n1.v1.addendum.txt").read_text() == first
