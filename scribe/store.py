@@ -468,12 +468,11 @@ class ReviewStore:
         Raises ``Superseded`` when ``seen_revision`` is given and is no longer the note's revision."""
         at = at or _now()
         self._record_attestation(note_id, user, addendum_text, self._key(note_sha256, identity), identity, at,
-                                 seen_revision, before_commit=None)
+                                 seen_revision)
         return at
 
     def _record_attestation(self, note_id: str, user: str, text: str, key: tuple[str, str],
-                            identity: NoteIdentity | None, at: datetime, seen_revision: int | None,
-                            before_commit: Any) -> int:
+                            identity: NoteIdentity | None, at: datetime, seen_revision: int | None) -> int:
         sid, npath = (identity.source_id, identity.path) if identity is not None else ("", "")
         self._begin()
         try:
@@ -486,8 +485,6 @@ class ReviewStore:
                 "seen_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (note_id, key[0], sid, npath, user, at.isoformat(), text, current + 1, seen))
             self._bump(key, current + 1)
-            if before_commit is not None:
-                before_commit()
             self._conn.execute("COMMIT")
         except BaseException:
             self._rollback()
@@ -509,7 +506,7 @@ class ReviewStore:
         try:
             staged.prepare()
             revision = self._record_attestation(note_id, user, signed, self._key("", identity), identity, at,
-                                                seen_revision, before_commit=None)
+                                                seen_revision)
         except BaseException:
             staged.abort()
             raise

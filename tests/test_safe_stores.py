@@ -416,3 +416,40 @@ def test_attesting_over_an_attested_addendum_keeps_the_old_version(tmp_path: Pat
                                          seen_revision=state.revision)
     assert path.read_text() == second and "CT" in second
     assert (note.parent / "n1.v1.addendum.txt").read_text() == first
+
+
+def test_an_answer_saved_after_another_reviewers_shows_it_and_reloads(tmp_path: Path) -> None:
+    pytest.importorskip("textual")
+    from scribe.tui.app import ReviewApp
+
+    note = _note(tmp_path / "notes")
+    store = default_store_path(note)
+    shown: list[str] = []
+
+    async def go() -> None:
+        app = ReviewApp([note], user="dr_a")
+        real = app.notify
+
+        def spy(message: str, **kw: Any) -> None:
+            shown.append(message)
+            real(message, **kw)
+
+        app.notify = spy  # type: ignore[method-assign]
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(600):
+                if app.loaded:
+                    break
+                await pilot.pause(0.02)
+            with ReviewStore(store) as sb:  # B answers while A's screen is open at revision 0
+                b = load_note(note, sb, "medicare")
+                sb.save(b.note_id, [_answer("guidance", ["ct"], "dr_b")], identity=b.identity,
+                        seen_revision=b.revision)
+            await pilot.press("a")
+            await pilot.press(*"fluoro", "enter")
+            await pilot.pause()
+            state = app.current
+            assert state is not None and state.revision == 2
+            assert [a.user for a in state.clinician] == ["dr_b", "dr_a"]  # reloaded from the store
+
+    asyncio.run(go())
+    assert "Saved. Meanwhile dr_b answered imaging guidance: CT." in shown
