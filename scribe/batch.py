@@ -165,7 +165,10 @@ def check_one(path: PathLike | Note | ReadError, *, payer: str = "medicare", max
             raise  # the budget of a caller (a worker's): it reports the note
         return _read_error(path, timeout_message(name, timeout))
     except sqlite3.Error as exc:
-        return _read_error(path, f"{name}: cannot read its saved answers ({type(exc).__name__})")
+        from scribe.store import UnsafeStore
+
+        why = str(exc) if isinstance(exc, UnsafeStore) else type(exc).__name__  # a refusal names only paths
+        return _read_error(path, f"{name}: cannot read its saved answers ({why})")
     except NoteError as err:
         return _read_error(path, str(err))
     except MemoryError:

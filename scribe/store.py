@@ -8,17 +8,32 @@ identity (``lookup``), never by file name: see ``scribe.identity``. All store an
 lives in this module. Each ``save`` runs in one transaction in WAL mode: a crash between the write and
 the commit leaves either the whole batch of answers or none of it.
 
+Safe stores: the store and addenda are opened with ``O_NOFOLLOW`` (a symbolic link is refused), and their
+folder must belong to this user (or root) and not be writable by group or others, unless the group is the
+one named by ``$SCRIBE_SHARED_GROUP`` (``UnsafeStore`` otherwise, one line).
+
+Revisions: each note (its identity) has a revision, bumped by every clinician answer and attestation. Each
+answer and attestation records the revision its author saw; an attestation or addendum built on a revision
+that is no longer the note's is refused with ``Superseded`` (naming what changed). An attestation is one
+transaction with its addendum: the signed text goes to a temp file beside the note, the row is committed,
+then the file is renamed into place. Recovery rule: the store is the record; if the process dies between the
+commit and the rename, the next ``recover_addendum`` (run when the note is opened for review) rewrites
+``NOTE.addendum.txt`` from the attested text stored in the row.
+
 Nothing here imports Textual or spaCy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import hashlib
 import json
 import os
 import sqlite3
+import stat
+import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scribe.fsutil import OWNER_ONLY, atomic_write_text
+from scribe.fsutil import OWNER_ONLY, atomic_write_text, output_problem
 from scribe.identity import NoteIdentity
 from scribe.models import Answer, Extraction, Flag
 
@@ -64,12 +79,168 @@ _ADDED_COLUMNS = (
     ("answers", "note_path", "TEXT NOT NULL DEFAULT ''"),
     ("attestations", "source_id", "TEXT NOT NULL DEFAULT ''"),
     ("attestations", "note_path", "TEXT NOT NULL DEFAULT ''"),
+    ("answers", "revision", "INTEGER NOT NULL DEFAULT 0"),
+    ("answers", "seen_revision", "INTEGER NOT NULL DEFAULT 0"),
+    ("attestations", "revision", "INTEGER NOT NULL DEFAULT 0"),
+    ("attestations", "seen_revision", "INTEGER NOT NULL DEFAULT 0"),
 )
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS answers_identity ON answers (note_sha256, source_id, id);
 CREATE INDEX IF NOT EXISTS answers_source ON answers (source_id);
 CREATE INDEX IF NOT EXISTS answers_path ON answers (note_path);
+CREATE TABLE IF NOT EXISTS revisions (
+    note_sha256 TEXT NOT NULL,
+    source_id   TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    PRIMARY KEY (note_sha256, source_id)
+);
 """
+
+SHARED_GROUP_ENV = "SCRIBE_SHARED_GROUP"
+
+
+class UnsafeStore(sqlite3.DatabaseError):
+    """A store or addendum that must not be opened (a symbolic link, a folder others may write): one line."""
+
+
+class Change(BaseModel):
+    """Something another reviewer recorded since a revision was seen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["answer", "attestation"]
+    element: str = ""
+    value: Any = None
+    user: str = ""
+    revision: int = 0
+
+    def words(self) -> str:
+        who = self.user or "another reviewer"
+        if self.kind == "attestation":
+            return f"{who} attested the addendum"
+        return f"{who} answered {_ELEMENT_WORDS.get(self.element, self.element.replace('_', ' '))}: " \
+               f"{value_words(self.element, self.value)}"
+
+
+class Superseded(Exception):
+    """An attestation or addendum built on answers that are no longer the note's latest."""
+
+    def __init__(self, changes: Sequence[Change], revision: int) -> None:
+        self.changes = list(changes)
+        self.revision = revision
+        what = "; ".join(c.words() for c in self.changes) or "the note's answers changed"
+        super().__init__(f"changed since you read this note: {what}")
+
+
+class SaveResult(BaseModel):
+    """The note's revision after a save, and what others recorded since the revision the saver had seen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    revision: int
+    changes: list[Change] = Field(default_factory=list)
+
+
+def _shared_gid() -> int | None:
+    name = os.environ.get(SHARED_GROUP_ENV, "").strip()
+    if not name:
+        return None
+    try:
+        import grp
+
+        return grp.getgrnam(name).gr_gid
+    except (ImportError, KeyError):
+        raise UnsafeStore(f"${SHARED_GROUP_ENV} names no group on this system") from None
+
+
+def folder_problem(folder: str | os.PathLike[str]) -> str | None:
+    """Why a store or addendum must not be written in ``folder``, or None when it is safe: the folder belongs to
+    this user (or root) and neither group nor others may write it; with ``$SCRIBE_SHARED_GROUP`` a folder of that
+    group may be group-writable (and belong to another member of the group)."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None  # missing: creating it (owner-only) or the write itself reports it
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder"
+    if not hasattr(os, "geteuid"):
+        return None
+    shared = _shared_gid()
+    in_group = shared is not None and st.st_gid == shared
+    if st.st_uid not in (os.geteuid(), 0) and not in_group:
+        return "belongs to another user"
+    if st.st_mode & stat.S_IWOTH:
+        return "is writable by others"
+    if st.st_mode & stat.S_IWGRP and not in_group:
+        return f"is writable by its group (set {SHARED_GROUP_ENV} to that group to share it)"
+    return None
+
+
+def _check_folder(folder: Path) -> None:
+    problem = folder_problem(folder)
+    if problem is not None:
+        raise UnsafeStore(f"{folder}: {problem}; refused")
+
+
+def _check_file_stat(path: Path, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeStore(f"{path}: is not a regular file; refused")
+    if not hasattr(os, "geteuid"):
+        return
+    shared = _shared_gid()
+    if st.st_uid != os.geteuid() and not (shared is not None and st.st_gid == shared):
+        raise UnsafeStore(f"{path}: belongs to another user; refused")
+    if st.st_mode & stat.S_IWOTH:
+        raise UnsafeStore(f"{path}: is writable by others; refused")
+
+
+def _no_links(path: Path) -> None:
+    """The store and its WAL/SHM/journal companions must not be symbolic links."""
+    for side in ("", "-wal", "-shm", "-journal"):
+        p = Path(str(path) + side)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            if stat.S_ISLNK(os.lstat(p).st_mode):
+                raise UnsafeStore(f"{p}: is a symbolic link; refused")
+
+
+def _file_mode() -> int:
+    return 0o660 if os.environ.get(SHARED_GROUP_ENV, "").strip() else OWNER_ONLY
+
+
+def open_store_file(path: Path, *, create: bool) -> os.stat_result | None:
+    """Check (and with ``create``, create owner-only) the store file without following links; its stat, or None
+    when it does not exist and ``create`` is false. Raises ``UnsafeStore``."""
+    _check_folder(path.parent)
+    _no_links(path)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    if create:
+        flags |= os.O_CREAT
+    try:
+        fd = os.open(path, flags, _file_mode())
+    except FileNotFoundError:
+        if create:
+            raise
+        return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeStore(f"{path}: is a symbolic link; refused") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        _check_file_stat(path, st)
+        if st.st_uid == getattr(os, "geteuid", lambda: -1)():
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, _file_mode())
+        return st
+    finally:
+        os.close(fd)
+
+
+def _same_file(path: Path, st: os.stat_result) -> None:
+    """After SQLite opened ``path`` by name: it is still the very file checked (not swapped for a link)."""
+    now = os.lstat(path)
+    if stat.S_ISLNK(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+        raise UnsafeStore(f"{path}: was replaced while it was opened; refused")
 
 
 class StoredAnswers(BaseModel):
@@ -113,10 +284,12 @@ def read_answers(store_path: str | os.PathLike[str], identity: NoteIdentity,
     Raises ``sqlite3.Error`` when the store exists but cannot be read.
     """
     path = Path(store_path)
-    if not path.is_file():
+    st = open_store_file(path, create=False)
+    if st is None:
         return StoredAnswers()
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=10.0)
     try:
+        _same_file(path, st)
         cols = {r[1] for r in conn.execute("PRAGMA table_info(answers)")}
         if "source_id" not in cols:  # a store from before note identities: no row can be matched safely
             return StoredAnswers()
@@ -157,18 +330,20 @@ class ReviewStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         if not self.path.parent.exists():
-            # a folder we create is owner-only; an existing folder (--store elsewhere) is left alone
+            # a folder we create is owner-only; an existing folder (--store elsewhere) is checked, not changed
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(OSError):
-                os.chmod(self.path.parent, 0o700)
-        if not self.path.exists():
-            # create the file owner-only before SQLite opens it
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, OWNER_ONLY)
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, OWNER_ONLY)
+                os.chmod(self.path.parent, 0o770 if _file_mode() != OWNER_ONLY else 0o700)
+        # created owner-only without following a link, in a folder only this user may write, before SQLite opens it
+        st = open_store_file(self.path, create=True)
+        assert st is not None
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per save.
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=10.0)
+        try:
+            _same_file(self.path, st)
+        except BaseException:
+            self._conn.close()
+            raise
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
@@ -176,7 +351,7 @@ class ReviewStore:
         self._migrate()
         for side in ("-wal", "-shm"):
             with contextlib.suppress(OSError):
-                os.chmod(str(self.path) + side, OWNER_ONLY)
+                os.chmod(str(self.path) + side, _file_mode())
 
     def _migrate(self) -> None:
         for table, column, decl in _ADDED_COLUMNS:
@@ -209,36 +384,172 @@ class ReviewStore:
                 conn.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def _key(note_sha256: str, identity: NoteIdentity | None) -> tuple[str, str]:
+        return (identity.sha256, identity.source_id) if identity is not None else (note_sha256, "")
+
+    def _revision(self, key: tuple[str, str]) -> int:
+        row = self._conn.execute("SELECT revision FROM revisions WHERE note_sha256 = ? AND source_id = ?",
+                                 key).fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump(self, key: tuple[str, str], revision: int) -> None:
+        self._conn.execute("INSERT INTO revisions (note_sha256, source_id, revision) VALUES (?, ?, ?) "
+                           "ON CONFLICT (note_sha256, source_id) DO UPDATE SET revision = excluded.revision",
+                           (*key, revision))
+
+    def _changes(self, key: tuple[str, str], seen: int) -> list[Change]:
+        out: list[tuple[int, int, Change]] = []
+        for rid, el, v, u, rev in self._conn.execute(
+                "SELECT id, element, value, user, revision FROM answers WHERE note_sha256 = ? AND source_id = ? "
+                "AND role = 'clinician' AND revision > ?", (*key, seen)):
+            out.append((rev, rid, Change(kind="answer", element=el, value=json.loads(v), user=u, revision=rev)))
+        for rid, u, rev in self._conn.execute(
+                "SELECT id, user, revision FROM attestations WHERE note_sha256 = ? AND source_id = ? AND revision > ?",
+                (*key, seen)):
+            out.append((rev, rid, Change(kind="attestation", user=u, revision=rev)))
+        return [c for _, _, c in sorted(out, key=lambda t: (t[0], t[1]))]
+
+    def revision(self, identity: NoteIdentity) -> int:
+        """The note's revision: bumped by every clinician answer and attestation (0 before any)."""
+        return self._revision(self._key("", identity))
+
+    def changes_since(self, identity: NoteIdentity, seen_revision: int) -> list[Change]:
+        """Clinician answers and attestations recorded after ``seen_revision``, oldest first."""
+        return self._changes(self._key("", identity), seen_revision)
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
+
     def save(self, note_id: str, answers: Sequence[Answer], *, note_sha256: str = "",
-             role: Role = "clinician", identity: NoteIdentity | None = None) -> None:
-        """Append ``answers`` in one transaction (all or nothing).
+             role: Role = "clinician", identity: NoteIdentity | None = None,
+             seen_revision: int | None = None) -> SaveResult:
+        """Append ``answers`` in one transaction (all or nothing); clinician answers bump the note's revision.
 
         ``identity`` (from ``scribe.identity``) is what later look-ups match; ``note_id`` is a label.
+        ``seen_revision`` is the revision the answers were given at (default: the current one); the result
+        lists what others recorded since then, so the caller can show it and refresh.
         """
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-        sha = identity.sha256 if identity is not None else note_sha256
+        key = self._key(note_sha256, identity)
         sid, npath = (identity.source_id, identity.path) if identity is not None else ("", "")
-        rows = [
-            (note_id, sha, sid, npath, a.element, json.dumps(a.value, sort_keys=True, default=_json_default),
-             a.user, _iso(a.at), role, a.comment)
-            for a in answers
-        ]
-        if not rows:
-            return
-        self._transaction(rows, "INSERT INTO answers (note_id, note_sha256, source_id, note_path, element, value, "
-                                "user, at, role, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        if not answers:
+            return SaveResult(revision=self._revision(key))
+        conn = self._conn
+        self._begin()
+        try:
+            current = self._revision(key)
+            seen = current if seen_revision is None else seen_revision
+            changes = self._changes(key, seen) if seen < current else []
+            new = current + 1 if role == "clinician" else current  # coder corrections are never in the addendum
+            for a in answers:
+                conn.execute("INSERT INTO answers (note_id, note_sha256, source_id, note_path, element, value, user, "
+                             "at, role, comment, revision, seen_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             (note_id, key[0], sid, npath, a.element,
+                              json.dumps(a.value, sort_keys=True, default=_json_default), a.user, _iso(a.at), role,
+                              a.comment, new, seen))
+            if new != current:
+                self._bump(key, new)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return SaveResult(revision=new, changes=changes)
 
     def attest(self, note_id: str, user: str, addendum_text: str, *, note_sha256: str = "",
-               identity: NoteIdentity | None = None, at: datetime | None = None) -> datetime:
-        """Record that ``user`` attests the addendum for the note; returns the time recorded."""
+               identity: NoteIdentity | None = None, at: datetime | None = None,
+               seen_revision: int | None = None) -> datetime:
+        """Record that ``user`` attests the addendum for the note (row only; ``attest_note`` also writes the file).
+        Raises ``Superseded`` when ``seen_revision`` is given and is no longer the note's revision."""
         at = at or _now()
-        sha = identity.sha256 if identity is not None else note_sha256
-        sid, npath = (identity.source_id, identity.path) if identity is not None else ("", "")
-        self._transaction([(note_id, sha, sid, npath, user, at.isoformat(), addendum_text)],
-                          "INSERT INTO attestations (note_id, note_sha256, source_id, note_path, user, at, addendum) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        self._record_attestation(note_id, user, addendum_text, self._key(note_sha256, identity), identity, at,
+                                 seen_revision)
         return at
+
+    def _record_attestation(self, note_id: str, user: str, text: str, key: tuple[str, str],
+                            identity: NoteIdentity | None, at: datetime, seen_revision: int | None) -> int:
+        sid, npath = (identity.source_id, identity.path) if identity is not None else ("", "")
+        self._begin()
+        try:
+            current = self._revision(key)
+            seen = current if seen_revision is None else seen_revision
+            if seen != current:
+                raise Superseded(self._changes(key, seen), current)
+            self._conn.execute(
+                "INSERT INTO attestations (note_id, note_sha256, source_id, note_path, user, at, addendum, revision, "
+                "seen_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (note_id, key[0], sid, npath, user, at.isoformat(), text, current + 1, seen))
+            self._bump(key, current + 1)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return current + 1
+
+    def attest_note(self, note: str | os.PathLike[str], note_id: str, user: str, text: str, *,
+                    identity: NoteIdentity, seen_revision: int, at: datetime | None = None) -> tuple[Path, str, int]:
+        """Attest the addendum ``text`` of ``note``: the signed, locked file and the attestation row together.
+
+        The signed text is written to a temp file beside the note first, then the row is committed, then the
+        file is renamed into place (see the module's recovery rule). Any failure before the commit (a name too
+        long, a read-only folder, ``Superseded``) leaves no row and no file. Returns (path, signed text, revision).
+        """
+        at = at or _now()
+        target = addendum_path(note)
+        signed = _body(text) + "\n" + attestation_line(user, at) + "\n"
+        staged = _Staged(note, target, signed, LOCKED)
+        try:
+            staged.prepare()
+            revision = self._record_attestation(note_id, user, signed, self._key("", identity), identity, at,
+                                                seen_revision)
+        except BaseException:
+            staged.abort()
+            raise
+        staged.commit()
+        return target, signed, revision
+
+    def write_addendum(self, note: str | os.PathLike[str], text: str, *, identity: NoteIdentity,
+                       seen_revision: int) -> Path:
+        """``write_addendum`` under the store's write lock, refused (``Superseded``) when the answers it was built
+        from are no longer the note's latest. Nothing is recorded in the store."""
+        key = self._key("", identity)
+        self._begin()
+        try:
+            current = self._revision(key)
+            if seen_revision != current:
+                raise Superseded(self._changes(key, seen_revision), current)
+            return write_addendum(note, text)
+        finally:
+            self._rollback()
+
+    def recover_addendum(self, note: str | os.PathLike[str], identity: NoteIdentity) -> bool:
+        """The recovery rule: when the note's latest event is an attestation whose text is not in
+        ``NOTE.addendum.txt`` (the process died between the commit and the rename: the file is missing, the
+        unsigned draft of that text, or the previous attested version), write it from the store."""
+        key = self._key("", identity)
+        row = self._conn.execute(
+            "SELECT addendum, revision FROM attestations WHERE note_sha256 = ? AND source_id = ? ORDER BY id DESC "
+            "LIMIT 1", key).fetchone()
+        if row is None or row[1] != self._revision(key) or row[1] == 0:
+            return False
+        now = current_addendum(note)
+        # what the folder holds when the rename never happened: no addendum, the unsigned draft of the attested
+        # text, or the previous attested version; an unattested text of its own is a later version, left alone
+        if now == row[0] or (now is not None and not is_attested(now) and _body(now) != _body(row[0])):
+            return False
+        staged = _Staged(note, addendum_path(note), row[0], LOCKED)
+        try:
+            staged.prepare()
+        except BaseException:
+            staged.abort()
+            raise
+        staged.commit()
+        return True
 
     def lookup(self, identity: NoteIdentity, role: Role = "clinician") -> StoredAnswers:
         """The answers given for this note (``current``) and for earlier versions of it (``stale``)."""
@@ -248,12 +559,12 @@ class ReviewStore:
     def latest_attestation(self, identity: NoteIdentity) -> dict[str, Any] | None:
         """The last attestation recorded for this very text of the note, if any."""
         cur = self._conn.execute(
-            "SELECT id, note_id, user, at, addendum FROM attestations WHERE note_sha256 = ? AND source_id = ? "
-            "ORDER BY id DESC LIMIT 1", (identity.sha256, identity.source_id))
+            "SELECT id, note_id, user, at, addendum, revision FROM attestations "
+            "WHERE note_sha256 = ? AND source_id = ? ORDER BY id DESC LIMIT 1", (identity.sha256, identity.source_id))
         row = cur.fetchone()
         if row is None:
             return None
-        return dict(zip(("id", "note_id", "user", "at", "addendum"), row, strict=True))
+        return dict(zip(("id", "note_id", "user", "at", "addendum", "revision"), row, strict=True))
 
     # ------------------------------------------------------------------ reading
     def answers_for(self, note_id: str, role: Role | None = "clinician") -> list[Answer]:
@@ -480,13 +791,72 @@ def _body(text: str) -> str:
 
 def _archive_attested(note: str | os.PathLike[str], target: Path) -> Path | None:
     """Move the attested addendum at ``target`` to the next free ``NOTE.vN.addendum.txt`` (kept locked)."""
-    n = 1
-    while addendum_path(note, n).exists():
-        n += 1
-    kept = addendum_path(note, n)
-    os.link(target, kept)  # fails rather than overwrite an existing version
+    kept = _link_next_version(note, target)
     os.unlink(target)
     return kept
+
+
+def _link_next_version(note: str | os.PathLike[str], target: Path) -> Path:
+    n = 1
+    while os.path.lexists(addendum_path(note, n)):
+        n += 1
+    kept = addendum_path(note, n)
+    os.link(target, kept, follow_symlinks=False)  # fails rather than overwrite an existing version
+    return kept
+
+
+def _name_fits(target: Path) -> None:
+    try:
+        limit = os.pathconf(target.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    if len(os.fsencode(target.name)) > limit:
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(target))
+
+
+class _Staged:
+    """An addendum written to a temp file beside the note, renamed into place only by ``commit`` (after the
+    store's commit); ``abort`` removes every trace. An attested addendum it replaces is kept as ``NOTE.vN``."""
+
+    def __init__(self, note: str | os.PathLike[str], target: Path, text: str, mode: int) -> None:
+        self.note, self.target, self.text, self.mode = note, target, text, mode
+        self.tmp: str | None = None
+        self.kept: Path | None = None
+
+    def prepare(self) -> None:
+        _check_folder(self.target.parent)
+        _name_fits(self.target)
+        old = _read_text(self.target)  # never through a link
+        # an attested addendum is locked (0400) by design: it is kept as NOTE.vN or re-signed, not refused
+        problem = None if old is not None and is_attested(old) else output_problem(self.target)
+        if problem is not None:
+            raise UnsafeStore(f"{self.target}: {problem}")
+        fd, self.tmp = tempfile.mkstemp(prefix=".scribe-", suffix=".tmp", dir=self.target.parent)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), self.mode)
+            fh.write(self.text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        if old is not None and is_attested(old) and _body(old) != _body(self.text):
+            self.kept = _link_next_version(self.note, self.target)  # a link: the old file stays until commit
+
+    def abort(self) -> None:
+        for leftover in (self.tmp, self.kept):
+            if leftover is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
+        self.tmp = self.kept = None
+
+    def commit(self) -> None:
+        assert self.tmp is not None
+        os.replace(self.tmp, self.target)
+        self.tmp = None
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(self.target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
 
 
 def write_addendum(note: str | os.PathLike[str], text: str) -> Path:
@@ -494,8 +864,11 @@ def write_addendum(note: str | os.PathLike[str], text: str) -> Path:
 
     An attested (locked) addendum is never overwritten: when the text changes it is kept as
     ``NOTE.vN.addendum.txt`` and the new, unattested version takes its name. Same text: nothing written.
+    The note's folder must be safe (``folder_problem``); a symbolic link is never followed.
     """
     target = addendum_path(note)
+    _check_folder(target.parent)
+    _name_fits(target)
     old = _read_text(target)
     if old is not None and is_attested(old):
         if _body(old) == _body(text):
@@ -508,13 +881,17 @@ def write_addendum(note: str | os.PathLike[str], text: str) -> Path:
 
 
 def attest_addendum(note: str | os.PathLike[str], text: str, user: str, at: datetime) -> tuple[Path, str]:
-    """Write the addendum with its attestation line (name and time) and lock it (0400)."""
+    """Write the addendum with its attestation line (name and time) and lock it (0400), without a store row
+    (``ReviewStore.attest_note`` does both in one transaction)."""
     target = addendum_path(note)
-    old = _read_text(target)
-    if old is not None and is_attested(old) and _body(old) != _body(text):
-        _archive_attested(note, target)
     signed = _body(text) + "\n" + attestation_line(user, at) + "\n"
-    atomic_write_text(target, signed, mode=LOCKED)
+    staged = _Staged(note, target, signed, LOCKED)
+    try:
+        staged.prepare()
+    except BaseException:
+        staged.abort()
+        raise
+    staged.commit()
     return target, signed
 
 
@@ -523,10 +900,19 @@ def current_addendum(note: str | os.PathLike[str]) -> str | None:
 
 
 def _read_text(path: Path) -> str | None:
+    """The file's text, never through a symbolic link (``UnsafeStore``); None when it does not exist."""
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeStore(f"{path}: is a symbolic link; refused") from None
+        if err.errno == errno.ENAMETOOLONG:
+            return None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read().decode("utf-8", errors="replace")
 
 
 # ---------------------------------------------------------------------- applying saved answers

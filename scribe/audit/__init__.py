@@ -346,7 +346,10 @@ def run_audit(
             try:
                 ex = with_saved_answers(ex, identity_of(note), store, payer)[0]
             except sqlite3.Error as exc:
-                raise AuditError(f"{store}: cannot read the review store ({type(exc).__name__})") from None
+                from scribe.store import UnsafeStore
+
+                why = str(exc) if isinstance(exc, UnsafeStore) else type(exc).__name__
+                raise AuditError(f"{store}: cannot read the review store ({why})") from None
         read.append((note, ex))
 
     plan = sample_notes([(ex.note_id, ex.elements.procedure_type.value) for _, ex in read], sample, seed, stratify)

@@ -96,7 +96,10 @@ def codes_command(
         try:
             saved = read_answers(store_path, identity_of(read))
         except sqlite3.Error as exc:
-            typer.echo(f"scribe codes: {store_path}: cannot read the review store ({type(exc).__name__})", err=True)
+            from scribe.store import UnsafeStore
+
+            why = str(exc) if isinstance(exc, UnsafeStore) else type(exc).__name__
+            typer.echo(visible(f"scribe codes: {store_path}: cannot read the review store ({why})"), err=True)
             raise typer.Exit(2) from None
     try:
         done, prompts = complete(ex, [*saved.current, *given], payer)

@@ -23,12 +23,11 @@ from scribe.fsutil import atomic_write_text
 from scribe.notes import Note, NoteError
 from scribe.store import (
     ReviewStore,
+    Superseded,
     addendum_path,
-    attest_addendum,
     current_addendum,
     default_store_path,
     is_attested,
-    write_addendum,
 )
 from scribe.tui.bindings import THEMES, KeySpec, keys_for, spec_for_action, textual_bindings
 from scribe.tui.screens.confirm import ConfirmScreen
@@ -290,11 +289,18 @@ class ReviewApp(App[None]):
         """Save one answer (one transaction) then recompute. Returns an error message on failure."""
         answer = make_answer(element, value, self.user, comment)
         try:
-            self.store_for(state).save(state.note_id, [answer], note_sha256=state.sha256, identity=state.identity,
-                                       role=self.role)  # type: ignore[arg-type]
+            store = self.store_for(state)
+            result = store.save(state.note_id, [answer], note_sha256=state.sha256, identity=state.identity,
+                                role=self.role, seen_revision=state.revision)  # type: ignore[arg-type]
         except Exception as err:
-            return f"not saved: {type(err).__name__}"
-        (state.coder if self.audit else state.clinician).append(answer)
+            return f"not saved: {_reason(err)}"
+        if result.changes:  # another reviewer answered meanwhile: show it and reload what the store holds
+            self.notify("Saved. Meanwhile " + "; ".join(c.words() for c in result.changes) + ".",
+                        title=state.note_id, severity="warning", timeout=10)
+            self._reload(state, store)
+        else:
+            (state.coder if self.audit else state.clinician).append(answer)
+            state.revision = result.revision
         state.recompute(self.payer)
         if not self.audit:
             self._regenerate_addendum(state)
@@ -304,18 +310,38 @@ class ReviewApp(App[None]):
 
     def _regenerate_addendum(self, state: NoteState) -> None:
         """An addendum already written follows every answer; an attested one is kept and a new version begins."""
-        old = current_addendum(state.path)
-        if old is None or state.extraction is None:
-            return
         try:
-            write_addendum(state.path, state.addendum())
-        except OSError as err:
-            self.notify(f"Addendum not updated: {err.strerror or type(err).__name__}", severity="error")
+            old = current_addendum(state.path)
+            if old is None or state.extraction is None:
+                return
+            self.store_for(state).write_addendum(state.path, state.addendum(), identity=state.identity,
+                                                 seen_revision=state.revision)  # type: ignore[arg-type]
+        except Superseded as err:
+            self._superseded(state, "Addendum not updated", err)
+            return
+        except Exception as err:
+            self.notify(f"Addendum not updated: {_reason(err)}", severity="error")
             return
         if is_attested(old):
             state.attested = None
             self.notify("The attested addendum is kept; a new, unattested version was written.",
                         title=state.note_id)
+
+    def _reload(self, state: NoteState, store: ReviewStore) -> None:
+        """The store's answers for ``state`` (after another reviewer's change), then recompute and repaint."""
+        try:
+            state.load_answers(store)
+        except Exception as err:
+            self.notify(f"Answers not reloaded: {_reason(err)}", severity="error")
+        state.recompute(self.payer)
+        if state is self.current:
+            self.refresh_panels()
+
+    def _superseded(self, state: NoteState, what: str, err: Superseded) -> None:
+        """Refused: another reviewer changed the note. Say what changed, in one line, and show it."""
+        self.notify(f"{what}: {err}. The checklist now shows it; review and try again.", title=state.note_id,
+                    severity="error", timeout=15)
+        self._reload(state, self.store_for(state))
 
     # ------------------------------------------------------------------ actions (keys in bindings.py)
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -371,14 +397,19 @@ class ReviewApp(App[None]):
             return
         text = state.addendum()
         target = addendum_path(state.path)
+        seen = state.revision
 
         def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
             try:
-                path = write_addendum(state.path, text)
-            except OSError as err:
-                self.notify(f"Addendum not written: {err.strerror or type(err).__name__}", severity="error")
+                path = self.store_for(state).write_addendum(state.path, text, identity=state.identity,
+                                                            seen_revision=seen)  # type: ignore[arg-type]
+            except Superseded as err:
+                self._superseded(state, "Addendum not written", err)
+                return
+            except Exception as err:
+                self.notify(f"Addendum not written: {_reason(err)}", severity="error")
                 return
             self.notify(f"Addendum written to {path.name}", title=state.note_id)
 
@@ -392,6 +423,7 @@ class ReviewApp(App[None]):
             self.notify("No answers yet: nothing to attest.", severity="warning")
             return
         text = state.addendum()
+        seen = state.revision
 
         def confirmed(yes: bool | None) -> None:
             if not yes:
@@ -400,12 +432,16 @@ class ReviewApp(App[None]):
 
             at = datetime.now(UTC).replace(microsecond=0)
             try:
-                path, signed = attest_addendum(state.path, text, self.user, at)
-                self.store_for(state).attest(state.note_id, self.user, signed, note_sha256=state.sha256,
-                                             identity=state.identity, at=at)
-            except Exception as err:
-                self.notify(f"Not attested: {type(err).__name__}", severity="error")
+                path, signed, revision = self.store_for(state).attest_note(
+                    state.path, state.note_id, self.user, text, identity=state.identity,  # type: ignore[arg-type]
+                    seen_revision=seen, at=at)
+            except Superseded as err:
+                self._superseded(state, "Not attested", err)
                 return
+            except Exception as err:
+                self.notify(f"Not attested: {_reason(err)}", severity="error")
+                return
+            state.revision = revision
             state.attested = {"user": self.user, "at": at.isoformat(), "addendum": signed}
             self.update_status()
             self.notify(f"Attested by {self.user}; addendum in {path.name} (locked)", title=state.note_id)
@@ -471,3 +507,14 @@ class ReviewApp(App[None]):
         for cmd in super().get_system_commands(screen):
             if cmd.title not in titles and cmd.title != "Quit":
                 yield cmd
+
+
+def _reason(err: BaseException) -> str:
+    """One line for the screen: the OS reason or the store's refusal, never a traceback or note text."""
+    if isinstance(err, OSError) and not isinstance(err, Superseded):
+        return err.strerror or type(err).__name__
+    from scribe.store import UnsafeStore
+
+    if isinstance(err, UnsafeStore):
+        return " ".join(str(err).split())
+    return type(err).__name__

@@ -6,6 +6,7 @@ still to ask) the moment an answer changes. This module does not import Textual.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ class NoteState:
     identity: NoteIdentity | None = None  # text hash + source id: what the store matches answers by
     stale_answers: list[Answer] = field(default_factory=list)  # shown as stale, never applied
     attested: dict[str, Any] | None = None  # the latest attestation of this very text (user, at)
+    revision: int = 0  # the store's revision of this note that ``clinician`` reflects (optimistic concurrency)
 
     @property
     def note_id(self) -> str:
@@ -65,6 +67,9 @@ class NoteState:
         """The answers saved for this very note; answers to an earlier text of it are kept aside as stale."""
         if self.identity is None:
             return
+        with contextlib.suppress(OSError):  # the recovery rule: an attestation committed but never renamed
+            store.recover_addendum(self.path, self.identity)
+        self.revision = store.revision(self.identity)
         clinician = store.lookup(self.identity, "clinician")
         coder = store.lookup(self.identity, "coder")
         self.clinician, self.coder = clinician.current, coder.current
