@@ -3,6 +3,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK := $(VENV)/.installed-spark
 
 .PHONY: run test setup lint bench clean
 
@@ -10,15 +11,20 @@ $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,spark]'
+	$(BIN)/pip install -q -e '.[test]'
 	@touch $(STAMP)
+
+# the Spark test needs pyspark (a large download): only `make test` installs it, `make run` does not
+$(SPARK): $(STAMP)
+	$(BIN)/pip install -q -e '.[test,spark]'
+	@touch $(SPARK)
 
 setup: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/scribe check sample_notes --format table || [ $$? -le 1 ]
 
-test: $(STAMP)
+test: $(SPARK)
 	$(BIN)/ruff check scribe tests benchmarks
 	$(BIN)/python -m pytest
 
