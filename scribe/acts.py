@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from scribe.lexicon import ActsLexicon, default_acts
 from scribe.models import Act, make_act
@@ -29,9 +30,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ActPatterns:
-    delivery: re.Pattern[str]
     cement_words: re.Pattern[str]  # delivery, observed and nonvertebral words, a named group each
-    observed: re.Pattern[str]
     nonvertebral: re.Pattern[str]
     access: re.Pattern[str]
     other_use: re.Pattern[str]
@@ -51,12 +50,10 @@ def _alt(patterns: list[str], *, ignorecase: bool = True) -> re.Pattern[str]:
 
 def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
     return ActPatterns(
-        delivery=_alt(lex.cement_delivery, ignorecase=False),
         cement_words=re.compile("|".join(
             f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps) or '(?!)'})" for name, ps in
             (("observed", lex.cement_observed), ("nonvertebral", lex.nonvertebral_target),
              ("delivery", lex.cement_delivery)))),
-        observed=_alt(lex.cement_observed, ignorecase=False),
         nonvertebral=_alt(lex.nonvertebral_target, ignorecase=False),
         access=_alt(lex.access_predicate, ignorecase=False),
         other_use=_alt(lex.access_other_use, ignorecase=False),
@@ -69,17 +66,26 @@ def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
     )
 
 
+L = TypeVar("L")
+P = TypeVar("P")
+
+
+def compiled_for(lex: L, store: dict[int, P], make: Callable[[L], P]) -> P:
+    """``make(lex)``, kept in ``store`` while ``lex`` (a cached lexicon model) stays the one in use: a reloaded
+    lexicon (``--lexicons``, ``clear_caches``) is compiled anew."""
+    got = store.get(id(lex))
+    if got is None:
+        store.clear()
+        got = store[id(lex)] = make(lex)
+    return got
+
+
 _COMPILED: dict[int, ActPatterns] = {}
 
 
 def act_patterns() -> ActPatterns:
-    """The compiled patterns of the act lexicon in use (recompiled when the lexicon is reloaded)."""
-    lex = default_acts()
-    got = _COMPILED.get(id(lex))
-    if got is None:
-        _COMPILED.clear()
-        got = _COMPILED[id(lex)] = compile_act_patterns(lex)
-    return got
+    """The compiled patterns of the act lexicon in use."""
+    return compiled_for(default_acts(), _COMPILED, compile_act_patterns)
 
 
 _PLAN_SECTIONS = frozenset({"PLAN", "CONSENT"})

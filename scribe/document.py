@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scribe.acts import STOP_WORDS, _alt, act_patterns, today
+from scribe.acts import STOP_WORDS, _alt, act_patterns, compiled_for, today
 from scribe.lexicon import DocumentsLexicon, default_documents
 from scribe.models import Act, Document, DocumentKind, Evidence, make_evidence
 
@@ -94,13 +94,8 @@ _COMPILED: dict[int, DocumentPatterns] = {}
 
 
 def document_patterns() -> DocumentPatterns:
-    """The compiled patterns of the document lexicon in use (recompiled when the lexicon is reloaded)."""
-    lex = default_documents()
-    got = _COMPILED.get(id(lex))
-    if got is None:
-        _COMPILED.clear()
-        got = _COMPILED[id(lex)] = compile_document_patterns(lex)
-    return got
+    """The compiled patterns of the document lexicon in use."""
+    return compiled_for(default_documents(), _COMPILED, compile_document_patterns)
 
 
 @dataclass(slots=True)
