@@ -386,12 +386,7 @@ class _Builder:
                           "Burst fracture without stated stability: coded as type unspecified; stable or "
                           "unstable burst has its own code (D4)", ev)
         else:
-            regions: list[str] = []
-            for lv in sorted(levels, key=level_key):
-                r = t.icd_region_by_level.get(lv)
-                if r and r not in regions:
-                    regions.append(r)
-            for r in regions:
+            for r in self._icd_regions(levels):
                 self.diag(t.collapsed_by_region[r], f"Collapsed vertebra, {r} region, no etiology documented (D5)", ev)
             if (self.ex.treated or levels) and value == "other":
                 self.flag("etiology_query", "warning",
@@ -403,16 +398,20 @@ class _Builder:
                           "No fracture etiology documented (osteoporosis, neoplasm, trauma…): collapsed-vertebra "
                           "code proposed; query the clinician for the cause (D5)", ev)
 
+    def _icd_regions(self, levels: list[str]) -> list[str]:
+        """The ICD-10-CM regions of ``levels``, in spinal order, each once."""
+        regions: list[str] = []
+        for lv in sorted(levels, key=level_key):
+            r = self.table.icd_region_by_level.get(lv)
+            if r and r not in regions:
+                regions.append(r)
+        return regions
+
     def _uncertain(self, value: str, cue: dict[str, object], levels: list[str], ev: list[Evidence]) -> None:
         """ICD-10-CM IV.H: an uncertain cause ("suspected myeloma") is not coded in the outpatient setting; the
         fracture is coded as a collapsed vertebra by region and the coder is told why."""
         t = self.table
-        regions: list[str] = []
-        for lv in sorted(levels, key=level_key):
-            r = t.icd_region_by_level.get(lv)
-            if r and r not in regions:
-                regions.append(r)
-        for r in regions:
+        for r in self._icd_regions(levels):
             self.diag(t.collapsed_by_region[r], f"Collapsed vertebra, {r} region: the documented fracture; its cause "
                       "is stated as uncertain, so it is not coded (outpatient, ICD-10-CM IV.H)", ev)
         named = " ".join(e.text for e in ev[:1]) or str(cue.get("value") or "")
