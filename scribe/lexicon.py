@@ -152,36 +152,27 @@ class Lexicon(_Strict):
     normalization: Normalization
 
 
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression ({exc})") from None
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
 class CoverageLexicon(BaseModel):
     """``coverage.json``: the coverage documentation items (read by ``scribe.resolvers.coverage``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    items: dict[str, list[str]]  # item -> regular expressions (case-insensitive)
-    negation: str  # regex of negation cues looked for just before a match
+    items: dict[str, list[Regex]]  # item -> regular expressions (case-insensitive)
+    negation: Regex  # regex of negation cues looked for just before a match
     min_pain_score: int = 5
     level_scoped: list[str] = []  # items that must concern a treated level
     keywords: dict[str, list[str]] = {}  # item -> lower-case words one of which must occur (a cheap pre-filter)
-
-    @field_validator("items")
-    @classmethod
-    def _patterns_compile(cls, items: dict[str, list[str]]) -> dict[str, list[str]]:
-        for item, patterns in items.items():
-            for pattern in patterns:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    raise ValueError(f"item {item!r}: invalid regular expression ({exc})") from None
-        return items
-
-    @field_validator("negation")
-    @classmethod
-    def _negation_compiles(cls, pattern: str) -> str:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression ({exc})") from None
-        return pattern
 
     @field_validator("level_scoped", "keywords")
     @classmethod
@@ -193,15 +184,6 @@ class CoverageLexicon(BaseModel):
         return named
 
 
-def _regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression ({exc})") from None
-    return pattern
-
-
-Regex = Annotated[str, AfterValidator(_regex)]
 DocumentKind = Literal["augmentation_procedure", "other_procedure", "imaging_report", "clinical_note",
                        "correspondence", "unknown"]
 CavityDevice = Literal["balloon", "spinejack", "kiva", "osteotome", "curette", "drill"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -122,10 +122,11 @@ def _looks_binary(text: str) -> bool:
     return bad / len(sample) > 0.05
 
 
-def read_note(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Note:
-    """Read one note file. Raises NoteError (one line, names the file) on any problem."""
+def read_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES, source: str | None = None) -> bytes:
+    """A file's bytes, at most ``max_bytes``. Raises NoteError (one line naming ``source``, default the path)
+    when it is missing, a folder, unreadable or too large."""
     p = Path(path)
-    source = str(path)
+    source = str(path) if source is None else source
     try:
         st = p.stat()
     except FileNotFoundError:
@@ -149,6 +150,14 @@ def read_note(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) 
         raise NoteError(source, f"cannot read ({exc.strerror or type(exc).__name__})") from None
     if len(data) > max_bytes:
         raise NoteError(source, f"file too large (over the {max_bytes}-byte limit)")
+    return data
+
+
+def read_note(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Note:
+    """Read one note file. Raises NoteError (one line, names the file) on any problem."""
+    p = Path(path)
+    source = str(path)
+    data = read_bytes(p, max_bytes, source)
     text, encoding = decode(data, source)
     return Note(
         note_id=note_id_for(p),
@@ -179,11 +188,18 @@ def find_date_of_service(text: str) -> date | None:
     return None
 
 
-def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False) -> Iterator[Path]:
+def is_note_file(child: Path) -> bool:
+    """A file a folder contributes as a plain text note: .txt/.note/.text, not a gold file nor an addendum."""
+    return child.suffix.lower() in NOTE_SUFFIXES and not child.name.endswith(SKIP_ENDINGS)
+
+
+def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = False,
+                    accept: Callable[[Path], bool] = is_note_file) -> Iterator[Path]:
     """Expand files and directories into note paths, in the order given (directories sorted).
 
-    A directory contributes its files ending in .txt/.note/.text (gold files, addenda and hidden files are
-    skipped); a file named explicitly is always included, whatever its suffix.
+    A directory contributes its files that ``accept`` takes (by default those ending in .txt/.note/.text;
+    gold files, addenda and hidden files are skipped); a file named explicitly is always included, whatever
+    its suffix.
     """
     for item in inputs:
         p = Path(item)
@@ -192,7 +208,7 @@ def iter_note_paths(inputs: Iterable[str | os.PathLike[str]], recursive: bool = 
             for child in sorted(p.glob(pattern)):
                 if child.name.startswith(".") or (not child.is_file() and not child.is_symlink()):
                     continue
-                if child.suffix.lower() in NOTE_SUFFIXES and not child.name.endswith(SKIP_ENDINGS):
+                if accept(child):
                     yield child
         else:
             yield p

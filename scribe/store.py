@@ -542,13 +542,7 @@ class ReviewStore:
         # text, or the previous attested version; an unattested text of its own is a later version, left alone
         if now == row[0] or (now is not None and not is_attested(now) and _body(now) != _body(row[0])):
             return False
-        staged = _Staged(note, addendum_path(note), row[0], LOCKED)
-        try:
-            staged.prepare()
-        except BaseException:
-            staged.abort()
-            raise
-        staged.commit()
+        _Staged(note, addendum_path(note), row[0], LOCKED).write()
         return True
 
     def lookup(self, identity: NoteIdentity, role: Role = "clinician") -> StoredAnswers:
@@ -847,6 +841,15 @@ class _Staged:
                     os.unlink(leftover)
         self.tmp = self.kept = None
 
+    def write(self) -> None:
+        """Prepare then commit, leaving nothing behind when preparing fails (no store row goes with it)."""
+        try:
+            self.prepare()
+        except BaseException:
+            self.abort()
+            raise
+        self.commit()
+
     def commit(self) -> None:
         assert self.tmp is not None
         os.replace(self.tmp, self.target)
@@ -885,13 +888,7 @@ def attest_addendum(note: str | os.PathLike[str], text: str, user: str, at: date
     (``ReviewStore.attest_note`` does both in one transaction)."""
     target = addendum_path(note)
     signed = _body(text) + "\n" + attestation_line(user, at) + "\n"
-    staged = _Staged(note, target, signed, LOCKED)
-    try:
-        staged.prepare()
-    except BaseException:
-        staged.abort()
-        raise
-    staged.commit()
+    _Staged(note, target, signed, LOCKED).write()
     return target, signed
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
-from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES, SKIP_ENDINGS, Note, NoteError, read_note
+from scribe.notes import DEFAULT_MAX_BYTES, NOTE_SUFFIXES, SKIP_ENDINGS, Note, NoteError, iter_note_paths, read_note
 
 Kind = Literal["text", "fhir", "ndjson", "hl7"]
 WorkItem = str | Note | NoteError
@@ -109,17 +109,7 @@ def iter_sources(inputs: Iterable[str | os.PathLike[str]], recursive: bool = Fal
     like a FHIR resource), .ndjson and .hl7 files; gold files, addenda and hidden files are skipped. A file
     named explicitly is always included, whatever its name.
     """
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            pattern = "**/*" if recursive else "*"
-            for child in sorted(p.glob(pattern)):
-                if child.name.startswith(".") or (not child.is_file() and not child.is_symlink()):
-                    continue
-                if _is_input_file(child):
-                    yield child
-        else:
-            yield p
+    return iter_note_paths(inputs, recursive, accept=_is_input_file)
 
 
 def iter_items(files: Iterable[str | os.PathLike[str]], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[WorkItem]:

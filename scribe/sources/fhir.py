@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from scribe.identity import input_source_id
-from scribe.notes import DEFAULT_MAX_BYTES, Note, NoteError, find_date_of_service
+from scribe.notes import DEFAULT_MAX_BYTES, Note, NoteError, find_date_of_service, read_bytes
 from scribe.sources import STRUCTURED_FACTOR, EntryError, safe_note_id
 from scribe.sources.text import HTML, PLAIN, AttachmentError, media_type, to_text
 
@@ -234,25 +234,9 @@ def read_url(url: str, path: Path, max_bytes: int) -> bytes:
 
 
 def _read_file(path: Path, limit: int, shown: str | None = None) -> bytes:
-    name = shown or str(path)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise NoteError(name, "is a directory")
-        if size > limit:
-            raise NoteError(name, f"file too large ({size} bytes; limit {limit})")
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-    except FileNotFoundError:
-        raise NoteError(name, "file not found") from None
-    except PermissionError:
-        raise NoteError(name, "permission denied") from None
-    except OSError as exc:
-        raise NoteError(name, f"cannot read ({exc.strerror or type(exc).__name__})") from None
-    if len(data) > limit:
-        raise NoteError(name, f"file too large (over the {limit}-byte limit)")
+    data = read_bytes(path, limit, shown or str(path))
     if not data.strip():
-        raise NoteError(name, "empty file")
+        raise NoteError(shown or str(path), "empty file")
     return data
 
 
