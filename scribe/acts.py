@@ -111,14 +111,22 @@ def _may_stop(low: str) -> bool:
     return any(w in low for w in STOP_WORDS)
 
 
-def sentence_window(v: View, t: Term, width: int = _WINDOW) -> str:
+def sentence_window(v: View, t: Term, width: int = _WINDOW, lower: bool = False) -> str:
     """The words of ``t``'s sentence within ``width`` tokens of it (sentence ids rise with the tokens: two
-    bisections find the sentence's bounds)."""
+    bisections find the sentence's bounds); ``lower``: lower-cased (a slice of the note's lower-cased text)."""
     ids = v.sent_id
-    sid = ids[t.start]
-    lo = max(t.start - width, bisect_left(ids, sid, max(0, t.start - width), t.start))
-    hi = min(t.end + width, bisect_right(ids, sid, t.end, min(len(ids), t.end + width)))
-    return v.span_text(lo, hi)
+    start, end = t.start, t.end
+    sid = ids[start]
+    lo = max(start - width, bisect_left(ids, sid, max(0, start - width), start))
+    hi = min(end + width, bisect_right(ids, sid, end, min(len(ids), end + width)), len(ids))
+    if lo >= hi:
+        return ""
+    tab = v.tab
+    if not lower:
+        return v.text[tab.idx[lo] : tab.ends[hi - 1]]
+    if len(tab.lower_text) == len(v.text):
+        return tab.lower_text[tab.idx[lo] : tab.ends[hi - 1]]
+    return v.text[tab.idx[lo] : tab.ends[hi - 1]].lower()
 
 
 def access_state(v: View, t: Term, window: str | None = None) -> str:
@@ -128,7 +136,7 @@ def access_state(v: View, t: Term, window: str | None = None) -> str:
     got = v.access_state.get(t.start)
     if got is None:
         pats = act_patterns()
-        text = sentence_window(v, t).lower() if window is None else window
+        text = sentence_window(v, t, lower=True) if window is None else window
         if pats.other_use.search(text):
             got = "other"
         elif pats.access.search(text) and not pats.nonvertebral.search(text):
@@ -150,12 +158,21 @@ class _Clauses:
         self._starts: dict[int, list[int]] = {}
         self._sent_ends: dict[int, list[int]] = {}
         self._anchored: dict[int, bool] = {}
+        self._usable: dict[int, bool] = {}
+
+    def usable(self, m: LevelMention) -> bool:
+        """Whether a level mention can be an act's level: not another level's ("the old L2 fracture"), not a
+        correction's or a diagnostic study's (once per mention)."""
+        got = self._usable.get(id(m))
+        if got is None:
+            got = self._usable[id(m)] = not self.v.flags(m.start, m.end, _NOT_THIS)
+        return got
 
     def window(self, t: Term, width: int = _WINDOW) -> str:
-        """The words of ``t``'s sentence within ``width`` tokens of it: a long sentence (a note with no
-        punctuation) says many things; the act's predicate and target stand near its object ("cement was then
+        """The words of ``t``'s sentence within ``width`` tokens of it, lower-cased: a long sentence (a note with
+        no punctuation) says many things; the act's predicate and target stand near its object ("cement was then
         injected" is one act, though "then" starts a clause)."""
-        return sentence_window(self.v, t, width)
+        return sentence_window(self.v, t, width, lower=True)
 
     def levels(self, cid: int) -> list[LevelMention]:
         return self._levels.get(cid, [])
@@ -189,10 +206,12 @@ class _Clauses:
 def _when(v: View, t: Term) -> tuple[str, str, list[str]]:
     """(when, polarity, cue texts) of an act object term."""
     flags = v.flags(t.start, t.end, _ALL)
+    sec = v.section(t.start)
+    if not flags:  # the common case
+        return ("planned" if sec.name in _PLAN_SECTIONS else "today" if sec.session else "past"), "affirmed", []
     cats = {f.category for f in flags}
     cues = [f.cue for f in flags]
     polarity = "negated" if cats & _NEG else "affirmed"
-    sec = v.section(t.start)
     if cats & _PAST:
         return "past", polarity, cues
     if cats & _PLANNED or sec.name in _PLAN_SECTIONS:
@@ -205,23 +224,31 @@ def _when(v: View, t: Term) -> tuple[str, str, list[str]]:
 _NEAR = 6  # level mentions looked at on each side of a term (an index by position, not a scan of the clause)
 
 
-def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list[int]) -> list[str]:
+def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list[int],
+                    usable: Callable[[LevelMention], bool]) -> list[str]:
     """The levels of the group nearest to ``t`` among ``mentions`` (in text order, ``starts`` their start
     tokens), without those excluded as another level's mention ("the old L2 fracture"): the first usable
     mention on each side of ``t`` (at most ``_NEAR`` looked at per side), so a clause of thousands of levels
     costs no more."""
     i = bisect_left(starts, t.start)
-    flags = v.flags
-    left = next((m for m in mentions[max(0, i - _NEAR) : i][::-1] if not flags(m.start, m.end, _NOT_THIS)), None)
-    right = next((m for m in mentions[i : i + _NEAR] if not flags(m.start, m.end, _NOT_THIS)), None)
-    if left is None and right is None:
-        return []
-    if left is None or (right is not None and right.start - t.end < t.start - left.end):
+    left = right = None
+    for k in range(i - 1, max(0, i - _NEAR) - 1, -1):
+        if usable(mentions[k]):
+            left = mentions[k]
+            break
+    for k in range(i, min(len(mentions), i + _NEAR)):
+        if usable(mentions[k]):
+            right = mentions[k]
+            break
+    if left is None:
+        if right is None:
+            return []
+        best = right
+    elif right is not None and right.start - t.end < t.start - left.end:
         best = right
     else:
         best = left
-    assert best is not None
-    return list(v.group_of(best).levels)
+    return v.group_of(best).levels  # a new list
 
 
 def build_acts(v: View) -> list[Act]:
@@ -246,7 +273,7 @@ def build_acts(v: View) -> list[Act]:
                 continue  # "balloon kyphoplasty" names the procedure
         cid = v.clause(t.start)
         # the words around the object (lower case, as the act patterns are); a biopsy needs none
-        ctext = "" if kind == "biopsy" else clauses.window(t).lower()
+        ctext = "" if kind == "biopsy" else clauses.window(t)
         if kind == "cement":
             found = {m.lastgroup for m in pats.cement_words.finditer(ctext)}
             if "delivery" not in found or "observed" in found or "nonvertebral" in found or \
@@ -270,11 +297,11 @@ def build_acts(v: View) -> list[Act]:
             polarity = "negated"  # "Biopsy: [ ] Yes [x] No"
         if kind == "cement" and _may_stop(ctext) and pats.incomplete.search(ctext):
             polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
-        levels = _nearest_levels(v, t, clauses.levels(cid), clauses.starts(cid))
+        levels = _nearest_levels(v, t, clauses.levels(cid), clauses.starts(cid), clauses.usable)
         if not levels:
             # "T12: bipedicular cannulas, balloons inflated; PMMA 4 mL": the level that opens the sentence
             before = clauses.last_in_sentence_before(t)
-            levels = _nearest_levels(v, t, [before], [before.start]) if before is not None else []
+            levels = _nearest_levels(v, t, [before], [before.start], clauses.usable) if before is not None else []
         para = v.paragraph(t.start)
         if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):
             levels = last_level.get(para, [])
@@ -313,7 +340,7 @@ def _ablation_acts(v: View, clauses: _Clauses, pats: ActPatterns) -> list[Act]:
         seen.add(cid)
         term = Term("ABLATION", None, tok, tok + 1, hit.start(), hit.end(), text[hit.start() : hit.end()])
         when, polarity, _ = _when(v, term)
-        levels = _nearest_levels(v, term, clauses.levels(cid), clauses.starts(cid))
+        levels = _nearest_levels(v, term, clauses.levels(cid), clauses.starts(cid), clauses.usable)
         ev = v.evidence(hit.start(), hit.end(), "ablation", False, tok)
         for lv in levels or [None]:  # type: ignore[list-item]
             out.append(make_act("ablation", lv, None, None, when, polarity, [ev]))

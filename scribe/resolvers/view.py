@@ -129,6 +129,7 @@ class View:
         self._term_starts: list[int] | None = None
         self._level_starts: list[int] | None = None
         self._sorted_terms: list[Term] = []
+        self._evidence: dict[tuple[int, int, str | None, bool], Evidence] = {}
 
 
     def _without_alternatives(self, terms: list[Term]) -> list[Term]:
@@ -424,15 +425,21 @@ class View:
     # -- evidence -----------------------------------------------------------------------
     def evidence(self, start_char: int, end_char: int, rule: str | None = None,
                  fuzzy: bool = False, tok: int | None = None) -> Evidence:
-        """``tok``: the token the span starts at, when known (its section is that token's: no search)."""
+        """``tok``: the token the span starts at, when known (its section is that token's: no search). One
+        Evidence per span and rule (evidence is never changed once made: resolvers share it)."""
+        key = (start_char, end_char, rule, fuzzy)
+        got = self._evidence.get(key)
+        if got is not None:
+            return got
         if not self.tab.idx:
             section = None
         else:
             if tok is None or self.tab.idx[tok] != start_char:
                 tok = self.tab.token_at(start_char)
             section = self.section(tok).name
-        return make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
-                             section=section, rule=rule, fuzzy=fuzzy)
+        got = self._evidence[key] = make_evidence(start=start_char, end=end_char, text=self.text[start_char:end_char],
+                                                  section=section, rule=rule, fuzzy=fuzzy)
+        return got
 
     def term_evidence(self, t: Term) -> Evidence:
         return self.evidence(t.start_char, t.end_char, t.rule, t.fuzzy, t.start)
