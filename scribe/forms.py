@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 CHECKED = "xX✓✔☒☑■"
 _BOX = re.compile(r"\[\s*([xX✓✔])?\s*\]|\(\s*([xX✓✔])?\s*\)|([☐☒☑□■])")
+_BOX_START = re.compile(r"[\[(☐☒☑□■]")  # every box begins with one of these
 _PICK_LIST = re.compile(r"\{[^{}\n]{1,200}/[^{}\n]{1,200}\}")
 _NO_VALUE = re.compile(r"^\s*(?:no|none|n)\b", re.IGNORECASE)
 
@@ -54,6 +55,23 @@ def _inside(spans: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
     return i >= 0 and spans[i][0] <= pos < spans[i][1]
 
 
+def boxes_in(text: str) -> list[re.Match[str]]:
+    """The matches of ``_BOX`` in ``text``, as ``finditer`` finds them: tried only where a box can begin (an
+    opening bracket or parenthesis, or a box glyph), found by a one-character-class search that runs several
+    times faster than the alternation scanning every position."""
+    out: list[re.Match[str]] = []
+    pos = 0
+    search, match = _BOX_START.search, _BOX.match
+    while (m := search(text, pos)) is not None:
+        box = match(text, m.start())
+        if box is None:
+            pos = m.start() + 1
+        else:
+            out.append(box)
+            pos = box.end()
+    return out
+
+
 def _checked(m: re.Match[str]) -> bool:
     glyph = m.group(1) or m.group(2) or m.group(3) or ""
     return glyph != "" and glyph not in "☐□"
@@ -63,7 +81,7 @@ def form_spans(text: str) -> FormSpans:
     """The void and checked option spans of a note (empty for a note with no boxes or pick-lists)."""
     out = FormSpans()
     if "[" in text or "(" in text or any(g in text for g in "☐☒☑□■"):
-        boxes = list(_BOX.finditer(text))
+        boxes = boxes_in(text)
         # a bare "( )" or "[]" in prose is not a form: count only when the note has two boxes or more
         if len(boxes) >= 2:
             out.boxes = len(boxes)
@@ -89,7 +107,7 @@ def form_spans(text: str) -> FormSpans:
 def field_state(value: str) -> str | None:
     """For a field's value text: "blank" when it is only unchecked options, "denied" when its checked option
     is No/None, "affirmed" when a checked option is anything else; None when it holds no box."""
-    boxes = list(_BOX.finditer(value))
+    boxes = boxes_in(value)
     if not boxes:
         return None
     checked = [m for m in boxes if _checked(m)]
