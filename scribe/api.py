@@ -48,18 +48,18 @@ def extract(
         text = text[:MAX_CHARS]
     text = _encodable(text)
     dos = date_of_service or find_date_of_service(text)
+    from scribe.coding.billing import find_billed
+    from scribe.coding.certainty import mark_uncertain_indication
+
     with _collector_paused():
         doc = analyse(text, dos)
         extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
-    from scribe.coding.certainty import mark_uncertain_indication
-
-    extraction = mark_uncertain_indication(extraction, text)  # "suspected myeloma" is not coded as confirmed
-    if extraction.is_procedure_note:
-        from scribe.coding.billing import find_billed
-
-        extraction.billed = find_billed(text)
-    if with_codes:
-        extraction = apply_coding(extraction, payer=payer)
+        del doc  # the Doc and its tables are freed here, while the collector still rests
+        extraction = mark_uncertain_indication(extraction, text)  # "suspected myeloma" is not coded as confirmed
+        if extraction.is_procedure_note:
+            extraction.billed = find_billed(text)
+        if with_codes:
+            extraction = apply_coding(extraction, payer=payer)
     return extraction
 
 
@@ -90,7 +90,7 @@ def _extract_one(text: str, note_id: str, options: dict[str, Any]) -> Extraction
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while a note is analysed. The analysis allocates
+    """Python's cyclic garbage collector paused while a note is analysed, resolved and coded. The analysis allocates
     hundreds of thousands of objects that live until it ends (tokens' strings, terms, mentions, flags), and
     every collection meanwhile walks them all again: on 1 MB notes that made the time grow like n^1.2-1.4
     and nearly doubled it (measured with benchmarks/pathological.py). Nothing is lost: the collector runs
