@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from scribe.forms import _BOX, boxes_in, form_spans
 
-_ALPHABET = st.sampled_from(list("[]()xX✓✔☐☒☑□■ \n\tab:/{}") + ["Yes", "No", "L1", "Sacroplasty"])
+_ALPHABET = st.sampled_from([*"[]()xX✓✔☐☒☑□■ \n\tab:/{}", "Yes", "No", "L1", "Sacroplasty"])
 
 
 def _spans(matches: list) -> list[tuple[tuple[int, int], tuple[str | None, ...]]]:  # type: ignore[type-arg]
