@@ -252,40 +252,59 @@ def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list
 
 
 def build_acts(v: View) -> list[Act]:
-    """Every act the note states, in text order."""
+    """Every act the note states, in text order. (The hot path of the resolvers: the per-note tables are bound
+    to locals once; the window is ``sentence_window(v, t, lower=True)`` written out.)"""
     pats = act_patterns()
     clauses = _Clauses(v)
     acts: list[Act] = []
     last_level: dict[int, list[str]] = {}  # paragraph -> levels of the latest today act with a level
     reached: set[int] = set()  # paragraphs where a needle or cavity device reached the bone today
-    screw_sents = {v.sent(t.start) for t in v.terms_of("SCREW")
+    sent_id, clause_id = v.sent_id, v.clause_id
+    screw_sents = {sent_id[t.start] for t in v.terms_of("SCREW")
                    if "screw" in (low := t.text.lower()) or low in {"fenestrated", "rod", "rods"}}
     terms = sorted((t for t in v.terms if t.label in _OBJECT_LABELS), key=lambda t: t.start)
     proc_spans = [(p.start, p.end) for p in v.terms_of("PROC")]
     proc_starts = [s for s, _ in proc_spans]
     text = v.text
+    tab = v.tab
+    idx, tok_ends = tab.idx, tab.ends
+    n_tok = len(sent_id)
+    lower_text = tab.lower_text if len(tab.lower_text) == len(text) else None
     boxes = bool(v.form.boxes)
+    usable = clauses.usable
+    cement_words, side_rx = pats.cement_words.finditer, _SIDE_RX.search
     for t in terms:
         kind = _OBJECT_LABELS[t.label]
+        start, end = t.start, t.end
         if kind == "cavity":
-            i = bisect_right(proc_starts, t.start) - 1
-            if i >= 0 and proc_spans[i][0] <= t.start and t.end <= proc_spans[i][1]:
+            i = bisect_right(proc_starts, start) - 1
+            if i >= 0 and proc_spans[i][0] <= start and end <= proc_spans[i][1]:
                 continue  # "balloon kyphoplasty" names the procedure
-        cid = v.clause(t.start)
-        # the words around the object (lower case, as the act patterns are); a biopsy needs none
-        ctext = "" if kind == "biopsy" else clauses.window(t)
+        cid = clause_id[start]
+        sid = sent_id[start]
+        # the words of the object's sentence within _WINDOW tokens of it, lower case as the act patterns are; a
+        # biopsy needs none
+        if kind == "biopsy":
+            ctext = ""
+        else:
+            lo = max(start - _WINDOW, bisect_left(sent_id, sid, max(0, start - _WINDOW), start))
+            hi = min(end + _WINDOW, bisect_right(sent_id, sid, end, min(n_tok, end + _WINDOW)), n_tok)
+            if lo >= hi:
+                ctext = ""
+            elif lower_text is not None:
+                ctext = lower_text[idx[lo] : tok_ends[hi - 1]]
+            else:
+                ctext = text[idx[lo] : tok_ends[hi - 1]].lower()
         if kind == "cement":
-            found = {m.lastgroup for m in pats.cement_words.finditer(ctext)}
-            if "delivery" not in found or "observed" in found or "nonvertebral" in found or \
-                    v.sent(t.start) in screw_sents:
+            found = {m.lastgroup for m in cement_words(ctext)}
+            if "delivery" not in found or "observed" in found or "nonvertebral" in found or sid in screw_sents:
                 continue
             # cement goes into a vertebral body or the sacrum: its clause names a level, or its sentence a
             # body, the sacrum, a needle or a cavity device, or an earlier act of its paragraph reached the bone
-            sid = v.sent(t.start)
-            if not clauses.levels(cid) and v.paragraph(t.start) not in reached and not clauses.anchored(sid):
+            if not clauses.levels(cid) and v.paragraph(start) not in reached and not clauses.anchored(sid):
                 continue
         elif kind == "access":
-            if access_state(v, t, ctext) != "live" or v.sent(t.start) in screw_sents:
+            if access_state(v, t, ctext) != "live" or sid in screw_sents:
                 continue
         elif kind == "cavity" and pats.ablation.search(ctext):
             continue  # a heat-ablation probe carves no cavity (annotation rules)
@@ -297,29 +316,34 @@ def build_acts(v: View) -> list[Act]:
             polarity = "negated"  # "Biopsy: [ ] Yes [x] No"
         if kind == "cement" and _may_stop(ctext) and pats.incomplete.search(ctext):
             polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
-        levels = _nearest_levels(v, t, clauses.levels(cid), clauses.starts(cid), clauses.usable)
+        levels = _nearest_levels(v, t, clauses.levels(cid), clauses.starts(cid), usable)
         if not levels:
             # "T12: bipedicular cannulas, balloons inflated; PMMA 4 mL": the level that opens the sentence
             before = clauses.last_in_sentence_before(t)
-            levels = _nearest_levels(v, t, [before], [before.start], clauses.usable) if before is not None else []
-        para = v.paragraph(t.start)
-        if not levels and when == "today" and polarity == "affirmed" and kind in ("cement", "cavity"):
-            levels = last_level.get(para, [])
-        if levels and when == "today" and polarity == "affirmed":
-            last_level[para] = levels
-        if when == "today" and polarity == "affirmed" and kind in ("access", "cavity"):
-            reached.add(para)
+            levels = _nearest_levels(v, t, [before], [before.start], usable) if before is not None else []
+        para = v.paragraph(start)
+        live = when == "today" and polarity == "affirmed"
+        if live:
+            if not levels and kind in ("cement", "cavity"):
+                levels = last_level.get(para, [])
+            if levels:
+                last_level[para] = levels
+            if kind in ("access", "cavity"):
+                reached.add(para)
         device = None
         if kind == "cavity":
             hit_device = pats.devices.search(t.text.lower())
             device = hit_device.lastgroup or "other" if hit_device else "other"
         side = None
-        if kind in ("access", "cement", "cavity"):
-            hit = _SIDE_RX.search(ctext)
-            side = _SIDE_OF[hit.group(1).lower()] if hit else None
-        ev = [v.term_evidence(t)]
-        for lv in levels or [None]:  # type: ignore[list-item]
-            acts.append(make_act(kind, lv, side, device, when, polarity, list(ev)))
+        if kind != "biopsy":
+            hit = side_rx(ctext)
+            side = _SIDE_OF[hit.group(1)] if hit else None  # the window is lower case
+        ev = v.term_evidence(t)
+        if levels:
+            for lv in levels:
+                acts.append(make_act(kind, lv, side, device, when, polarity, [ev]))
+        else:
+            acts.append(make_act(kind, None, side, device, when, polarity, [ev]))
     acts.extend(_ablation_acts(v, clauses, pats))
     acts.sort(key=lambda a: a.evidence[0].start if a.evidence else 0)
     return acts
