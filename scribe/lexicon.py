@@ -92,6 +92,9 @@ class SectionDef(_Strict):
     name: str
     headers: list[str]
     spoken: list[str] = Field(default_factory=list)  # headers recognised at paragraph start
+    # headers, beside the spoken ones, that stay headings anywhere in a note flattened into one unpunctuated
+    # paragraph (a speech-recognition dump: "... no relief anesthesia local complications none ...")
+    flat: list[str] = Field(default_factory=list)
     session: bool  # may carry facts about this session's procedure
     # a field that may name this session's guidance but not its treated levels ("Imaging: biplane fluoroscopy"
     # and "Imaging: MRI shows fractures at T11 and L1" both come under "Imaging:")
@@ -111,6 +114,11 @@ class Sections(_Strict):
     # words after a spoken heading word that make it the subject of a sentence, not a heading
     # ("Consent was obtained.", "Exam shows tenderness", "History of breast cancer.")
     not_heading_followers: list[str] = []
+    # in a flattened note, words before a heading word that make it part of a phrase, not a heading
+    # ("the procedure", "no complications", "past history")
+    not_heading_before: list[str] = []
+    # and word pairs of a flattened note that end in a heading word but are phrases ("local anesthesia")
+    not_flat_headings: list[str] = []
 
     @field_validator("default_field_section")
     @classmethod

@@ -151,6 +151,13 @@ class SectionDetector:
         self.not_heading_after = re.compile(r"[ \t]+(?:" + "|".join(re.escape(w) for w in followers) + r")\b",
                                             re.IGNORECASE) if followers else None
         self._field_names: dict[str, str | None] = {}
+        # a note flattened into one unpunctuated paragraph: its spoken and "flat" headers stay headings anywhere
+        flat = sorted({(h.lower(), sec.name) for sec in sections.sections for h in (*sec.spoken, *sec.flat)},
+                      key=lambda x: -len(x[0]))
+        self.flat_map = dict(flat)
+        self.flat_rx = re.compile(r"(?<![\w'-])(" + "|".join(re.escape(h) for h, _ in flat) + r")(?![\w'-])")
+        self.not_heading_before = frozenset(sections.not_heading_before)
+        self.not_flat_headings = frozenset(sections.not_flat_headings)
 
     def _field_name(self, label: str) -> str | None:
         """The section a "Label:" field starts, or None when the label is no heading (a level, a long
@@ -247,6 +254,8 @@ class SectionDetector:
         heads.extend(self._dictation_after_fields(text, heads, taken, lines))
         heads.extend(self._spoken_after_sentences(text, heads))
         heads.extend(self._narrative_starts(text, heads, lines))
+        if is_flat(text):
+            heads.extend(self._flat_headings(text if lower is None else lower, heads))
         heads.sort()
         out: list[Section] = []
         first = heads[0][0] if heads else len(text)
@@ -282,6 +291,36 @@ class SectionDetector:
                         out.append((start, c + 1, self.header_map[key][0], label))
                         starts_known.add(start)
             c = text.find(":", c + 1)
+        return out
+
+    def _flat_headings(self, lower: str,
+                       heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """In a note flattened into one unpunctuated paragraph (a speech-recognition dump: "... procedure
+        performed vertebroplasty l1 anesthesia local history she fell ..."), a spoken or "flat" header of the
+        lexicon anywhere starts its section: not one led by a word that makes it part of a phrase ("the
+        procedure", "no complications", "local anesthesia") nor one followed by a verb or "of" (as
+        ``_spoken_at``), nor one inside a heading already found."""
+        out: list[tuple[int, int, str, str]] = []
+        in_head = _inside(heads)
+        before_words = self.not_heading_before
+        for m in self.flat_rx.finditer(lower):
+            start = m.start()
+            if in_head(start) or any(h[0] == start for h in heads):
+                continue
+            k = start - 1
+            while k >= 0 and lower[k] == " ":
+                k -= 1
+            j = k
+            while j >= 0 and not lower[j].isspace():
+                j -= 1
+            before = lower[j + 1 : k + 1]
+            if before in before_words or f"{before} {m.group(1)}" in self.not_flat_headings:
+                continue
+            if self.not_heading_after is not None and self.not_heading_after.match(lower, m.end()):
+                continue
+            if m.end() >= len(lower.rstrip()):
+                continue
+            out.append((start, m.end(), self.flat_map[m.group(1)], m.group(1)))
         return out
 
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
@@ -409,6 +448,23 @@ class SectionDetector:
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc
+
+
+_FLAT_MARKS = re.compile(r"[.:;!?,][ \t]|\b(?:period|new paragraph)\b", re.IGNORECASE)
+
+
+def is_flat(text: str) -> bool:
+    """A note flattened into one paragraph with (almost) no punctuation, as a speech-recognition dump
+    arrives: no line break inside it and at most one sentence or field mark (written, or a spoken "period" or
+    "new paragraph") per 400 characters."""
+    body = text.strip()
+    if len(body) < 200 or "\n" in body:
+        return False
+    limit = len(body) // 400
+    for n, _ in enumerate(_FLAT_MARKS.finditer(body), 1):
+        if n > limit:
+            return False
+    return True
 
 
 def sentence_end_lines(text: str, start: int, end: int) -> Iterator[int]:
