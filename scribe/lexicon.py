@@ -119,6 +119,8 @@ class Sections(_Strict):
     not_heading_before: list[str] = []
     # and word pairs of a flattened note that end in a heading word but are phrases ("local anesthesia")
     not_flat_headings: list[str] = []
+    # and nouns after a heading word that make it a compound noun there ("procedure note", "operation report")
+    not_flat_heading_followers: list[str] = []
 
     @field_validator("default_field_section")
     @classmethod

@@ -158,6 +158,7 @@ class SectionDetector:
         self.flat_rx = re.compile(r"(?<![\w'-])(" + "|".join(re.escape(h) for h, _ in flat) + r")(?![\w'-])")
         self.not_heading_before = frozenset(sections.not_heading_before)
         self.not_flat_headings = frozenset(sections.not_flat_headings)
+        self.not_flat_followers = frozenset(sections.not_flat_heading_followers)
 
     def _field_name(self, label: str) -> str | None:
         """The section a "Label:" field starts, or None when the label is no heading (a level, a long
@@ -256,6 +257,7 @@ class SectionDetector:
         heads.extend(self._narrative_starts(text, heads, lines))
         if is_flat(text):
             heads.extend(self._flat_headings(text if lower is None else lower, heads))
+            heads.extend(self._flat_acts(text, heads))
         heads.sort()
         out: list[Section] = []
         first = heads[0][0] if heads else len(text)
@@ -318,9 +320,34 @@ class SectionDetector:
                 continue
             if self.not_heading_after is not None and self.not_heading_after.match(lower, m.end()):
                 continue
-            if m.end() >= len(lower.rstrip()):
-                continue
+            nxt = _NEXT_WORD.match(lower, m.end())
+            if nxt is None or nxt.group(1) in self.not_flat_followers:
+                continue  # the note's last words, or a compound noun ("procedure note")
             out.append((start, m.end(), self.flat_map[m.group(1)], m.group(1)))
+        return out
+
+    def _flat_acts(self, text: str, heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """In a flattened note, the procedure narrative run into a field of another section ("history ... no
+        relief under fluoroscopy a needle was placed into l2"): the first act described in the past tense
+        (``_ACT``, ``_BIOPSY_ACT``) with no history, plan or recall word among the words before it in its
+        field starts an unlabelled DESCRIPTION section there (the flattened form of ``_run_in_acts``)."""
+        out: list[tuple[int, int, str, str]] = []
+        ordered = sorted(heads)
+        for i, (_start, body, name, _label) in enumerate(ordered):
+            if self.session.get(name, True):
+                continue
+            end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
+            field = text[body:end]
+            if not may_contain(field, _ACT_WORDS):
+                continue
+            acts = [m for rx in (_ACT, _BIOPSY_ACT) if (m := rx.search(field)) is not None]
+            if not acts:
+                continue
+            m = min(acts, key=lambda a: a.start())
+            before = field[max(0, m.start() - 80) : m.end()]
+            if _PAST_WORDS.search(before) or _RECALL_WORDS.search(before):
+                continue
+            out.append((body + m.start(), body + m.start(), "DESCRIPTION", ""))
         return out
 
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
@@ -450,6 +477,7 @@ class SectionDetector:
         return doc
 
 
+_NEXT_WORD = re.compile(r"[ \t]+([\w'-]+)")
 _FLAT_MARKS = re.compile(r"[.:;!?,][ \t]|\b(?:period|new paragraph)\b", re.IGNORECASE)
 
 
@@ -458,7 +486,7 @@ def is_flat(text: str) -> bool:
     arrives: no line break inside it and at most one sentence or field mark (written, or a spoken "period" or
     "new paragraph") per 400 characters."""
     body = text.strip()
-    if len(body) < 200 or "\n" in body:
+    if len(body) < 60 or "\n" in body:
         return False
     limit = len(body) // 400
     for n, _ in enumerate(_FLAT_MARKS.finditer(body), 1):
