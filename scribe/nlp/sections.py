@@ -364,7 +364,8 @@ class SectionDetector:
         """A dictation that opens with a spoken heading on the line right under a short one-line field
         ("Date of Service: 10/15/2025\nprocedure kyphoplasty l one period technique ..."): the spoken
         heading starts its section there, as at a paragraph start. Only under a field line of at most 60
-        characters that does not end in a lower-case word or a comma (wrapped prose does)."""
+        characters, or a longer one ending a sentence ("Past history: T4 vertebroplasty in 2018."), that does not
+        end in a lower-case word or a comma (wrapped prose does)."""
         out: list[tuple[int, int, str, str]] = []
         lines = lines or _Lines(text)
         for _start, body, _name, _label in heads:
@@ -372,7 +373,8 @@ class SectionDetector:
             if line_end == -1:
                 continue
             field = text[body:line_end].rstrip()
-            if not field or line_end - body > 60 or field[-1].islower() or field[-1] == ",":
+            if not field or (line_end - body > 60 and field[-1] not in ".!?") or field[-1].islower() or \
+                    field[-1] == ",":
                 continue
             pos = line_end + 1
             while pos < len(text) and text[pos] in " \t":

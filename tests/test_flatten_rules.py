@@ -1,0 +1,102 @@
+"""Rules for notes flattened into one unpunctuated, lower-case paragraph (a speech-recognition dump;
+``scribe.metamorphic.flatten``): headings found anywhere in the stream, narrative run into another field, and
+their limits. Examples are written for these tests."""
+
+from __future__ import annotations
+
+from scribe.api import extract
+from scribe.evaluate import predicted_values
+from scribe.nlp import analyse
+from scribe.nlp.sections import is_flat
+
+
+def names(text: str) -> list[tuple[str, str]]:
+    doc = analyse(text)
+    return [(s.name, text[s.body_start : s.end].strip()) for s in doc.user_data["sections"]]
+
+
+# --- which notes are flat -------------------------------------------------------------------------------------
+
+
+def test_a_note_on_one_line_with_no_punctuation_is_flat() -> None:
+    assert is_flat("indication painful fracture at t9 procedure kyphoplasty t9 under fluoroscopy cement injected")
+
+
+def test_a_punctuated_or_spoken_punctuated_note_is_not_flat() -> None:
+    assert not is_flat("Indication: painful fracture at T9. Procedure: kyphoplasty T9. Cement was injected.")
+    assert not is_flat("indication painful fracture at t nine period procedure kyphoplasty period new paragraph "
+                       "technique under fluoroscopy cement injected period")
+    assert not is_flat("indication painful fracture\nprocedure kyphoplasty t9 under fluoroscopy cement injected x")
+
+
+# --- headings anywhere in a flat note --------------------------------------------------------------------------
+
+
+def test_flat_headings_start_sections_mid_stream() -> None:
+    text = ("preoperative diagnosis painful t9 fracture procedure performed vertebroplasty t9 anesthesia local "
+            "history she slipped on ice six weeks ago technique under fluoroscopy cement was injected into t9 "
+            "complications none")
+    assert [n for n, _ in names(text)] == ["DIAGNOSIS", "PROCEDURE", "DESCRIPTION", "HISTORY", "DESCRIPTION",
+                                           "DESCRIPTION"]
+    assert ("HISTORY", "she slipped on ice six weeks ago") in names(text)
+
+
+def test_a_heading_word_after_a_determiner_or_modifier_is_no_flat_heading() -> None:
+    text = ("procedure kyphoplasty t9 history she has a cancer history and a family history of myeloma the "
+            "procedure was explained and under local anesthesia with no complications she went home")
+    assert [n for n, _ in names(text)] == ["PROCEDURE", "HISTORY"]
+
+
+def test_a_heading_word_in_a_compound_noun_is_no_flat_heading() -> None:
+    text = "spine procedure note patient seen today procedure kyphoplasty t9 under fluoroscopy cement was injected"
+    secs = names(text)
+    assert [n for n, _ in secs] == ["TITLE", "PROCEDURE"]
+    assert secs[1][1].startswith("kyphoplasty t9")
+
+
+def test_a_heading_word_as_a_subject_or_before_of_is_no_flat_heading() -> None:
+    text = ("procedure vertebroplasty l4 she has a diagnosis of myeloma and her history of steroid use is long "
+            "technique cement injected into l4")
+    assert [n for n, _ in names(text)] == ["PROCEDURE", "DESCRIPTION"]
+
+
+def test_an_addendum_is_a_session_section_of_a_flat_note() -> None:
+    text = ("procedure vertebroplasty l2 plan follow up in two weeks addendum the level treated was l3 cement "
+            "was injected into l3")
+    assert [n for n, _ in names(text)][-1] == "DESCRIPTION"
+
+
+# --- narrative run into a field of another section ------------------------------------------------------------
+
+
+def test_a_past_tense_act_in_a_flat_history_field_starts_the_narrative() -> None:
+    text = ("procedure vertebroplasty l2 history painful l2 fracture with no relief from a brace under "
+            "fluoroscopy a needle was placed into l2 and cement was injected")
+    secs = names(text)
+    assert [n for n, _ in secs] == ["PROCEDURE", "HISTORY", "DESCRIPTION"]
+    assert secs[2][1].startswith("under fluoroscopy")
+
+
+def test_a_recalled_act_in_a_flat_history_field_stays_history() -> None:
+    text = ("procedure vertebroplasty l2 history she underwent kyphoplasty at t8 elsewhere when cement was "
+            "injected into t8 technique cement was injected into l2")
+    secs = names(text)
+    assert [n for n, _ in secs] == ["PROCEDURE", "HISTORY", "DESCRIPTION"]
+    assert "t8" in secs[1][1]
+
+
+def test_flat_note_levels_come_from_the_session_sections_only() -> None:
+    text = ("procedure kyphoplasty l1 history prior vertebroplasty at t10 in 2019 technique under fluoroscopy "
+            "balloons were inflated in l1 and cement was injected into l1 complications none")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["procedure_type"] == "kyphoplasty"
+    assert got["levels"] == ["L1"]
+
+
+# --- a long history line over a dictation with spoken headings ------------------------------------------------
+
+
+def test_a_spoken_heading_under_a_long_field_line_ending_a_sentence_starts_a_section() -> None:
+    text = ("Date: 01/02/2026\nPast history: lumbar fusion in 2015 at another hospital and a knee replacement long "
+            "ago.\nprocedure vertebroplasty el two period technique cement was injected into el two period\n")
+    assert [n for n, _ in names(text)] == ["DEMOGRAPHICS", "HISTORY", "PROCEDURE", "DESCRIPTION"]
