@@ -141,6 +141,21 @@ def _lower_case(key: str) -> str:
 Word = Annotated[str, AfterValidator(_lower_case)]
 
 
+class FlatSentences(_Strict):
+    """Sentence starts in a note flattened into one unpunctuated paragraph (scribe/nlp/sentences.py)."""
+
+    # words after which no new sentence starts: prepositions, conjunctions, determiners, relative words
+    joiners: list[Word] = []
+    # subjects that open a sentence after any other word ("... without relief she also tried a brace")
+    subjects: list[Word] = []
+    # subjects that open a sentence only before one of ``subject_verbs`` ("... into l2 there was no leak",
+    # "... prone the patient was prepped")
+    verb_led: list[Word] = []
+    subject_verbs: list[Word] = []
+    # past participles not ending in "-ed" that close a passive clause ("cement was given")
+    participles: list[Word] = []
+
+
 class Normalization(_Strict):
     misspellings: dict[Word, str]
     joined: dict[Word, str]  # "kypho plasty" -> "kyphoplasty"
@@ -153,6 +168,7 @@ class Normalization(_Strict):
     region_words: dict[Word, RegionLetter]  # "thoracic" -> "t"
     spoken_punctuation: dict[Word, SpokenMark]  # "period" -> "."
     correction_cues: list[str]
+    flat_sentences: FlatSentences = Field(default_factory=FlatSentences)
 
 
 class Lexicon(_Strict):

@@ -100,3 +100,46 @@ def test_a_spoken_heading_under_a_long_field_line_ending_a_sentence_starts_a_sec
     text = ("Date: 01/02/2026\nPast history: lumbar fusion in 2015 at another hospital and a knee replacement long "
             "ago.\nprocedure vertebroplasty el two period technique cement was injected into el two period\n")
     assert [n for n, _ in names(text)] == ["DEMOGRAPHICS", "HISTORY", "PROCEDURE", "DESCRIPTION"]
+
+
+# --- sentences of a flat note ---------------------------------------------------------------------------------
+
+
+def sentences(text: str) -> list[str]:
+    return [s.text.strip() for s in analyse(text).sents]
+
+
+def test_a_passive_clause_ends_a_flat_sentence_before_a_new_subject() -> None:
+    text = ("technique under fluoroscopy a cannula entered t7 and bone cement was delivered specimen collection "
+            "was postponed")
+    assert sentences(text)[-1] == "specimen collection was postponed"
+    assert sentences(text)[-2].endswith("bone cement was delivered")
+
+
+def test_a_passive_clause_goes_on_into_a_preposition_an_adverb_or_a_gerund() -> None:
+    text = ("technique under fluoroscopy the trocar was advanced through the pedicle and balloons were inflated "
+            "slowly restoring height")
+    assert sentences(text)[-1] == ("the trocar was advanced through the pedicle and balloons were inflated slowly "
+                                   "restoring height")
+
+
+def test_a_subject_pronoun_opens_a_flat_sentence_unless_a_joining_word_leads_it() -> None:
+    text = ("history painful t7 fracture for a month he wore a brace because he could not sit technique under "
+            "fluoroscopy cement was delivered into t7")
+    got = sentences(text)
+    assert "he wore a brace because he could not sit" in got
+
+
+def test_there_opens_a_flat_sentence_before_its_verb() -> None:
+    text = ("technique under fluoroscopy a cannula entered t7 and cement filled t7 there was no leak "
+            "complications none")
+    assert "there was no leak" in sentences(text)
+
+
+def test_a_deferred_biopsy_after_the_cement_does_not_stop_a_flat_procedure() -> None:
+    text = ("procedure vertebroplasty t7 history fragility fracture of t7 with eight weeks of failed bracing "
+            "technique under fluoroscopy a needle entered t7 and cement was instilled biopsy was postponed to a later "
+            "date")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["procedure_type"] == "vertebroplasty"
+    assert got["levels"] == ["T7"]

@@ -182,7 +182,7 @@ class SectionDetector:
             self._field_names[label] = name
         return name
 
-    def find(self, text: str, lower: str | None = None) -> list[Section]:
+    def find(self, text: str, lower: str | None = None, flat: bool | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
         for m in line_matches(_FORMAL, text):
@@ -255,7 +255,7 @@ class SectionDetector:
         heads.extend(self._dictation_after_fields(text, heads, taken, lines))
         heads.extend(self._spoken_after_sentences(text, heads))
         heads.extend(self._narrative_starts(text, heads, lines))
-        if is_flat(text):
+        if is_flat(text) if flat is None else flat:
             heads.extend(self._flat_headings(text if lower is None else lower, heads))
             heads.extend(self._flat_acts(text, heads))
         heads.sort()
@@ -465,7 +465,9 @@ class SectionDetector:
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
-        sections = self.find(tab.text, tab.lower_text)
+        flat = is_flat(tab.text)
+        sections = self.find(tab.text, tab.lower_text, flat)
+        doc.user_data["flat"] = flat
         # token i is in the last section starting at or before it (the first section for tokens before all)
         idx, n = tab.idx, len(tab)
         tok_section: list[int] = []
@@ -479,6 +481,7 @@ class SectionDetector:
         return doc
 
 
+_INNER_BREAK = re.compile(r"\S[ \t\r]*\n\s*\S")
 _NEXT_WORD = re.compile(r"[ \t]+([\w'-]+)")
 _FLAT_MARKS = re.compile(r"[.:;!?,][ \t]|\b(?:period|new paragraph)\b", re.IGNORECASE)
 
@@ -487,6 +490,8 @@ def is_flat(text: str) -> bool:
     """A note flattened into one paragraph with (almost) no punctuation, as a speech-recognition dump
     arrives: no line break inside it and at most one sentence or field mark (written, or a spoken "period" or
     "new paragraph") per 400 characters."""
+    if _INNER_BREAK.search(text) is not None:  # a line break with text after it (found at the first one)
+        return False
     body = text.strip()
     if len(body) < 60 or "\n" in body:
         return False

@@ -25,6 +25,15 @@ _FINAL = {".", "!", "?"}
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
+_PASSIVE = frozenset({"was", "were"})
+_ADVERBS = frozenset({"then", "not", "also", "again", "now", "subsequently"})
+
+
+def _positions(seq: list[str], words: frozenset[str]) -> list[int]:
+    """Indices of the items of ``seq`` that are one of ``words``."""
+    return [i for i, w in enumerate(seq) if w in words]
+
+
 def is_dictation(tab: TokenTable) -> bool:
     """Few punctuation marks and mostly lower case: a speech-recognition transcript."""
     n = len(tab)
@@ -84,6 +93,15 @@ class Splitter:
             self.multi_by_first.setdefault(m[0], []).append(m)
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
+        flat = lexicon.normalization.flat_sentences
+        self.joiners = frozenset(flat.joiners)
+        self.subjects = frozenset(flat.subjects)
+        self.subject_verbs = frozenset(flat.subject_verbs)
+        self.participles = frozenset(flat.participles)
+        self.verb_led: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in flat.verb_led:
+            words = tuple(phrase.split())
+            self.verb_led.setdefault(words[0], []).append(words)
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
@@ -129,6 +147,8 @@ class Splitter:
                     starts[nxt] = 1
             end = text.find("\n", idx[nxt]) if nxt < n else -1
             pos = end
+        if doc.user_data.get("flat"):
+            self._flat_starts(lowers, starts)
         if dictation and self.spoken_multi:
             for i in tab.positions(self.spoken_multi_first):
                 for multi in self.spoken_multi:
@@ -146,6 +166,40 @@ class Splitter:
         doc.from_array([SENT_START], marks)  # type: ignore[arg-type]
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc
+
+    def _flat_starts(self, lowers: list[str], starts: bytearray) -> None:
+        """Sentence starts in a note flattened into one unpunctuated paragraph (no punctuation or line break
+        tells them): after a passive clause ("cement was injected | biopsy was deferred"), at a subject pronoun
+        ("... without relief | she tried a brace"), and at a subject that a verb follows ("... into l2 | there
+        was no leak", "| the patient was placed prone"); never after a joining word (a preposition,
+        conjunction, determiner or auxiliary: "after she fell", "and the patient was")."""
+        n = len(lowers)
+        joiners = self.joiners
+
+        def opens(k: int) -> bool:
+            return 0 < k < n and lowers[k - 1] not in joiners
+
+        for i in _positions(lowers, self.subjects):
+            if opens(i):
+                starts[i] = 1
+        for i in _positions(lowers, frozenset(self.verb_led)):
+            for words in self.verb_led[lowers[i]]:
+                k = i + len(words)
+                if k < n and tuple(lowers[i:k]) == words and lowers[k] in self.subject_verbs and opens(i):
+                    starts[i] = 1
+        for i in _positions(lowers, _PASSIVE):
+            j = i + 1
+            if j < n and (lowers[j].endswith("ly") or lowers[j] in _ADVERBS):
+                j += 1  # "was then injected", "were successfully placed"
+            if j >= n - 1:
+                continue
+            part = lowers[j]
+            if not ((len(part) > 4 and part.endswith("ed")) or part in self.participles):
+                continue
+            k = j + 1
+            nxt = lowers[k]
+            if nxt.isalpha() and nxt not in joiners and not nxt.endswith(("ly", "ing")):
+                starts[k] = 1
 
     def _multi_terminator(self, lowers: list[str], i: int) -> bool:
         return any(tuple(lowers[i : i + len(m)]) == m for m in self.multi_by_first.get(lowers[i], ()))
