@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from scribe.api import extract
 from scribe.evaluate import predicted_values
+from scribe.forms import ticks
 from scribe.nlp import analyse
 from scribe.nlp.sections import is_flat
 
@@ -143,3 +144,44 @@ def test_a_deferred_biopsy_after_the_cement_does_not_stop_a_flat_procedure() -> 
     got = predicted_values(extract(text, mentions=False))
     assert got["procedure_type"] == "vertebroplasty"
     assert got["levels"] == ["T7"]
+
+
+# --- flattened forms: only a tick ("x") chooses ---------------------------------------------------------------
+
+
+def test_flat_ticks_skip_numbers() -> None:
+    assert ticks("needle 13 g x 2 tlso x 6 weeks side x left".split()) == [10]
+
+
+def test_in_a_flattened_form_only_the_ticked_option_of_a_pick_list_is_chosen() -> None:
+    text = ("augmentation form date 03/04/2026 procedure sacroplasty kyphoplasty x vertebroplasty level t8 "
+            "imaging x fluoroscopy ct side x right left cement pmma 3 ml narrative a needle entered t8 under "
+            "fluoroscopy and pmma was instilled into t8")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["procedure_type"] == "vertebroplasty"
+    assert got["levels"] == ["T8"]
+    assert got["guidance"] == ["fluoroscopy"]
+
+
+def test_in_a_flattened_form_a_pick_list_with_no_tick_states_nothing() -> None:
+    text = ("augmentation form procedure x kyphoplasty level t8 cause fragility fracture tumour angioma injury "
+            "imaging x fluoroscopy balloon x yes narrative balloons were inflated in t8 and pmma was instilled "
+            "into t8")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["procedure_type"] == "kyphoplasty"
+    assert got["indication"] is None
+
+
+def test_in_a_flattened_form_a_field_answered_with_no_tick_is_blank() -> None:
+    text = ("augmentation form procedure x vertebroplasty level t8 imaging x fluoroscopy balloon yes narrative "
+            "a needle entered t8 and pmma was instilled into t8")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["cavity_creation"] is None
+    assert got["cpt"] == [["22510", 1, []]]
+
+
+def test_words_side_by_side_in_a_note_without_ticks_are_not_a_pick_list() -> None:
+    text = ("procedure kyphoplasty t8 technique under fluoroscopy and ct guidance balloons were inflated in t8 "
+            "and pmma was instilled into t8")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["guidance"] == ["ct", "fluoroscopy"]

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from spacy.tokens import Doc
 
-from scribe.forms import field_state, form_spans
+from scribe.forms import field_state, flat_void, form_spans
 from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import cue_index, matches_from
@@ -108,6 +108,10 @@ class View:
             void = self.form.is_void
             self.terms = [t for t in self.terms if not void(t.start_char)]
             self.levels = [m for m in self.levels if not void(m.start_char)]
+        if doc.user_data.get("flat"):  # a flattened form: unticked options state nothing
+            flat_voided = flat_void(self.tab.lowers, self.terms)
+            if flat_voided:
+                self.terms = [t for t in self.terms if id(t) not in flat_voided]
         self.dictation: bool = doc.user_data.get("dictation", False)
         self.terms = self._without_alternatives(self.terms)
         self.access_state: dict[int, str] = {}  # term start -> live / other / none (scribe.acts.access_state)
