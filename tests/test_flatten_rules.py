@@ -185,3 +185,23 @@ def test_words_side_by_side_in_a_note_without_ticks_are_not_a_pick_list() -> Non
             "and pmma was instilled into t8")
     got = predicted_values(extract(text, mentions=False))
     assert got["guidance"] == ["ct", "fluoroscopy"]
+
+
+# --- flattened templates: a field left empty ------------------------------------------------------------------
+
+
+def test_a_flat_field_label_followed_by_another_heading_is_blank() -> None:
+    text = ("procedure vertebroplasty t8 technique under fluoroscopy pmma was instilled into t8 leak none bx "
+            "past medical history copd complications none")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["biopsy"] == {"performed": None, "sites": []}
+
+
+def test_a_flat_field_word_led_by_a_modifier_or_a_term_is_not_blank() -> None:
+    text = ("procedure vertebroplasty t8 technique under fluoroscopy pmma was instilled into t8 with no biopsy "
+            "complications none")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["biopsy"] == {"performed": False, "sites": []}
+    text = ("procedure vertebroplasty t8 history ten weeks of failed conservative therapy technique under "
+            "fluoroscopy pmma was instilled into t8")
+    assert predicted_values(extract(text, mentions=False))["conservative_therapy_weeks"] == 10.0

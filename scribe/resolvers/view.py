@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from spacy.tokens import Doc
 
-from scribe.forms import field_state, flat_void, form_spans
+from scribe.forms import field_state, flat_blank_fields, flat_void, form_spans
 from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import cue_index, matches_from
@@ -89,6 +89,22 @@ class LevelGroup:
 _JOINERS = frozenset({"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level"})  # within a level group
 
 
+@cache
+def _field_labels() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...], frozenset[str],
+                             frozenset[str]]:
+    """For ``flat_blank_fields``: the lexicon's section headers as words (field labels of a flattened note);
+    those that end a field before them (of two words or more, or kept as headings in flattened notes: not
+    "cement" nor "fluoroscopy", prose words); the words after a heading word that make it a sentence's subject;
+    the words before one that make it part of a phrase."""
+    sections = default_lexicon().sections
+    labels = {tuple(h.lower().split()) for sec in sections.sections for h in sec.headers}
+    flat = {tuple(h.lower().split()) for sec in sections.sections for h in (*sec.spoken, *sec.flat)}
+    following = {h for h in labels if len(h) > 1} | flat
+    joiners = default_lexicon().normalization.flat_sentences.joiners
+    return (tuple(sorted(labels)), tuple(sorted(following)), frozenset(sections.not_heading_followers),
+            frozenset(sections.not_heading_before) | frozenset(joiners))
+
+
 class View:
     def __init__(self, doc: Doc, keep_mentions: bool = True) -> None:
         self.keep_mentions = keep_mentions
@@ -108,8 +124,9 @@ class View:
             void = self.form.is_void
             self.terms = [t for t in self.terms if not void(t.start_char)]
             self.levels = [m for m in self.levels if not void(m.start_char)]
-        if doc.user_data.get("flat"):  # a flattened form: unticked options state nothing
-            flat_voided = flat_void(self.tab.lowers, self.terms)
+        if doc.user_data.get("flat"):  # a flattened form: unticked options and empty fields state nothing
+            flat_voided = flat_void(self.tab.lowers, self.terms) | \
+                flat_blank_fields(self.tab.lowers, self.terms, *_field_labels())
             if flat_voided:
                 self.terms = [t for t in self.terms if id(t) not in flat_voided]
         self.dictation: bool = doc.user_data.get("dictation", False)
