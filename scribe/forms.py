@@ -132,8 +132,8 @@ def flat_void(lowers: Sequence[str], terms: Sequence[_Term]) -> set[int]:
 
     - in a pick-list — two terms of one kind or more side by side, at most two words between them — every
       option not led by a tick ("x vertebroplasty kyphoplasty sacroplasty": only vertebroplasty);
-    - a field word answered by "yes"/"no" with no tick on an answer, or with the tick on "no" ("balloon yes",
-      "balloon yes x no": no balloon is stated).
+    - a field word answered by "yes"/"no" with no tick on an answer ("balloon yes": no balloon is stated; a
+      ticked "no", "biopsy yes x no", is a denial: a ConText cue of lexicons/context.jsonl).
     """
     tick_at = ticks(lowers)
     if len(tick_at) < 2:
@@ -167,10 +167,8 @@ def flat_void(lowers: Sequence[str], terms: Sequence[_Term]) -> set[int]:
             if lowers[k] in ANSWER_WORDS:
                 answers.append(k)
             k += 1
-        if answers:
-            chosen = [a for a in answers if a in ticked]
-            if not chosen or lowers[chosen[0]] == "no":
-                void.add(id(t))
+        if answers and not any(a in ticked for a in answers):
+            void.add(id(t))
     return void
 
 

@@ -95,6 +95,9 @@ class SectionDef(_Strict):
     # headers, beside the spoken ones, that stay headings anywhere in a note flattened into one unpunctuated
     # paragraph (a speech-recognition dump: "... no relief anesthesia local complications none ...")
     flat: list[str] = Field(default_factory=list)
+    # whether the spoken headers stay headings anywhere in a flattened note too (not "consent": "description
+    # consent time-out prone ..." is a description that opens with the consent)
+    flat_spoken: bool = True
     session: bool  # may carry facts about this session's procedure
     # a field that may name this session's guidance but not its treated levels ("Imaging: biplane fluoroscopy"
     # and "Imaging: MRI shows fractures at T11 and L1" both come under "Imaging:")

@@ -205,3 +205,17 @@ def test_a_flat_field_word_led_by_a_modifier_or_a_term_is_not_blank() -> None:
     text = ("procedure vertebroplasty t8 history ten weeks of failed conservative therapy technique under "
             "fluoroscopy pmma was instilled into t8")
     assert predicted_values(extract(text, mentions=False))["conservative_therapy_weeks"] == 10.0
+
+
+def test_in_a_flattened_form_a_ticked_no_denies_the_field() -> None:
+    text = ("augmentation form procedure x vertebroplasty level t8 imaging x fluoroscopy bx yes x no narrative "
+            "a needle entered t8 and pmma was instilled into t8 under fluoroscopy leak yes x no")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["biopsy"] == {"performed": False, "sites": []}
+    assert got["guidance"] == ["fluoroscopy"]
+
+
+def test_consent_is_no_heading_inside_a_flat_note() -> None:
+    text = ("procedure vertebroplasty t8 technique consent signed prone position under fluoroscopy a needle "
+            "entered t8 and pmma was instilled into t8")
+    assert [n for n, _ in names(text)] == ["PROCEDURE", "DESCRIPTION"]

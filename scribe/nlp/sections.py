@@ -152,7 +152,8 @@ class SectionDetector:
                                             re.IGNORECASE) if followers else None
         self._field_names: dict[str, str | None] = {}
         # a note flattened into one unpunctuated paragraph: its spoken and "flat" headers stay headings anywhere
-        flat = sorted({(h.lower(), sec.name) for sec in sections.sections for h in (*sec.spoken, *sec.flat)},
+        flat = sorted({(h.lower(), sec.name) for sec in sections.sections
+                       for h in (*(sec.spoken if sec.flat_spoken else ()), *sec.flat)},
                       key=lambda x: -len(x[0]))
         self.flat_map = dict(flat)
         self.flat_rx = re.compile(r"(?<![\w'-])(" + "|".join(re.escape(h) for h, _ in flat) + r")(?![\w'-])")

@@ -98,7 +98,8 @@ def _field_labels() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...],
     the words before one that make it part of a phrase."""
     sections = default_lexicon().sections
     labels = {tuple(h.lower().split()) for sec in sections.sections for h in sec.headers}
-    flat = {tuple(h.lower().split()) for sec in sections.sections for h in (*sec.spoken, *sec.flat)}
+    flat = {tuple(h.lower().split()) for sec in sections.sections
+            for h in (*(sec.spoken if sec.flat_spoken else ()), *sec.flat)}
     following = {h for h in labels if len(h) > 1} | flat
     joiners = default_lexicon().normalization.flat_sentences.joiners
     return (tuple(sorted(labels)), tuple(sorted(following)), frozenset(sections.not_heading_followers),
