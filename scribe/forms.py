@@ -115,6 +115,7 @@ class _Term(Protocol):
 
 TICK_WORDS = frozenset({"x"})  # what is left of a checked box in a flattened form
 ANSWER_WORDS = frozenset({"yes", "no"})
+_NO_WORDS = frozenset({"no", "none"})
 _PICK_GAP = 2  # words a flattened pick-list may hold between two options of one kind ("osteoporotic compression
 # fracture neoplasm")
 
@@ -174,29 +175,38 @@ def flat_void(lowers: Sequence[str], terms: Sequence[_Term]) -> set[int]:
 
 def flat_blank_fields(lowers: Sequence[str], terms: Sequence[_Term], labels: Sequence[tuple[str, ...]],
                       next_labels: Sequence[tuple[str, ...]], verbs: frozenset[str],
-                      modifiers: frozenset[str] = frozenset()) -> set[int]:
-    """In a flattened note, the ``id`` of the terms that are a field label left empty: the term's words are a
-    field label (one of ``labels``, as words) and the next words are a heading (one of ``next_labels``: a
-    label of two words or more, or a heading word kept in flattened notes) not followed by a verb ("bx
-    conservative tx 6 weeks": the template's "Bx: ***" lost its blank), so the field states nothing. Not words
-    that a modifier, another term or another label leads: those are prose or a field's value ("no biopsy",
-    "failed conservative therapy", "guidance fluoroscopy")."""
+                      modifiers: frozenset[str] = frozenset()) -> tuple[set[int], set[int]]:
+    """In a flattened note, the ``id`` of the terms that are a field label left empty, and of those answered
+    "no": the term's words are a field label (one of ``labels``, as words) and the next words are a heading
+    (one of ``next_labels``: a label of two words or more, or a heading word kept in flattened notes) not
+    followed by a verb ("bx conservative tx 6 weeks": the template's "Bx: ***" lost its blank; the field states
+    nothing), or "no"/"none" and such a heading ("biopsy no indication ...": the field is denied). Not words that
+    a modifier, another term or another label leads: those are prose or a field's value ("no biopsy", "failed
+    conservative therapy", "guidance fluoroscopy")."""
     by_first: dict[str, list[tuple[str, ...]]] = {}
     for label in next_labels:
         by_first.setdefault(label[0], []).append(label)
     label_set = set(labels)
     term_ends = {t.end for t in terms}
     n = len(lowers)
-    out: set[int] = set()
+    blank: set[int] = set()
+    denied: set[int] = set()
+
+    def heading_at(j: int) -> bool:
+        for nxt in by_first.get(lowers[j], ()) if j < n else ():
+            k = j + len(nxt)
+            if tuple(lowers[j:k]) == nxt and k < n and lowers[k] not in verbs:
+                return True
+        return False
+
     for t in terms:
         if tuple(lowers[t.start : t.end]) not in label_set or t.end >= n:
             continue
         before = lowers[t.start - 1] if t.start > 0 else ""
         if before in modifiers or t.start in term_ends or (before,) in label_set:
             continue
-        for nxt in by_first.get(lowers[t.end], ()):
-            k = t.end + len(nxt)
-            if tuple(lowers[t.end : k]) == nxt and k < n and lowers[k] not in verbs:
-                out.add(id(t))
-                break
-    return out
+        if heading_at(t.end):
+            blank.add(id(t))
+        elif lowers[t.end] in _NO_WORDS and heading_at(t.end + 1):
+            denied.add(id(t))
+    return blank, denied

@@ -219,3 +219,10 @@ def test_consent_is_no_heading_inside_a_flat_note() -> None:
     text = ("procedure vertebroplasty t8 technique consent signed prone position under fluoroscopy a needle "
             "entered t8 and pmma was instilled into t8")
     assert [n for n, _ in names(text)] == ["PROCEDURE", "DESCRIPTION"]
+
+
+def test_a_flat_field_label_answered_no_before_the_next_heading_is_denied() -> None:
+    text = ("procedure vertebroplasty t8 technique under fluoroscopy pmma was instilled into t8 leak none bx no "
+            "past medical history copd complications none")
+    got = predicted_values(extract(text, mentions=False))
+    assert got["biopsy"] == {"performed": False, "sites": []}

@@ -125,9 +125,10 @@ class View:
             void = self.form.is_void
             self.terms = [t for t in self.terms if not void(t.start_char)]
             self.levels = [m for m in self.levels if not void(m.start_char)]
+        self._flat_denied: set[int] = set()  # field label terms of a flattened note answered "no"
         if doc.user_data.get("flat"):  # a flattened form: unticked options and empty fields state nothing
-            flat_voided = flat_void(self.tab.lowers, self.terms) | \
-                flat_blank_fields(self.tab.lowers, self.terms, *_field_labels())
+            flat_blank, self._flat_denied = flat_blank_fields(self.tab.lowers, self.terms, *_field_labels())
+            flat_voided = flat_void(self.tab.lowers, self.terms) | flat_blank
             if flat_voided:
                 self.terms = [t for t in self.terms if id(t) not in flat_voided]
         self.dictation: bool = doc.user_data.get("dictation", False)
@@ -251,7 +252,10 @@ class View:
 
     def form_state(self, term: Term) -> str | None:
         """For a field label term on a form ("Biopsy: [ ] Yes [x] No"): "blank", "denied" or "affirmed" by its
-        checked box (scribe/forms.py); None when its value holds no box."""
+        checked box (scribe/forms.py); None when its value holds no box. In a flattened note, "denied" for a
+        field label answered "no" ("biopsy no indication ...", ``flat_blank_fields``)."""
+        if self._flat_denied and id(term) in self._flat_denied:
+            return "denied"
         if not self.form.boxes:
             return None
         value = self.field_value(term)
