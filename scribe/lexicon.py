@@ -120,6 +120,8 @@ class Sections(_Strict):
     # in a flattened note, words before a heading word that make it part of a phrase, not a heading
     # ("the procedure", "no complications", "past history")
     not_heading_before: list[str] = []
+    # and endings of such words: an adjective in "-ic" leads a noun phrase ("osteoporotic history")
+    not_heading_before_suffixes: list[str] = []
     # and word pairs of a flattened note that end in a heading word but are phrases ("local anesthesia")
     not_flat_headings: list[str] = []
     # and nouns after a heading word that make it a compound noun there ("procedure note", "operation report")

@@ -226,3 +226,14 @@ def test_a_flat_field_label_answered_no_before_the_next_heading_is_denied() -> N
             "past medical history copd complications none")
     got = predicted_values(extract(text, mentions=False))
     assert got["biopsy"] == {"performed": False, "sites": []}
+
+
+def test_a_heading_word_after_an_adjective_in_ic_is_no_flat_heading() -> None:
+    text = ("procedure vertebroplasty t8 technique pmma was instilled into t8 and a biopsy was skipped given the "
+            "typical metabolic history complications none")
+    assert [n for n, _ in names(text)] == ["PROCEDURE", "DESCRIPTION", "DESCRIPTION"]
+
+
+def test_narrative_is_a_flat_heading() -> None:
+    text = "procedure vertebroplasty t8 indication painful t8 fracture narrative pmma was instilled into t8"
+    assert [n for n, _ in names(text)] == ["PROCEDURE", "INDICATION", "DESCRIPTION"]

@@ -158,6 +158,7 @@ class SectionDetector:
         self.flat_map = dict(flat)
         self.flat_rx = re.compile(r"(?<![\w'-])(" + "|".join(re.escape(h) for h, _ in flat) + r")(?![\w'-])")
         self.not_heading_before = frozenset(sections.not_heading_before)
+        self.not_heading_before_suffixes = tuple(sections.not_heading_before_suffixes)
         self.not_flat_headings = frozenset(sections.not_flat_headings)
         self.not_flat_followers = frozenset(sections.not_flat_heading_followers)
 
@@ -301,8 +302,8 @@ class SectionDetector:
         """In a note flattened into one unpunctuated paragraph (a speech-recognition dump: "... procedure
         performed vertebroplasty l1 anesthesia local history she fell ..."), a spoken or "flat" header of the
         lexicon anywhere starts its section: not one led by a word that makes it part of a phrase ("the
-        procedure", "no complications", "local anesthesia") nor one followed by a verb or "of" (as
-        ``_spoken_at``), nor one inside a heading already found."""
+        procedure", "no complications", "local anesthesia", "osteoporotic history") nor one followed by a verb
+        or "of" (as ``_spoken_at``), nor one inside a heading already found."""
         out: list[tuple[int, int, str, str]] = []
         in_head = _inside(heads)
         before_words = self.not_heading_before
@@ -317,7 +318,8 @@ class SectionDetector:
             while j >= 0 and not lower[j].isspace():
                 j -= 1
             before = lower[j + 1 : k + 1]
-            if before in before_words or f"{before} {m.group(1)}" in self.not_flat_headings:
+            if before in before_words or f"{before} {m.group(1)}" in self.not_flat_headings or \
+                    (self.not_heading_before_suffixes and before.endswith(self.not_heading_before_suffixes)):
                 continue
             if self.not_heading_after is not None and self.not_heading_after.match(lower, m.end()):
                 continue
