@@ -159,6 +159,10 @@ class FlatSentences(_Strict):
     subject_verbs: list[Word] = []
     # past participles not ending in "-ed" that close a passive clause ("cement was given")
     participles: list[Word] = []
+    # words that go on with a passive clause after its participle ("the patient was placed prone")
+    complements: list[Word] = []
+    # words that open a sentence before a noun and one of ``subject_verbs`` ("... injected | no leak was seen")
+    negated_subjects: list[Word] = []
 
 
 class Normalization(_Strict):

@@ -237,3 +237,13 @@ def test_a_heading_word_after_an_adjective_in_ic_is_no_flat_heading() -> None:
 def test_narrative_is_a_flat_heading() -> None:
     text = "procedure vertebroplasty t8 indication painful t8 fracture narrative pmma was instilled into t8"
     assert [n for n, _ in names(text)] == ["PROCEDURE", "INDICATION", "DESCRIPTION"]
+
+
+def test_a_passive_clause_goes_on_into_a_complement() -> None:
+    text = "technique under fluoroscopy the patient was positioned prone on the table and the t8 pedicle was marked"
+    assert sentences(text)[-1].startswith("the patient was positioned prone on the table")
+
+
+def test_no_before_a_noun_and_its_verb_opens_a_flat_sentence() -> None:
+    text = "technique under fluoroscopy pmma was instilled into t8 with good fill no leak was seen complications none"
+    assert "no leak was seen" in sentences(text)

@@ -98,6 +98,8 @@ class Splitter:
         self.subjects = frozenset(flat.subjects)
         self.subject_verbs = frozenset(flat.subject_verbs)
         self.participles = frozenset(flat.participles)
+        self.complements = frozenset(flat.complements)
+        self.negated_subjects = frozenset(flat.negated_subjects)
         self.verb_led: dict[str, list[tuple[str, ...]]] = {}
         for phrase in flat.verb_led:
             words = tuple(phrase.split())
@@ -169,10 +171,11 @@ class Splitter:
 
     def _flat_starts(self, lowers: list[str], starts: bytearray) -> None:
         """Sentence starts in a note flattened into one unpunctuated paragraph (no punctuation or line break
-        tells them): after a passive clause ("cement was injected | biopsy was deferred"), at a subject pronoun
-        ("... without relief | she tried a brace"), and at a subject that a verb follows ("... into l2 | there
-        was no leak", "| the patient was placed prone"); never after a joining word (a preposition,
-        conjunction, determiner or auxiliary: "after she fell", "and the patient was")."""
+        tells them): after a passive clause ("cement was injected | biopsy was deferred", not before a complement:
+        "was placed prone"), at a subject pronoun ("... without relief | she tried a brace"), and at a subject
+        that a verb follows ("... into l2 | there was no leak", "| the patient was placed prone", "| no leak was
+        seen"); never after a joining word (a preposition, conjunction, determiner or auxiliary: "after she
+        fell", "and the patient was")."""
         n = len(lowers)
         joiners = self.joiners
 
@@ -198,8 +201,12 @@ class Splitter:
                 continue
             k = j + 1
             nxt = lowers[k]
-            if nxt.isalpha() and nxt not in joiners and not nxt.endswith(("ly", "ing")):
+            if nxt.isalpha() and nxt not in joiners and nxt not in self.complements and \
+                    not nxt.endswith(("ly", "ing")):
                 starts[k] = 1
+        for i in _positions(lowers, self.negated_subjects):
+            if i + 2 < n and lowers[i + 1].isalpha() and lowers[i + 2] in self.subject_verbs and opens(i):
+                starts[i] = 1
 
     def _multi_terminator(self, lowers: list[str], i: int) -> bool:
         return any(tuple(lowers[i : i + len(m)]) == m for m in self.multi_by_first.get(lowers[i], ()))
