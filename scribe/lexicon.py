@@ -163,6 +163,8 @@ class FlatSentences(_Strict):
     complements: list[Word] = []
     # words that open a sentence before a noun and one of ``subject_verbs`` ("... injected | no leak was seen")
     negated_subjects: list[Word] = []
+    # words after a number that make it a count or measure, not a list item's number ("2 ml", "3 weeks")
+    units: list[Word] = []
 
 
 class Normalization(_Strict):

@@ -247,3 +247,12 @@ def test_a_passive_clause_goes_on_into_a_complement() -> None:
 def test_no_before_a_noun_and_its_verb_opens_a_flat_sentence() -> None:
     text = "technique under fluoroscopy pmma was instilled into t8 with good fill no leak was seen complications none"
     assert "no leak was seen" in sentences(text)
+
+
+def test_a_flattened_numbered_list_splits_into_items() -> None:
+    text = ("technique pmma was instilled into t8 impression 1 uncomplicated t8 vertebroplasty 2 old t10 wedge "
+            "deformity left alone 3 follow up with 2 ml of saline")
+    got = sentences(text)
+    assert "1 uncomplicated t8 vertebroplasty" in got
+    assert "2 old t10 wedge deformity left alone" in got
+    assert got[-1] == "3 follow up with 2 ml of saline"

@@ -26,6 +26,8 @@ _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
 _PASSIVE = frozenset({"was", "were"})
+_ITEM_NUMBERS = frozenset(str(k) for k in range(1, 10))
+_PREVIOUS_ITEM = {str(k): str(k - 1) for k in range(2, 10)}
 _ADVERBS = frozenset({"then", "not", "also", "again", "now", "subsequently"})
 
 
@@ -100,6 +102,7 @@ class Splitter:
         self.participles = frozenset(flat.participles)
         self.complements = frozenset(flat.complements)
         self.negated_subjects = frozenset(flat.negated_subjects)
+        self.units = frozenset(flat.units)
         self.verb_led: dict[str, list[tuple[str, ...]]] = {}
         for phrase in flat.verb_led:
             words = tuple(phrase.split())
@@ -204,6 +207,17 @@ class Splitter:
             if nxt.isalpha() and nxt not in joiners and nxt not in self.complements and \
                     not nxt.endswith(("ly", "ing")):
                 starts[k] = 1
+        # a numbered list run into the paragraph ("impression 1 successful vertebroplasty at t12 2 chronic l1
+        # deformity not treated"): a bare "k" (2 to 9) after a bare "k - 1" among the 80 tokens before it, before a
+        # word, opens an item (a count or measure is followed by its unit: not "2 ml", "3 weeks")
+        last: dict[str, int] = {}
+        for i in _positions(lowers, _ITEM_NUMBERS):
+            word = lowers[i]
+            prev = _PREVIOUS_ITEM.get(word)
+            if prev is not None and i - last.get(prev, -1000) <= 80 and i + 1 < n and lowers[i + 1].isalpha() \
+                    and lowers[i + 1] not in self.units:
+                starts[i] = 1
+            last[word] = i
         for i in _positions(lowers, self.negated_subjects):
             if i + 2 < n and lowers[i + 1].isalpha() and lowers[i + 2] in self.subject_verbs and opens(i):
                 starts[i] = 1
