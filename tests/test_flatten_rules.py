@@ -253,6 +253,6 @@ def test_a_flattened_numbered_list_splits_into_items() -> None:
     text = ("technique pmma was instilled into t8 impression 1 uncomplicated t8 vertebroplasty 2 old t10 wedge "
             "deformity left alone 3 follow up with 2 ml of saline")
     got = sentences(text)
-    assert "1 uncomplicated t8 vertebroplasty" in got
+    assert got[-3].endswith("1 uncomplicated t8 vertebroplasty")
     assert "2 old t10 wedge deformity left alone" in got
     assert got[-1] == "3 follow up with 2 ml of saline"
