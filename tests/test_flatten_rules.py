@@ -7,6 +7,7 @@ from __future__ import annotations
 from scribe.api import extract
 from scribe.evaluate import predicted_values
 from scribe.forms import ticks
+from scribe.metamorphic import flatten
 from scribe.nlp import analyse
 from scribe.nlp.sections import is_flat
 
@@ -256,3 +257,11 @@ def test_a_flattened_numbered_list_splits_into_items() -> None:
     assert got[-3].endswith("1 uncomplicated t8 vertebroplasty")
     assert "2 old t10 wedge deformity left alone" in got
     assert got[-1] == "3 follow up with 2 ml of saline"
+
+
+def test_two_procedure_names_side_by_side_in_a_flat_note_name_neither() -> None:
+    note = ("SACROPLASTY / KYPHOPLASTY RECORD\nDate: 02/03/2026\nIndication: painful T8 fracture.\n"
+            "Technique: Under fluoroscopy a needle entered T8 and PMMA was instilled into T8.\n")
+    flat = predicted_values(extract(flatten(note), mentions=False))
+    assert flat == predicted_values(extract(note, mentions=False))
+    assert flat["procedure_type"] is None and flat["levels"] == ["T8"]

@@ -156,12 +156,16 @@ class View:
 
     def _without_alternatives(self, terms: list[Term]) -> list[Term]:
         """Procedure names offered as alternatives ("VERTEBROPLASTY / KYPHOPLASTY PROCEDURE FORM", "vertebroplasty
-        or kyphoplasty") name neither: drop them (the checked box or the narrative says which was done)."""
+        or kyphoplasty") name neither: drop them (the checked box or the narrative says which was done). In a
+        flattened note the separator may be gone ("vertebroplasty kyphoplasty procedure form"): side by side is
+        enough."""
         procs = [t for t in terms if t.label == "PROC"]
         drop: set[int] = set()
+        side_by_side = bool(self.doc.user_data.get("flat"))
         for a, b in pairwise(procs):
             if a.value != b.value and b.start - a.end <= 2 and \
-                    all(w in ("/", "or", "-", "&") for w in self.tab.lowers[a.end : b.start]) and b.start > a.end:
+                    all(w in ("/", "or", "-", "&") for w in self.tab.lowers[a.end : b.start]) and \
+                    (b.start > a.end or (side_by_side and b.start == a.end)):
                 drop.update((id(a), id(b)))
         return [t for t in terms if id(t) not in drop] if drop else terms
 
