@@ -156,6 +156,8 @@ class FlatSentences(_Strict):
     # subjects that open a sentence only before one of ``subject_verbs`` ("... into l2 there was no leak",
     # "... prone the patient was prepped")
     verb_led: list[Word] = []
+    # words that, before a subject, make it part of a noun phrase ("bone biopsy was taken": no start at "biopsy")
+    noun_modifiers: list[Word] = []
     subject_verbs: list[Word] = []
     # past participles not ending in "-ed" that close a passive clause ("cement was given")
     participles: list[Word] = []

@@ -265,3 +265,16 @@ def test_two_procedure_names_side_by_side_in_a_flat_note_name_neither() -> None:
     flat = predicted_values(extract(flatten(note), mentions=False))
     assert flat == predicted_values(extract(note, mentions=False))
     assert flat["procedure_type"] is None and flat["levels"] == ["T8"]
+
+
+def test_a_bare_biopsy_subject_opens_a_flat_sentence_unless_a_modifier_leads_it() -> None:
+    got = sentences("history eight weeks of bracing and naproxen biopsy is planned for next month")
+    assert got[-1] == "biopsy is planned for next month"
+    got = sentences("technique pmma was instilled into t8 and a marrow biopsy was skipped there was no leak")
+    assert got[-2].endswith("a marrow biopsy was skipped")
+
+
+def test_a_planned_biopsy_does_not_reach_the_failed_therapy_before_it() -> None:
+    text = ("procedure vertebroplasty t8 history eight weeks of bracing and naproxen failed biopsy is planned to "
+            "rule out myeloma technique under fluoroscopy pmma was instilled into t8")
+    assert predicted_values(extract(text, mentions=False))["conservative_therapy_weeks"] == 8.0
