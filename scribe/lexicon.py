@@ -156,7 +156,9 @@ class FlatSentences(_Strict):
     # subjects that open a sentence only before one of ``subject_verbs`` ("... into l2 there was no leak",
     # "... prone the patient was prepped")
     verb_led: list[Word] = []
-    # words that, before a subject, make it part of a noun phrase ("bone biopsy was taken": no start at "biopsy")
+    # bare nouns that open a sentence before one of ``subject_verbs`` ("... and naproxen | biopsy is planned")
+    # unless one of ``noun_modifiers`` or a level leads them ("bone biopsy was taken", "t12 biopsy was taken")
+    noun_subjects: list[Word] = []
     noun_modifiers: list[Word] = []
     subject_verbs: list[Word] = []
     # past participles not ending in "-ed" that close a passive clause ("cement was given")

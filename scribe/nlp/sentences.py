@@ -102,6 +102,7 @@ class Splitter:
         self.participles = frozenset(flat.participles)
         self.complements = frozenset(flat.complements)
         self.noun_modifiers = frozenset(flat.noun_modifiers)
+        self.noun_subjects = frozenset(flat.noun_subjects)
         self.negated_subjects = frozenset(flat.negated_subjects)
         self.units = frozenset(flat.units)
         self.verb_led: dict[str, list[tuple[str, ...]]] = {}
@@ -192,9 +193,12 @@ class Splitter:
         for i in _positions(lowers, frozenset(self.verb_led)):
             for words in self.verb_led[lowers[i]]:
                 k = i + len(words)
-                if k < n and tuple(lowers[i:k]) == words and lowers[k] in self.subject_verbs and opens(i) and \
-                        lowers[i - 1] not in self.noun_modifiers and not any(c.isdigit() for c in lowers[i - 1]):
-                    starts[i] = 1  # (not "bone biopsy was", "t12 biopsy was": a noun phrase)
+                if k < n and tuple(lowers[i:k]) == words and lowers[k] in self.subject_verbs and opens(i):
+                    starts[i] = 1
+        for i in _positions(lowers, self.noun_subjects):
+            if i + 1 < n and lowers[i + 1] in self.subject_verbs and opens(i) and \
+                    lowers[i - 1] not in self.noun_modifiers and not any(c.isdigit() for c in lowers[i - 1]):
+                starts[i] = 1  # (not "bone biopsy was", "t12 biopsy was": a noun phrase)
         for i in _positions(lowers, _PASSIVE):
             j = i + 1
             if j < n and (lowers[j].endswith("ly") or lowers[j] in _ADVERBS):
