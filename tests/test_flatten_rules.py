@@ -278,3 +278,11 @@ def test_a_planned_biopsy_does_not_reach_the_failed_therapy_before_it() -> None:
     text = ("procedure vertebroplasty t8 history eight weeks of bracing and naproxen failed biopsy is planned to "
             "rule out myeloma technique under fluoroscopy pmma was instilled into t8")
     assert predicted_values(extract(text, mentions=False))["conservative_therapy_weeks"] == 8.0
+
+
+def test_the_title_of_a_flat_note_is_the_words_before_its_first_heading() -> None:
+    text = ("ct thoracic spine without contrast findings cement from an earlier vertebroplasty fills t8 and no new "
+            "fracture impression stable t8")
+    ex = extract(text, mentions=False)
+    assert ex.document.kind == "imaging_report"
+    assert not ex.is_procedure_note
