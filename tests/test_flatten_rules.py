@@ -286,3 +286,11 @@ def test_the_title_of_a_flat_note_is_the_words_before_its_first_heading() -> Non
     ex = extract(text, mentions=False)
     assert ex.document.kind == "imaging_report"
     assert not ex.is_procedure_note
+
+
+def test_an_article_led_passive_subject_opens_a_flat_sentence() -> None:
+    got = sentences("technique trocars entered t7 and t8 through each pedicle a marrow sample was taken there was "
+                    "no leak")
+    assert "a marrow sample was taken" in got
+    got = sentences("technique pmma was instilled into the t8 vertebral body with good fill complications none")
+    assert got[-2].endswith("pmma was instilled into the t8 vertebral body with good fill")

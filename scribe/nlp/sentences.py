@@ -26,6 +26,7 @@ _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
 _PASSIVE = frozenset({"was", "were"})
+_ARTICLES = frozenset({"a", "an", "the"})
 _ITEM_NUMBERS = frozenset(str(k) for k in range(1, 10))
 _PREVIOUS_ITEM = {str(k): str(k - 1) for k in range(2, 10)}
 _ADVERBS = frozenset({"then", "not", "also", "again", "now", "subsequently"})
@@ -193,6 +194,20 @@ class Splitter:
                 k = i + len(words)
                 if k < n and tuple(lowers[i:k]) == words and lowers[k] in self.subject_verbs and opens(i):
                     starts[i] = 1
+        # a subject noun phrase opened by an article, its passive verb after it ("... of each vertebral body | a
+        # bone biopsy was obtained"): the article opens the sentence
+        for i in tab.positions(_ARTICLES):
+            if not opens(i):
+                continue
+            for j in range(i + 2, min(i + 5, n - 1)):
+                w = lowers[j]
+                if w in _PASSIVE:
+                    part = lowers[j + 1]
+                    if (len(part) > 4 and part.endswith("ed")) or part in self.participles:
+                        starts[i] = 1
+                    break
+                if not w.isalpha() or w in joiners:
+                    break
         for i in tab.positions(self.noun_subjects):
             if i + 1 < n and lowers[i + 1] in self.subject_verbs and opens(i) and \
                     lowers[i - 1] not in self.noun_modifiers and not any(c.isdigit() for c in lowers[i - 1]):
