@@ -159,6 +159,12 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
     pats = document_patterns()
     text = v.text
     spans = title_spans(text, pats.title_lines)
+    if not spans and v.doc.user_data.get("flat") and len(v.sections) > 1 and v.sections[0].name == "TITLE":
+        # a note flattened into one paragraph: its title is the words before its first heading (at most 15)
+        first = v.sections[0]
+        head = text[first.start : first.end].rstrip()
+        if 0 < len(head.split()) <= 15:
+            spans.append((first.start, first.start + len(head)))
     aug_title: Evidence | None = None
     title_kind: DocumentKind | None = None
     title_ev: Evidence | None = None

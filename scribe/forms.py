@@ -9,13 +9,19 @@ A field whose value is only options and none is checked ("Biopsy: ☐ Yes ☐ No
 one whose checked option is "No" or "None" ("Biopsy: [ ] Yes [x] No") denies the field.
 
 Linear in the note's length: one scan for box markers, one for braces.
+
+A form flattened into one unpunctuated paragraph (``scribe.metamorphic.flatten``, a speech-recognition dump)
+keeps only the tick of a checked box, as the word "x" ("[x] Kyphoplasty [ ] Sacroplasty" becomes "x kyphoplasty
+sacroplasty"): see ``flat_void``.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 CHECKED = "xX✓✔☒☑■"
 _BOX = re.compile(r"\[\s*([xX✓✔])?\s*\]|\(\s*([xX✓✔])?\s*\)|([☐☒☑□■])")
@@ -117,3 +123,108 @@ def field_state(value: str) -> str | None:
     if _NO_VALUE.match(value[first.end():]):
         return "denied"
     return "affirmed"
+
+
+class _Term(Protocol):
+    label: str
+    start: int
+    end: int
+
+
+TICK_WORDS = frozenset({"x"})  # what is left of a checked box in a flattened form
+ANSWER_WORDS = frozenset({"yes", "no"})
+_NO_WORDS = frozenset({"no", "none"})
+_PICK_GAP = 2  # words a flattened pick-list may hold between two options of one kind ("osteoporotic compression
+# fracture neoplasm")
+
+
+def ticks(lowers: Sequence[str]) -> list[int]:
+    """Tokens that are a flattened checked box: "x" before a word, not a multiplication or "times" ("11 g x 2",
+    "x 6 weeks")."""
+    n = len(lowers)
+    return [i for i, w in enumerate(lowers) if w in TICK_WORDS and i + 1 < n and lowers[i + 1].isalpha()
+            and not (i > 0 and lowers[i - 1][-1:].isdecimal())]
+
+
+def flat_void(lowers: Sequence[str], terms: Sequence[_Term]) -> set[int]:
+    """In a flattened form (two ticks or more), the ``id`` of the terms that state nothing:
+
+    - in a pick-list — two terms of one kind or more side by side, at most two words between them — every
+      option not led by a tick ("x vertebroplasty kyphoplasty sacroplasty": only vertebroplasty);
+    - a field word answered by "yes"/"no" with no tick on an answer ("balloon yes": no balloon is stated; a
+      ticked "no", "biopsy yes x no", is a denial: a ConText cue of lexicons/context.jsonl).
+    """
+    tick_at = ticks(lowers)
+    if len(tick_at) < 2:
+        return set()
+    ticked = {i + 1 for i in tick_at}  # the token a tick leads
+    tick_set = set(tick_at)
+    void: set[int] = set()
+    ordered = sorted(terms, key=lambda t: (t.start, t.end))
+    run: list[_Term] = []
+
+    def close(run: list[_Term]) -> None:
+        if len(run) >= 2:
+            void.update(id(t) for t in run if t.start not in ticked)
+
+    for t in ordered:
+        if run and run[-1].label == t.label and 0 <= t.start - run[-1].end <= _PICK_GAP + (
+                1 if t.start - 1 in tick_set else 0) and not any(
+                lowers[k] in ANSWER_WORDS for k in range(run[-1].end, t.start)):
+            run.append(t)
+            continue
+        if run and run[-1].label != t.label and t.start < run[-1].end:
+            continue  # another kind of term over the same words ("bilateral" is a side and an access word)
+        close(run)
+        run = [t]
+    close(run)
+    n = len(lowers)
+    for t in ordered:
+        k = t.end
+        answers: list[int] = []
+        while k < n and (lowers[k] in ANSWER_WORDS or k in tick_set):
+            if lowers[k] in ANSWER_WORDS:
+                answers.append(k)
+            k += 1
+        if answers and not any(a in ticked for a in answers):
+            void.add(id(t))
+    return void
+
+
+def flat_blank_fields(lowers: Sequence[str], terms: Sequence[_Term], labels: Sequence[tuple[str, ...]],
+                      next_labels: Sequence[tuple[str, ...]], verbs: frozenset[str],
+                      modifiers: frozenset[str] = frozenset()) -> tuple[set[int], set[int]]:
+    """In a flattened note, the ``id`` of the terms that are a field label left empty, and of those answered
+    "no": the term's words are a field label (one of ``labels``, as words) and the next words are a heading
+    (one of ``next_labels``: a label of two words or more, or a heading word kept in flattened notes) not
+    followed by a verb ("bx conservative tx 6 weeks": the template's "Bx: ***" lost its blank; the field states
+    nothing), or "no"/"none" and such a heading ("biopsy no indication ...": the field is denied). Not words that
+    a modifier, another term or another label leads: those are prose or a field's value ("no biopsy", "failed
+    conservative therapy", "guidance fluoroscopy")."""
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for label in next_labels:
+        by_first.setdefault(label[0], []).append(label)
+    label_set = set(labels)
+    term_ends = {t.end for t in terms}
+    n = len(lowers)
+    blank: set[int] = set()
+    denied: set[int] = set()
+
+    def heading_at(j: int) -> bool:
+        for nxt in by_first.get(lowers[j], ()) if j < n else ():
+            k = j + len(nxt)
+            if tuple(lowers[j:k]) == nxt and k < n and lowers[k] not in verbs:
+                return True
+        return False
+
+    for t in terms:
+        if tuple(lowers[t.start : t.end]) not in label_set or t.end >= n:
+            continue
+        before = lowers[t.start - 1] if t.start > 0 else ""
+        if before in modifiers or t.start in term_ends or (before,) in label_set:
+            continue
+        if heading_at(t.end):
+            blank.add(id(t))
+        elif lowers[t.end] in _NO_WORDS and heading_at(t.end + 1):
+            denied.add(id(t))
+    return blank, denied

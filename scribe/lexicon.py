@@ -92,6 +92,12 @@ class SectionDef(_Strict):
     name: str
     headers: list[str]
     spoken: list[str] = Field(default_factory=list)  # headers recognised at paragraph start
+    # headers, beside the spoken ones, that stay headings anywhere in a note flattened into one unpunctuated
+    # paragraph (a speech-recognition dump: "... no relief anesthesia local complications none ...")
+    flat: list[str] = Field(default_factory=list)
+    # whether the spoken headers stay headings anywhere in a flattened note too (not "consent": "description
+    # consent time-out prone ..." is a description that opens with the consent)
+    flat_spoken: bool = True
     session: bool  # may carry facts about this session's procedure
     # a field that may name this session's guidance but not its treated levels ("Imaging: biplane fluoroscopy"
     # and "Imaging: MRI shows fractures at T11 and L1" both come under "Imaging:")
@@ -111,6 +117,15 @@ class Sections(_Strict):
     # words after a spoken heading word that make it the subject of a sentence, not a heading
     # ("Consent was obtained.", "Exam shows tenderness", "History of breast cancer.")
     not_heading_followers: list[str] = []
+    # in a flattened note, words before a heading word that make it part of a phrase, not a heading
+    # ("the procedure", "no complications", "past history")
+    not_heading_before: list[str] = []
+    # and endings of such words: an adjective in "-ic" leads a noun phrase ("osteoporotic history")
+    not_heading_before_suffixes: list[str] = []
+    # and word pairs of a flattened note that end in a heading word but are phrases ("local anesthesia")
+    not_flat_headings: list[str] = []
+    # and nouns after a heading word that make it a compound noun there ("procedure note", "operation report")
+    not_flat_heading_followers: list[str] = []
 
     @field_validator("default_field_section")
     @classmethod
@@ -131,6 +146,31 @@ def _lower_case(key: str) -> str:
 Word = Annotated[str, AfterValidator(_lower_case)]
 
 
+class FlatSentences(_Strict):
+    """Sentence starts in a note flattened into one unpunctuated paragraph (scribe/nlp/sentences.py)."""
+
+    # words after which no new sentence starts: prepositions, conjunctions, determiners, relative words
+    joiners: list[Word] = []
+    # subjects that open a sentence after any other word ("... without relief she also tried a brace")
+    subjects: list[Word] = []
+    # subjects that open a sentence only before one of ``subject_verbs`` ("... into l2 there was no leak",
+    # "... prone the patient was prepped")
+    verb_led: list[Word] = []
+    # bare nouns that open a sentence before one of ``subject_verbs`` ("... and naproxen | biopsy is planned")
+    # unless one of ``noun_modifiers`` or a level leads them ("bone biopsy was taken", "t12 biopsy was taken")
+    noun_subjects: list[Word] = []
+    noun_modifiers: list[Word] = []
+    subject_verbs: list[Word] = []
+    # past participles not ending in "-ed" that close a passive clause ("cement was given")
+    participles: list[Word] = []
+    # words that go on with a passive clause after its participle ("the patient was placed prone")
+    complements: list[Word] = []
+    # words that open a sentence before a noun and one of ``subject_verbs`` ("... injected | no leak was seen")
+    negated_subjects: list[Word] = []
+    # words after a number that make it a count or measure, not a list item's number ("2 ml", "3 weeks")
+    units: list[Word] = []
+
+
 class Normalization(_Strict):
     misspellings: dict[Word, str]
     joined: dict[Word, str]  # "kypho plasty" -> "kyphoplasty"
@@ -143,6 +183,7 @@ class Normalization(_Strict):
     region_words: dict[Word, RegionLetter]  # "thoracic" -> "t"
     spoken_punctuation: dict[Word, SpokenMark]  # "period" -> "."
     correction_cues: list[str]
+    flat_sentences: FlatSentences = Field(default_factory=FlatSentences)
 
 
 class Lexicon(_Strict):

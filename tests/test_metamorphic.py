@@ -15,8 +15,8 @@ from scribe.metamorphic import INVARIANT, NEGATIVE, flatten, reorder
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SETS = [SHARED / "dev_gold", SHARED / "dev_wild"]
 # flattening (no case, punctuation, line breaks) still costs some accuracy (issue 14 asks for <= 0.02; measured
-# 0.031 on dev_gold and 0.061 on dev_wild): this floor catches a regression, it is not the goal
-FLATTEN_FLOOR = 0.07
+# 0.019 on dev_gold and on dev_wild, tests/test_flatten_rules.py has the rules): this floor catches a regression
+FLATTEN_FLOOR = 0.025
 
 
 def _notes(d: Path) -> list[tuple[str, str, Gold]]:

@@ -126,7 +126,7 @@ class ContextTagger:
                 direction = "forward"
             s_char, e_char = tab.idx[start], tab.ends[end - 1]
             found.append(Cue(rule.category, direction, start, end, s_char, e_char,
-                             tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
+                             tab.text[s_char:e_char], DEFAULT_SCOPE if rule.max_scope is None else rule.max_scope))
         if pseudo:
             inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
             found = [c for c in found if c.start not in inside]
@@ -165,7 +165,7 @@ class ContextTagger:
         """One of the rule's required words within its scope on the side it modifies, same sentence."""
         lowers = table(doc).lowers
         sent: list[int] = doc.user_data.get("sent_id", [])
-        scope = rule.max_scope or DEFAULT_SCOPE
+        scope = DEFAULT_SCOPE if rule.max_scope is None else rule.max_scope
         window: list[int] = []
         if rule.direction in ("backward", "bidirectional", "pseudo"):  # a pseudo-cue's words come before it
             window.extend(range(max(0, start - scope - 1), start))

@@ -151,6 +151,16 @@ class SectionDetector:
         self.not_heading_after = re.compile(r"[ \t]+(?:" + "|".join(re.escape(w) for w in followers) + r")\b",
                                             re.IGNORECASE) if followers else None
         self._field_names: dict[str, str | None] = {}
+        # a note flattened into one unpunctuated paragraph: its spoken and "flat" headers stay headings anywhere
+        flat = sorted({(h.lower(), sec.name) for sec in sections.sections
+                       for h in (*(sec.spoken if sec.flat_spoken else ()), *sec.flat)},
+                      key=lambda x: -len(x[0]))
+        self.flat_map = dict(flat)
+        self.flat_rx = re.compile(r"(?<![\w'-])(" + "|".join(re.escape(h) for h, _ in flat) + r")(?![\w'-])")
+        self.not_heading_before = frozenset(sections.not_heading_before)
+        self.not_heading_before_suffixes = tuple(sections.not_heading_before_suffixes)
+        self.not_flat_headings = frozenset(sections.not_flat_headings)
+        self.not_flat_followers = frozenset(sections.not_flat_heading_followers)
 
     def _field_name(self, label: str) -> str | None:
         """The section a "Label:" field starts, or None when the label is no heading (a level, a long
@@ -174,7 +184,7 @@ class SectionDetector:
             self._field_names[label] = name
         return name
 
-    def find(self, text: str, lower: str | None = None) -> list[Section]:
+    def find(self, text: str, lower: str | None = None, flat: bool | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
         for m in line_matches(_FORMAL, text):
@@ -247,6 +257,9 @@ class SectionDetector:
         heads.extend(self._dictation_after_fields(text, heads, taken, lines))
         heads.extend(self._spoken_after_sentences(text, heads))
         heads.extend(self._narrative_starts(text, heads, lines))
+        if is_flat(text) if flat is None else flat:
+            heads.extend(self._flat_headings(text if lower is None else lower, heads))
+            heads.extend(self._flat_acts(text, heads))
         heads.sort()
         out: list[Section] = []
         first = heads[0][0] if heads else len(text)
@@ -284,6 +297,62 @@ class SectionDetector:
             c = text.find(":", c + 1)
         return out
 
+    def _flat_headings(self, lower: str,
+                       heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """In a note flattened into one unpunctuated paragraph (a speech-recognition dump: "... procedure
+        performed vertebroplasty l1 anesthesia local history she fell ..."), a spoken or "flat" header of the
+        lexicon anywhere starts its section: not one led by a word that makes it part of a phrase ("the
+        procedure", "no complications", "local anesthesia", "osteoporotic history") nor one followed by a verb
+        or "of" (as ``_spoken_at``), nor one inside a heading already found."""
+        out: list[tuple[int, int, str, str]] = []
+        in_head = _inside(heads)
+        before_words = self.not_heading_before
+        for m in self.flat_rx.finditer(lower):
+            start = m.start()
+            if in_head(start) or any(h[0] == start for h in heads):
+                continue
+            k = start - 1
+            while k >= 0 and lower[k] == " ":
+                k -= 1
+            j = k
+            while j >= 0 and not lower[j].isspace():
+                j -= 1
+            before = lower[j + 1 : k + 1]
+            if before in before_words or f"{before} {m.group(1)}" in self.not_flat_headings or \
+                    (self.not_heading_before_suffixes and before.endswith(self.not_heading_before_suffixes)):
+                continue
+            if self.not_heading_after is not None and self.not_heading_after.match(lower, m.end()):
+                continue
+            nxt = _NEXT_WORD.match(lower, m.end())
+            if nxt is None or nxt.group(1) in self.not_flat_followers:
+                continue  # the note's last words, or a compound noun ("procedure note")
+            out.append((start, m.end(), self.flat_map[m.group(1)], m.group(1)))
+        return out
+
+    def _flat_acts(self, text: str, heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+        """In a flattened note, the procedure narrative run into a field of another section ("history ... no
+        relief under fluoroscopy a needle was placed into l2"): the first act described in the past tense
+        (``_ACT``, ``_BIOPSY_ACT``) with no history, plan or recall word among the words before it in its
+        field starts an unlabelled DESCRIPTION section there (the flattened form of ``_run_in_acts``)."""
+        out: list[tuple[int, int, str, str]] = []
+        ordered = sorted(heads)
+        for i, (_start, body, name, _label) in enumerate(ordered):
+            if self.session.get(name, True):
+                continue
+            end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
+            field = text[body:end]
+            if not may_contain(field, _ACT_WORDS):
+                continue
+            acts = [m for rx in (_ACT, _BIOPSY_ACT) if (m := rx.search(field)) is not None]
+            if not acts:
+                continue
+            m = min(acts, key=lambda a: a.start())
+            before = field[max(0, m.start() - 80) : m.end()]
+            if _PAST_WORDS.search(before) or _RECALL_WORDS.search(before):
+                continue
+            out.append((body + m.start(), body + m.start(), "DESCRIPTION", ""))
+        return out
+
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
         """A spoken heading at ``pos``; not a heading word that opens a noun phrase with "of" ("History of
         breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness"),
@@ -298,7 +367,8 @@ class SectionDetector:
         """A dictation that opens with a spoken heading on the line right under a short one-line field
         ("Date of Service: 10/15/2025\nprocedure kyphoplasty l one period technique ..."): the spoken
         heading starts its section there, as at a paragraph start. Only under a field line of at most 60
-        characters that does not end in a lower-case word or a comma (wrapped prose does)."""
+        characters, or a longer one ending a sentence ("Past history: T4 vertebroplasty in 2018."), that does not
+        end in a lower-case word or a comma (wrapped prose does)."""
         out: list[tuple[int, int, str, str]] = []
         lines = lines or _Lines(text)
         for _start, body, _name, _label in heads:
@@ -306,7 +376,8 @@ class SectionDetector:
             if line_end == -1:
                 continue
             field = text[body:line_end].rstrip()
-            if not field or line_end - body > 60 or field[-1].islower() or field[-1] == ",":
+            if not field or (line_end - body > 60 and field[-1] not in ".!?") or field[-1].islower() or \
+                    field[-1] == ",":
                 continue
             pos = line_end + 1
             while pos < len(text) and text[pos] in " \t":
@@ -397,7 +468,9 @@ class SectionDetector:
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
-        sections = self.find(tab.text, tab.lower_text)
+        flat = is_flat(tab.text)
+        sections = self.find(tab.text, tab.lower_text, flat)
+        doc.user_data["flat"] = flat
         # token i is in the last section starting at or before it (the first section for tokens before all)
         idx, n = tab.idx, len(tab)
         tok_section: list[int] = []
@@ -409,6 +482,27 @@ class SectionDetector:
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
         return doc
+
+
+_INNER_BREAK = re.compile(r"\S[ \t\r]*\n\s*\S")
+_NEXT_WORD = re.compile(r"[ \t]+([\w'-]+)")
+_FLAT_MARKS = re.compile(r"[.:;!?,][ \t]|\b(?:period|new paragraph)\b", re.IGNORECASE)
+
+
+def is_flat(text: str) -> bool:
+    """A note flattened into one paragraph with (almost) no punctuation, as a speech-recognition dump
+    arrives: no line break inside it and at most one sentence or field mark (written, or a spoken "period" or
+    "new paragraph") per 400 characters."""
+    if _INNER_BREAK.search(text) is not None:  # a line break with text after it (found at the first one)
+        return False
+    body = text.strip()
+    if len(body) < 60 or "\n" in body:
+        return False
+    limit = len(body) // 400
+    for n, _ in enumerate(_FLAT_MARKS.finditer(body), 1):
+        if n > limit:
+            return False
+    return True
 
 
 def sentence_end_lines(text: str, start: int, end: int) -> Iterator[int]:

@@ -25,6 +25,13 @@ _FINAL = {".", "!", "?"}
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "vs", "approx", "etc", "fig", "st"}
 
 
+_PASSIVE = frozenset({"was", "were"})
+_ARTICLES = frozenset({"a", "an", "the"})
+_ITEM_NUMBERS = frozenset(str(k) for k in range(1, 10))
+_PREVIOUS_ITEM = {str(k): str(k - 1) for k in range(2, 10)}
+_ADVERBS = frozenset({"then", "not", "also", "again", "now", "subsequently"})
+
+
 def is_dictation(tab: TokenTable) -> bool:
     """Few punctuation marks and mostly lower case: a speech-recognition transcript."""
     n = len(tab)
@@ -84,6 +91,21 @@ class Splitter:
             self.multi_by_first.setdefault(m[0], []).append(m)
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
+        flat = lexicon.normalization.flat_sentences
+        self.joiners = frozenset(flat.joiners)
+        self.subjects = frozenset(flat.subjects)
+        self.subject_verbs = frozenset(flat.subject_verbs)
+        self.participles = frozenset(flat.participles)
+        self.complements = frozenset(flat.complements)
+        self.noun_modifiers = frozenset(flat.noun_modifiers)
+        self.noun_subjects = frozenset(flat.noun_subjects)
+        self.negated_subjects = frozenset(flat.negated_subjects)
+        self.units = frozenset(flat.units)
+        self.verb_led: dict[str, list[tuple[str, ...]]] = {}  # first word -> the phrases it opens
+        for phrase in flat.verb_led:
+            words = tuple(phrase.split())
+            self.verb_led.setdefault(words[0], []).append(words)
+        self.verb_led_first = frozenset(self.verb_led)
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
@@ -129,6 +151,8 @@ class Splitter:
                     starts[nxt] = 1
             end = text.find("\n", idx[nxt]) if nxt < n else -1
             pos = end
+        if doc.user_data.get("flat"):
+            self._flat_starts(tab, starts)
         if dictation and self.spoken_multi:
             for i in tab.positions(self.spoken_multi_first):
                 for multi in self.spoken_multi:
@@ -146,6 +170,76 @@ class Splitter:
         doc.from_array([SENT_START], marks)  # type: ignore[arg-type]
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc
+
+    def _flat_starts(self, tab: TokenTable, starts: bytearray) -> None:
+        """Sentence starts in a note flattened into one unpunctuated paragraph (no punctuation or line break
+        tells them): after a passive clause ("cement was injected | biopsy was deferred", not before a complement:
+        "was placed prone"), at a subject pronoun ("... without relief | she tried a brace"), and at a subject
+        that a verb follows ("... into l2 | there was no leak", "| the patient was placed prone", "| no leak was
+        seen", "| biopsy is planned"), and at each item of a numbered list; never after a joining word (a
+        preposition, conjunction, determiner or auxiliary: "after she fell", "and the patient was"). Vocabulary:
+        ``flat_sentences`` in lexicons/normalization.json."""
+        lowers = tab.lowers
+        n = len(lowers)
+        joiners = self.joiners
+
+        def opens(k: int) -> bool:
+            return 0 < k < n and lowers[k - 1] not in joiners
+
+        for i in tab.positions(self.subjects):
+            if opens(i):
+                starts[i] = 1
+        for i in tab.positions(self.verb_led_first):
+            for words in self.verb_led[lowers[i]]:
+                k = i + len(words)
+                if k < n and tuple(lowers[i:k]) == words and lowers[k] in self.subject_verbs and opens(i):
+                    starts[i] = 1
+        # a subject noun phrase opened by an article, its passive verb after it ("... of each vertebral body | a
+        # bone biopsy was obtained"): the article opens the sentence
+        for i in tab.positions(_ARTICLES):
+            if not opens(i):
+                continue
+            for j in range(i + 2, min(i + 5, n - 1)):
+                w = lowers[j]
+                if w in _PASSIVE:
+                    part = lowers[j + 1]
+                    if (len(part) > 4 and part.endswith("ed")) or part in self.participles:
+                        starts[i] = 1
+                    break
+                if not w.isalpha() or w in joiners:
+                    break
+        for i in tab.positions(self.noun_subjects):
+            if i + 1 < n and lowers[i + 1] in self.subject_verbs and opens(i) and \
+                    lowers[i - 1] not in self.noun_modifiers and not any(c.isdigit() for c in lowers[i - 1]):
+                starts[i] = 1  # (not "bone biopsy was", "t12 biopsy was": a noun phrase)
+        for i in tab.positions(_PASSIVE):
+            j = i + 1
+            if j < n and (lowers[j].endswith("ly") or lowers[j] in _ADVERBS):
+                j += 1  # "was then injected", "were successfully placed"
+            if j >= n - 1:
+                continue
+            part = lowers[j]
+            if not ((len(part) > 4 and part.endswith("ed")) or part in self.participles):
+                continue
+            k = j + 1
+            nxt = lowers[k]
+            if nxt.isalpha() and nxt not in joiners and nxt not in self.complements and \
+                    not nxt.endswith(("ly", "ing")):
+                starts[k] = 1
+        # a numbered list run into the paragraph ("impression 1 successful vertebroplasty at t12 2 chronic l1
+        # deformity not treated"): a bare "k" (2 to 9) after a bare "k - 1" among the 80 tokens before it, before a
+        # word, opens an item (a count or measure is followed by its unit: not "2 ml", "3 weeks")
+        last: dict[str, int] = {}
+        for i in tab.positions(_ITEM_NUMBERS):
+            word = lowers[i]
+            prev = _PREVIOUS_ITEM.get(word)
+            if prev is not None and i - last.get(prev, -1000) <= 80 and i + 1 < n and lowers[i + 1].isalpha() \
+                    and lowers[i + 1] not in self.units:
+                starts[i] = 1
+            last[word] = i
+        for i in tab.positions(self.negated_subjects):
+            if i + 2 < n and lowers[i + 1].isalpha() and lowers[i + 2] in self.subject_verbs and opens(i):
+                starts[i] = 1
 
     def _multi_terminator(self, lowers: list[str], i: int) -> bool:
         return any(tuple(lowers[i : i + len(m)]) == m for m in self.multi_by_first.get(lowers[i], ()))

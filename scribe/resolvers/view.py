@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from spacy.tokens import Doc
 
-from scribe.forms import field_state, form_spans
+from scribe.forms import field_state, flat_blank_fields, flat_void, form_spans
 from scribe.lexicon import default_lexicon
 from scribe.models import ContextFlag, Evidence, Mention, make_evidence
 from scribe.nlp.context import cue_index, matches_from
@@ -89,6 +89,23 @@ class LevelGroup:
 _JOINERS = frozenset({"and", ",", "&", "/", "(", ")", "or", "plus", "levels", "level"})  # within a level group
 
 
+@cache
+def _field_labels() -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...], frozenset[str],
+                             frozenset[str]]:
+    """For ``flat_blank_fields``: the lexicon's section headers as words (field labels of a flattened note);
+    those that end a field before them (of two words or more, or kept as headings in flattened notes: not
+    "cement" nor "fluoroscopy", prose words); the words after a heading word that make it a sentence's subject;
+    the words before one that make it part of a phrase."""
+    sections = default_lexicon().sections
+    labels = {tuple(h.lower().split()) for sec in sections.sections for h in sec.headers}
+    flat = {tuple(h.lower().split()) for sec in sections.sections
+            for h in (*(sec.spoken if sec.flat_spoken else ()), *sec.flat)}
+    following = {h for h in labels if len(h) > 1} | flat
+    joiners = default_lexicon().normalization.flat_sentences.joiners
+    return (tuple(sorted(labels)), tuple(sorted(following)), frozenset(sections.not_heading_followers),
+            frozenset(sections.not_heading_before) | frozenset(joiners))
+
+
 class View:
     def __init__(self, doc: Doc, keep_mentions: bool = True) -> None:
         self.keep_mentions = keep_mentions
@@ -108,6 +125,12 @@ class View:
             void = self.form.is_void
             self.terms = [t for t in self.terms if not void(t.start_char)]
             self.levels = [m for m in self.levels if not void(m.start_char)]
+        self._flat_denied: set[int] = set()  # field label terms of a flattened note answered "no"
+        if doc.user_data.get("flat"):  # a flattened form: unticked options and empty fields state nothing
+            flat_blank, self._flat_denied = flat_blank_fields(self.tab.lowers, self.terms, *_field_labels())
+            flat_voided = flat_void(self.tab.lowers, self.terms) | flat_blank
+            if flat_voided:
+                self.terms = [t for t in self.terms if id(t) not in flat_voided]
         self.dictation: bool = doc.user_data.get("dictation", False)
         self.terms = self._without_alternatives(self.terms)
         self.access_state: dict[int, str] = {}  # term start -> live / other / none (scribe.acts.access_state)
@@ -134,12 +157,16 @@ class View:
 
     def _without_alternatives(self, terms: list[Term]) -> list[Term]:
         """Procedure names offered as alternatives ("VERTEBROPLASTY / KYPHOPLASTY PROCEDURE FORM", "vertebroplasty
-        or kyphoplasty") name neither: drop them (the checked box or the narrative says which was done)."""
+        or kyphoplasty") name neither: drop them (the checked box or the narrative says which was done). In a
+        flattened note the separator may be gone ("vertebroplasty kyphoplasty procedure form"): side by side is
+        enough."""
         procs = [t for t in terms if t.label == "PROC"]
         drop: set[int] = set()
+        side_by_side = bool(self.doc.user_data.get("flat"))
         for a, b in pairwise(procs):
             if a.value != b.value and b.start - a.end <= 2 and \
-                    all(w in ("/", "or", "-", "&") for w in self.tab.lowers[a.end : b.start]) and b.start > a.end:
+                    all(w in ("/", "or", "-", "&") for w in self.tab.lowers[a.end : b.start]) and \
+                    (b.start > a.end or (side_by_side and b.start == a.end)):
                 drop.update((id(a), id(b)))
         return [t for t in terms if id(t) not in drop] if drop else terms
 
@@ -230,7 +257,10 @@ class View:
 
     def form_state(self, term: Term) -> str | None:
         """For a field label term on a form ("Biopsy: [ ] Yes [x] No"): "blank", "denied" or "affirmed" by its
-        checked box (scribe/forms.py); None when its value holds no box."""
+        checked box (scribe/forms.py); None when its value holds no box. In a flattened note, "denied" for a
+        field label answered "no" ("biopsy no indication ...", ``flat_blank_fields``)."""
+        if self._flat_denied and id(term) in self._flat_denied:
+            return "denied"
         if not self.form.boxes:
             return None
         value = self.field_value(term)
