@@ -12,6 +12,9 @@ import numpy
 from spacy.attrs import IDX, NORM, SPACY
 from spacy.tokens import Doc
 
+# ``TokenTable.positions`` looks for up to this many distinct words with one C scan (``list.index``) each
+_INDEX_SCANS = 2
+
 
 @dataclass
 class TokenTable:
@@ -104,12 +107,31 @@ class TokenTable:
         return set(self.norms)
 
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
-        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order."""
+        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order.
+
+        Only the words the note holds are looked for. One or two of them (most calls) are found with
+        repeated ``list.index`` (a scan in C, one per word, then one sort to merge two); more are found
+        in one Python pass over the tokens, which costs about what three C scans do."""
         seq = self.norms if norms else self.lowers
         present = (self.unique_norms if norms else self.unique_lowers) & words
         if not present:
             return []
-        return [i for i, w in enumerate(seq) if w in present]
+        if len(present) > _INDEX_SCANS:
+            return [i for i, w in enumerate(seq) if w in present]
+        out: list[int] = []
+        index = seq.index
+        for w in present:
+            i = index(w)  # present: found
+            out.append(i)
+            try:
+                while True:
+                    i = index(w, i + 1)
+                    out.append(i)
+            except ValueError:
+                pass
+        if len(present) > 1:
+            out.sort()
+        return out
 
     def past_space(self, j: int) -> int:
         """The first token from ``j`` that is not whitespace within the line: tabs, no-break spaces and
