@@ -222,6 +222,8 @@ class Normalizer:
                     fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
         doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges}
+        if tab.assigned is not None:
+            tab.assigned.update(fix[0] for fix in fixes.values())
         doc.user_data["table"] = tab
         return doc
 

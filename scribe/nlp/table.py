@@ -26,6 +26,9 @@ class TokenTable:
     # ``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode character
     # changes length when lower-cased: callers check)
     lower_text: str
+    # when known, a set holding every norm that is not its token's lower-case form (the norms the normaliser
+    # assigned, and maybe more): ``positions`` over the norms then needs no set of the distinct norms
+    assigned: set[str] | None = None
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
@@ -56,7 +59,7 @@ class TokenTable:
         else:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
-        return cls(text, idx, ends, lowers, norms, lower_text)
+        return cls(text, idx, ends, lowers, norms, lower_text, set() if lexeme_norms else None)
 
     def merged(self, merges: list[tuple[int, int, str]]) -> tuple[TokenTable, list[int]]:
         """The table of the Doc after each ``(start, end, norm)`` span (sorted, disjoint) became one token
@@ -86,7 +89,8 @@ class TokenTable:
         ends += self.ends[i:]
         lowers += self.lowers[i:]
         norms += self.norms[i:]
-        return TokenTable(self.text, idx, ends, lowers, norms, lower_text), at
+        assigned = None if self.assigned is None else self.assigned | {m[2] for m in merges}
+        return TokenTable(self.text, idx, ends, lowers, norms, lower_text, assigned), at
 
     @cached_property
     def words(self) -> list[str]:
@@ -109,11 +113,19 @@ class TokenTable:
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
         """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order.
 
-        Only the words the note holds are looked for. One or two of them (most calls) are found with
-        repeated ``list.index`` (a scan in C, one per word, then one sort to merge two); more are found
-        in one Python pass over the tokens, which costs about what three C scans do."""
-        seq = self.norms if norms else self.lowers
-        present = (self.unique_norms if norms else self.unique_lowers) & words
+        Only the words the note holds are looked for (over the norms, when ``assigned`` is known, the words
+        among the lower-case forms and ``assigned``: a few more maybe, never fewer). One or two of them (most
+        calls) are found with repeated ``list.index`` (a scan in C, one per word, then one sort to merge
+        two); more are found in one Python pass over the tokens, which costs about what three C scans do."""
+        if not norms:
+            seq = self.lowers
+            present = self.unique_lowers & words
+        elif self.assigned is not None:
+            seq = self.norms
+            present = (self.unique_lowers & words) | (self.assigned & words)
+        else:
+            seq = self.norms
+            present = self.unique_norms & words
         if not present:
             return []
         if len(present) > _INDEX_SCANS:
@@ -121,8 +133,7 @@ class TokenTable:
         out: list[int] = []
         index = seq.index
         for w in present:
-            i = index(w)  # present: found
-            out.append(i)
+            i = -1
             try:
                 while True:
                     i = index(w, i + 1)
