@@ -98,8 +98,10 @@ class Normalizer:
         out: list[tuple[int, int, str]] = []
         end = 0
         n = len(lowers)
-        concat_any, follow, number_led = self.concat_any, self.follow, self.number_led
-        for i in gaps.positions(self.starters):
+        concat_any, follow, number_led, starters = self.concat_any, self.follow, self.number_led, self.starters
+        # one pass over the words, not ``gaps.positions``: a note holds several starters ("a", "t", "lumbar"),
+        # and a note with merges gets a new table, so a set of this one's words would serve once
+        for i in [k for k, w in enumerate(lowers) if w in starters]:
             if i < end:
                 continue
             if i + 1 >= n:
