@@ -79,25 +79,21 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._newlines: list[int] | None = None
+        self.newlines: list[int] = [m.start() for m in _NEWLINE.finditer(text)]  # every find reads them
         self._separators: list[int] | None = None
-
-    @property
-    def newlines(self) -> list[int]:
-        if self._newlines is None:
-            self._newlines = [m.start() for m in _NEWLINE.finditer(self.text)]
-        return self._newlines
 
     def start(self, pos: int) -> int:
         """``text.rfind("\n", 0, pos) + 1``."""
-        i = bisect_left(self.newlines, pos) - 1
-        return self.newlines[i] + 1 if i >= 0 else 0
+        newlines = self.newlines
+        i = bisect_left(newlines, pos) - 1
+        return newlines[i] + 1 if i >= 0 else 0
 
     def end(self, pos: int, stop: int | None = None) -> int:
         """``text.find("\n", pos, stop)``."""
-        i = bisect_left(self.newlines, pos)
-        if i < len(self.newlines) and (stop is None or self.newlines[i] < stop):
-            return self.newlines[i]
+        newlines = self.newlines
+        i = bisect_left(newlines, pos)
+        if i < len(newlines) and (stop is None or newlines[i] < stop):
+            return newlines[i]
         return -1
 
     def last_separator(self, lo: int, hi: int) -> int:
@@ -144,6 +140,7 @@ class SectionDetector:
             re.IGNORECASE
         )
         self.spoken_map = {s: n for s, n in spoken}
+        self.spoken_suffixes = tuple(self.spoken_map)  # for str.endswith
         self.session.setdefault("TITLE", True)
         # after a heading word, "of" opens a noun phrase and a verb a sentence ("Consent was obtained."): the
         # word is the sentence's subject, no spoken heading
@@ -331,7 +328,7 @@ class SectionDetector:
         ordered = sorted(heads)
         for i, (_start, body, _name, label) in enumerate(ordered):
             if not label or label.isupper() or text[body - 1 : body] == ":" or \
-                    not any(label.lower().endswith(k) for k in self.spoken_map):
+                    not label.lower().endswith(self.spoken_suffixes):
                 continue  # not a spoken heading
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
             para = _BLANK_LINE.search(text, body, end)
