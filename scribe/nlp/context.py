@@ -94,7 +94,7 @@ class ContextTagger:
         self.corrections_by_first: dict[str, list[tuple[str, ...]]] = {}
         for c in self.correction_cues:
             self.corrections_by_first.setdefault(c[0], []).append(c)
-        self.correction_first = frozenset(self.corrections_by_first)
+        self.correction_words = [(c, frozenset(c)) for c in self.correction_cues]
 
     def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """The cue matches: found by scribe_terms' matcher in the same pass as the terms when it ran
@@ -215,12 +215,15 @@ class ContextTagger:
         sent: list[int] = doc.user_data.get("sent_id", [])
         out: list[Cue] = []
         by_first = self.corrections_by_first
-        for i in tab.positions(self.correction_first):
+        # a cue can only stand where the note holds all its words: look for the first words of those
+        words = tab.unique_lowers
+        first = {cue[0] for cue, cue_words in self.correction_words if cue_words <= words}
+        for i in tab.positions(first) if first else ():
             for cue in by_first[lowers[i]]:
                 k = len(cue)
                 if tuple(lowers[i : i + k]) == cue:
                     out.append(_correction_at(tab, sent, _opening_no(lowers, i), i + k))
-        for i in tab.positions(_NO):
+        for i in tab.positions(_NO) if "just" in words else ():  # "no, just T12"
             j = i + 2 if lowers[i + 1 : i + 2] == [","] else i + 1
             if lowers[j : j + 1] == ["just"] and j + 1 < len(lowers) and LEVEL_NORM.match(tab.norms[j + 1]):
                 out.append(_correction_at(tab, sent, i, j + 1))
@@ -268,7 +271,8 @@ class CueIndex:
         self.cues = cues
         self.starts = [c.start for c in cues]
         self.sent, self.clause = sent, clause
-        self.flag_of = [Flag(c.category, c.text, c.start_char, c.end_char) for c in cues]
+        # each cue's Flag, made when a target first reports it (most cues reach no target that asks)
+        self.flag_of: list[Flag | None] = [None] * len(cues)
         # a cue reaches a target only within its scope (or by overlapping it); never beyond 40 tokens
         scope = max((c.max_scope for c in cues), default=0)
         length = max((c.end - c.start for c in cues), default=0)
@@ -293,7 +297,7 @@ class CueIndex:
             if cue.start < end and cue.end > start:
                 if start <= cue.start and cue.end <= end:
                     continue  # the cue is part of the target itself
-                out.append(flag_of[k])
+                out.append(flag_of[k] or self._flag(k))
                 continue  # a cue that contains the target ("on CT") applies to it
             if cue.end <= start:
                 if cue.direction not in ("forward", "bidirectional"):
@@ -310,8 +314,13 @@ class CueIndex:
                     continue
                 if cue.start - end > cue.max_scope:
                     continue
-            out.append(flag_of[k])
+            out.append(flag_of[k] or self._flag(k))
         return out
+
+    def _flag(self, k: int) -> Flag:
+        c = self.cues[k]
+        flag = self.flag_of[k] = Flag(c.category, c.text, c.start_char, c.end_char)
+        return flag
 
 
 def cue_index(doc: Doc) -> CueIndex:
