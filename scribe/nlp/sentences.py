@@ -156,8 +156,13 @@ class Splitter:
         terminators, multi_rest = self.terminators, self.multi_rest
         for i in tab.positions(self.clause_words):
             w = lowers[i]
-            if w in terminators or any(lowers[i + 1 : i + 1 + len(rest)] == rest for rest in multi_rest.get(w, ())):
+            if w in terminators:
                 clause_marks[i] = 1
+                continue
+            for rest in multi_rest.get(w, ()):  # "and then", "followed by"
+                if lowers[i + 1 : i + 1 + len(rest)] == rest:
+                    clause_marks[i] = 1
+                    break
         marks = numpy.frombuffer(starts, dtype=numpy.uint8)
         sent_id = (marks.cumsum() - 1).tolist()
         clause_id = (numpy.frombuffer(clause_marks, dtype=numpy.uint8).cumsum() - 1).tolist()
