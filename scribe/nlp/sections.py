@@ -174,15 +174,19 @@ class SectionDetector:
     def find(self, text: str, lower: str | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
+        field_names = self._field_names
         for m in line_matches(_FORMAL, text):
             label = m.group(1).strip()
-            name = self._field_name(label)
+            name = field_names.get(label, _UNDECIDED)  # (the cache of _field_name, read here: most labels recur)
+            if name is _UNDECIDED:
+                name = self._field_name(label)
             if name is None:
                 continue
-            line_start = text.rfind("\n", 0, m.start(1)) + 1
+            label_start = m.start(1)
+            line_start = text.rfind("\n", 0, label_start) + 1
             if line_start in taken:
                 continue
-            heads.append((m.start(1), m.end(), name, label))
+            heads.append((label_start, m.end(), name, label))  # type: ignore[arg-type]
             taken.add(line_start)
         # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
         # only known headings, written in capitals, after a sentence end or a comma
