@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 
 import numpy
 from spacy.attrs import SENT_START
@@ -132,7 +132,7 @@ class Splitter:
         # line breaks
         pos = text.find("\n")
         while pos != -1:
-            nxt = tab.token_at(pos)
+            nxt = max(bisect_right(idx, pos) - 1, 0)  # tab.token_at(pos)
             if idx[nxt] <= pos:
                 nxt += 1  # the token at or before the break; the sentence starts after it
             while nxt < n and lowers[nxt].isspace():
