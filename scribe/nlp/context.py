@@ -283,9 +283,10 @@ class CueIndex:
               same_sentence: bool = False) -> list[Flag]:
         starts = self.starts
         lo = bisect_left(starts, start - self.reach_before)
-        hi = bisect_right(starts, end + self.reach_after)
-        if lo == hi:
-            return []
+        last = end + self.reach_after
+        if lo == len(starts) or starts[lo] > last:
+            return []  # no cue starts in reach (most calls): one bisect
+        hi = bisect_right(starts, last, lo)
         unit = self.sent if same_sentence else self.clause
         cues, flag_of = self.cues, self.flag_of
         out: list[Flag] = []
