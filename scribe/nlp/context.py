@@ -90,6 +90,12 @@ class ContextTagger:
             h: frozenset(w.lower() for w in r.requires) for h, r in self.by_id.items() if r.requires}
         self.forward_after: dict[int, frozenset[str]] = {
             h: frozenset(w.lower() for w in r.forward_after) for h, r in self.by_id.items() if r.forward_after}
+        # by match hash, what a match needs of its rule: (rule, category, direction, scope, required words or
+        # None, forward_after words or None), read once instead of attribute by attribute for every match
+        self.cue_info: dict[int, tuple[ContextRule, str, str, int, frozenset[str] | None, frozenset[str] | None]] = {
+            h: (r, r.category, r.direction, r.max_scope or DEFAULT_SCOPE,
+                self.required.get(h), self.forward_after.get(h))
+            for h, r in self.by_id.items()}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.corrections_by_first: dict[str, list[tuple[str, ...]]] = {}
         for c in self.correction_cues:
@@ -113,20 +119,19 @@ class ContextTagger:
         tab = table(doc)
         found: list[Cue] = []
         pseudo: list[tuple[int, int]] = []
-        by_id = self.by_id
+        cue_info = self.cue_info
+        lowers, idx, ends, text = tab.lowers, tab.idx, tab.ends, tab.text
         for match_id, start, end in self.matches(doc):
-            rule = by_id[match_id]
-            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
+            rule, category, direction, scope, required, forward_after = cue_info[match_id]
+            if required is not None and not self._required_near(doc, rule, required, start, end):
                 continue
-            if rule.direction == "pseudo":
+            if direction == "pseudo":
                 pseudo.append((start, end))
                 continue
-            direction = rule.direction
-            if start > 0 and match_id in self.forward_after and tab.lowers[start - 1] in self.forward_after[match_id]:
+            if forward_after is not None and start > 0 and lowers[start - 1] in forward_after:
                 direction = "forward"
-            s_char, e_char = tab.idx[start], tab.ends[end - 1]
-            found.append(Cue(rule.category, direction, start, end, s_char, e_char,
-                             tab.text[s_char:e_char], rule.max_scope or DEFAULT_SCOPE))
+            s_char, e_char = idx[start], ends[end - 1]
+            found.append(Cue(category, direction, start, end, s_char, e_char, text[s_char:e_char], scope))
         if pseudo:
             inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
             found = [c for c in found if c.start not in inside]
