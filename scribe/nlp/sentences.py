@@ -32,7 +32,8 @@ def is_dictation(tab: TokenTable) -> bool:
         return False  # fewer than 20 tokens hold fewer than 20 words
     if _has_at_least(tab.lowers, ".", math.ceil(0.02 * n)):
         return False  # punctuated even counted against every token (found without counting them all)
-    punct = sum(map(tab.lowers.count, _FINAL))
+    unique = tab.unique_lowers
+    punct = sum(tab.lowers.count(mark) for mark in _FINAL if mark in unique)  # a scan only for marks it holds
     if punct >= 0.02 * n:
         return False  # punctuated even counted against every token (the words are fewer)
     n_words, lower = _alpha_counts(tab, punct)
