@@ -301,13 +301,16 @@ class SectionDetector:
         heading starts its section there, as at a paragraph start. Only under a field line of at most 60
         characters that does not end in a lower-case word or a comma (wrapped prose does)."""
         out: list[tuple[int, int, str, str]] = []
-        lines = lines or _Lines(text)
+        newlines = (lines or _Lines(text)).newlines
         for _start, body, _name, _label in heads:
-            line_end = lines.end(body)
-            if line_end == -1:
+            k = bisect_left(newlines, body)  # the field's line ends at the first newline from its body
+            if k == len(newlines):
+                continue
+            line_end = newlines[k]
+            if line_end - body > 60:
                 continue
             field = text[body:line_end].rstrip()
-            if not field or line_end - body > 60 or field[-1].islower() or field[-1] == ",":
+            if not field or field[-1].islower() or field[-1] == ",":
                 continue
             pos = line_end + 1
             while pos < len(text) and text[pos] in " \t":
