@@ -177,16 +177,15 @@ class SectionDetector:
         field_names = self._field_names
         for m in line_matches(_FORMAL, text):
             label = m.group(1).strip()
-            name = field_names.get(label, _UNDECIDED)  # (the cache of _field_name, read here: most labels recur)
-            if name is _UNDECIDED:
-                name = self._field_name(label)
+            # (the cache of _field_name, read here: most labels recur)
+            name = field_names[label] if label in field_names else self._field_name(label)
             if name is None:
                 continue
             label_start = m.start(1)
             line_start = text.rfind("\n", 0, label_start) + 1
             if line_start in taken:
                 continue
-            heads.append((label_start, m.end(), name, label))  # type: ignore[arg-type]
+            heads.append((label_start, m.end(), name, label))
             taken.add(line_start)
         # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
         # only known headings, written in capitals, after a sentence end or a comma
