@@ -90,11 +90,17 @@ class ContextTagger:
             h: frozenset(w.lower() for w in r.requires) for h, r in self.by_id.items() if r.requires}
         self.forward_after: dict[int, frozenset[str]] = {
             h: frozenset(w.lower() for w in r.forward_after) for h, r in self.by_id.items() if r.forward_after}
+        # by match hash, what a match needs of its rule: (rule, category, direction, scope, required words or
+        # None, forward_after words or None), read once instead of attribute by attribute for every match
+        self.cue_info: dict[int, tuple[ContextRule, str, str, int, frozenset[str] | None, frozenset[str] | None]] = {
+            h: (r, r.category, r.direction, DEFAULT_SCOPE if r.max_scope is None else r.max_scope,
+                self.required.get(h), self.forward_after.get(h))
+            for h, r in self.by_id.items()}
         self.correction_cues = [tuple(c.split()) for c in lexicon.normalization.correction_cues]
         self.corrections_by_first: dict[str, list[tuple[str, ...]]] = {}
         for c in self.correction_cues:
             self.corrections_by_first.setdefault(c[0], []).append(c)
-        self.correction_first = frozenset(self.corrections_by_first)
+        self.correction_words = [(c, frozenset(c)) for c in self.correction_cues]
 
     def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         """The cue matches: found by scribe_terms' matcher in the same pass as the terms when it ran
@@ -113,20 +119,19 @@ class ContextTagger:
         tab = table(doc)
         found: list[Cue] = []
         pseudo: list[tuple[int, int]] = []
-        by_id = self.by_id
+        cue_info = self.cue_info
+        lowers, idx, ends, text = tab.lowers, tab.idx, tab.ends, tab.text
         for match_id, start, end in self.matches(doc):
-            rule = by_id[match_id]
-            if rule.requires and not self._required_near(doc, rule, self.required[match_id], start, end):
+            rule, category, direction, scope, required, forward_after = cue_info[match_id]
+            if required is not None and not self._required_near(doc, rule, required, start, end):
                 continue
-            if rule.direction == "pseudo":
+            if direction == "pseudo":
                 pseudo.append((start, end))
                 continue
-            direction = rule.direction
-            if start > 0 and match_id in self.forward_after and tab.lowers[start - 1] in self.forward_after[match_id]:
+            if forward_after is not None and start > 0 and lowers[start - 1] in forward_after:
                 direction = "forward"
-            s_char, e_char = tab.idx[start], tab.ends[end - 1]
-            found.append(Cue(rule.category, direction, start, end, s_char, e_char,
-                             tab.text[s_char:e_char], DEFAULT_SCOPE if rule.max_scope is None else rule.max_scope))
+            s_char, e_char = idx[start], ends[end - 1]
+            found.append(Cue(category, direction, start, end, s_char, e_char, text[s_char:e_char], scope))
         if pseudo:
             inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
             found = [c for c in found if c.start not in inside]
@@ -215,12 +220,15 @@ class ContextTagger:
         sent: list[int] = doc.user_data.get("sent_id", [])
         out: list[Cue] = []
         by_first = self.corrections_by_first
-        for i in tab.positions(self.correction_first):
+        # a cue can only stand where the note holds all its words: look for the first words of those
+        words = tab.unique_lowers
+        first = {cue[0] for cue, cue_words in self.correction_words if cue_words <= words}
+        for i in tab.positions(first) if first else ():
             for cue in by_first[lowers[i]]:
                 k = len(cue)
                 if tuple(lowers[i : i + k]) == cue:
                     out.append(_correction_at(tab, sent, _opening_no(lowers, i), i + k))
-        for i in tab.positions(_NO):
+        for i in tab.positions(_NO) if "just" in words else ():  # "no, just T12"
             j = i + 2 if lowers[i + 1 : i + 2] == [","] else i + 1
             if lowers[j : j + 1] == ["just"] and j + 1 < len(lowers) and LEVEL_NORM.match(tab.norms[j + 1]):
                 out.append(_correction_at(tab, sent, i, j + 1))
@@ -268,7 +276,8 @@ class CueIndex:
         self.cues = cues
         self.starts = [c.start for c in cues]
         self.sent, self.clause = sent, clause
-        self.flag_of = [Flag(c.category, c.text, c.start_char, c.end_char) for c in cues]
+        # each cue's Flag, made when a target first reports it (most cues reach no target that asks)
+        self.flag_of: list[Flag | None] = [None] * len(cues)
         # a cue reaches a target only within its scope (or by overlapping it); never beyond 40 tokens
         scope = max((c.max_scope for c in cues), default=0)
         length = max((c.end - c.start for c in cues), default=0)
@@ -279,9 +288,10 @@ class CueIndex:
               same_sentence: bool = False) -> list[Flag]:
         starts = self.starts
         lo = bisect_left(starts, start - self.reach_before)
-        hi = bisect_right(starts, end + self.reach_after)
-        if lo == hi:
-            return []
+        last = end + self.reach_after
+        if lo == len(starts) or starts[lo] > last:
+            return []  # no cue starts in reach (most calls): one bisect
+        hi = bisect_right(starts, last, lo)
         unit = self.sent if same_sentence else self.clause
         cues, flag_of = self.cues, self.flag_of
         out: list[Flag] = []
@@ -293,7 +303,7 @@ class CueIndex:
             if cue.start < end and cue.end > start:
                 if start <= cue.start and cue.end <= end:
                     continue  # the cue is part of the target itself
-                out.append(flag_of[k])
+                out.append(flag_of[k] or self._flag(k))
                 continue  # a cue that contains the target ("on CT") applies to it
             if cue.end <= start:
                 if cue.direction not in ("forward", "bidirectional"):
@@ -310,8 +320,13 @@ class CueIndex:
                     continue
                 if cue.start - end > cue.max_scope:
                     continue
-            out.append(flag_of[k])
+            out.append(flag_of[k] or self._flag(k))
         return out
+
+    def _flag(self, k: int) -> Flag:
+        c = self.cues[k]
+        flag = self.flag_of[k] = Flag(c.category, c.text, c.start_char, c.end_char)
+        return flag
 
 
 def cue_index(doc: Doc) -> CueIndex:

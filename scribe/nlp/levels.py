@@ -57,7 +57,12 @@ class LevelFinder:
         m = LEVEL_NORM.match(tab.norms[i])
         if not m:
             return None
-        letter, num = m.group(1), int(m.group(2))
+        return LevelFinder._single_level(tab, i, m.group(1), int(m.group(2)))
+
+    @staticmethod
+    def _single_level(tab: TokenTable, i: int, letter: str, num: int) -> tuple[str | None, list[str]] | None:
+        """The level of token i, whose norm is ``letter`` and ``num`` ("t12"), or None for MRI's "T1"/"T2"
+        before "weighted"; an impossible or transitional level comes as the invalid name."""
         n = len(tab.idx)
         if letter == "t" and num <= 2 and i + 1 < n:
             nxt = tab.lowers[i + 1]
@@ -88,10 +93,14 @@ class LevelFinder:
                 continue
             i = k
             norm = norms[i]
-            if len(norm) > 12:
+            if norm in _LEVELISH:  # the common case: a level ("t12"), no range, read without a regex
+                single = self._single_level(tab, i, norm[0], int(norm[1:]))
+                if single is None:
+                    i += 1
+                    continue
+            elif len(norm) > 12:
                 continue
-            rm = _RANGE_TOKEN.match(norm)
-            if rm and not LEVEL_NORM.match(norm):
+            elif (rm := _RANGE_TOKEN.match(norm)) and not LEVEL_NORM.match(norm):
                 l1, n1 = rm.group(1), int(rm.group(2))
                 l2, n2 = (rm.group(3) or l1), int(rm.group(4))
                 a, b = _level(l1, n1), _level(l2, n2)
@@ -101,18 +110,19 @@ class LevelFinder:
                                             tab.word(i), is_range=not slash))
                 i += 1
                 continue
-            single = self._single(tab, i)
-            if single is None:
-                i += 1
-                continue
+            else:
+                single = self._single(tab, i)
+                if single is None:
+                    i += 1
+                    continue
             name, invalid = single
             end = i + 1
             levels = [name] if name else []
             is_range = False
             # a range: X - Y, X to Y, X through Y (Y may be a bare number of the same region)
             # (tabs, no-break spaces and runs of spaces are tokens of their own: skipped)
-            r = tab.past_space(i + 1)
-            y = tab.past_space(r + 1)
+            r = i + 1 if i + 1 >= n or not lowers[i + 1].isspace() else tab.past_space(i + 1)
+            y = r + 1 if r + 1 >= n or not lowers[r + 1].isspace() else tab.past_space(r + 1)
             if name and y < n and lowers[r] in _RANGE_WORDS:
                 m2 = LEVEL_NORM.match(norms[y])
                 other = None
@@ -128,8 +138,7 @@ class LevelFinder:
                     end = y + 1
                     is_range = True
             s_char, e_char = tab.idx[i], tab.ends[end - 1]
-            out.append(LevelMention(levels, i, end, s_char, e_char, tab.text[s_char:e_char],
-                                    is_range=is_range, invalid=invalid))
+            out.append(LevelMention(levels, i, end, s_char, e_char, tab.text[s_char:e_char], is_range, invalid))
             i = end
             # a list continued with bare numbers of the same region: "L2, 3 and 4"
             while name and i + 1 < n and lowers[i] in _LIST_JOIN:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-from spacy.attrs import IDX, NORM, SPACY
+from spacy.attrs import IDX, NORM, ORTH, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -35,7 +35,7 @@ _LEVEL_FOLLOW_BLOCK = {"weeks", "week", "months", "month", "days", "day", "years
 
 
 _CACHE_MAX = 200_000  # distinct words remembered across notes
-_RETOKENIZE_MAX = 24  # up to this many merges, Doc.retokenize is cheaper than building a new Doc
+_RETOKENIZE_MAX = 2  # up to this many merges, Doc.retokenize is cheaper than building a new Doc
 _REGION_FOLLOW_BLOCK = _LEVEL_FOLLOW_BLOCK | {"levels", "level", "vertebrae", "fractures", "bodies"}
 
 
@@ -98,8 +98,10 @@ class Normalizer:
         out: list[tuple[int, int, str]] = []
         end = 0
         n = len(lowers)
-        concat_any, follow, number_led = self.concat_any, self.follow, self.number_led
-        for i in gaps.positions(self.starters):
+        concat_any, follow, number_led, starters = self.concat_any, self.follow, self.number_led, self.starters
+        # one pass over the words, not ``gaps.positions``: a note holds several starters ("a", "t", "lumbar"),
+        # and a note with merges gets a new table, so a set of this one's words would serve once
+        for i in [k for k, w in enumerate(lowers) if w in starters]:
             if i < end:
                 continue
             if i + 1 >= n:
@@ -187,7 +189,7 @@ class Normalizer:
                 with doc.retokenize() as retok:
                     for start, end, norm in merges:
                         retok.merge(doc[start:end], attrs={"NORM": norm})
-            else:  # retokenize costs O(n) per merge: rebuild the Doc instead
+            else:  # retokenize costs O(n) per merge, and more per merge: rebuild the Doc instead
                 doc = self._merged(doc, tab, merges)
             tab, at = tab.merged(merges)
             lowers = tab.lowers
@@ -222,28 +224,35 @@ class Normalizer:
                     fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
         doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges}
+        if tab.assigned is not None:
+            tab.assigned.update(fix[0] for fix in fixes.values())
         doc.user_data["table"] = tab
         return doc
 
     @staticmethod
     def _merged(doc: Doc, tab: TokenTable, merges: list[tuple[int, int, str]]) -> Doc:
         """A new Doc with each merge span as one token (``Doc.retokenize`` costs O(n) per merge, so
-        many merges in a long note were quadratic); the text and every offset stay the same."""
-        spaces = doc.to_array([SPACY]).tolist()
-        words: list[str] = []
-        flags: list[bool] = []
+        many merges in a long note were quadratic, and even a few cost more than this); the text and
+        every offset stay the same. The tokens left whole are given by their ORTH ids, which ``Doc``
+        looks up without hashing their text again."""
+        rows = doc.to_array([ORTH, SPACY])
+        orths: list[int] = rows[:, 0].tolist()
+        spaces: list[int] = rows[:, 1].tolist()
+        words: list[int | str] = []
+        flags: list[int] = []
         norms: list[tuple[int, str]] = []
+        text, idx, ends = tab.text, tab.idx, tab.ends
         i = 0
         for start, end, norm in merges:
-            words.extend(tab.words[i:start])
-            flags.extend(bool(x) for x in spaces[i:start])
+            words += orths[i:start]
+            flags += spaces[i:start]
             norms.append((len(words), norm))
-            words.append(tab.text[tab.idx[start] : tab.ends[end - 1]])
-            flags.append(bool(spaces[end - 1]))
+            words.append(text[idx[start] : ends[end - 1]])
+            flags.append(spaces[end - 1])
             i = end
-        words.extend(tab.words[i:])
-        flags.extend(bool(x) for x in spaces[i:])
-        new = Doc(doc.vocab, words=words, spaces=flags, user_data=dict(doc.user_data))
+        words += orths[i:]
+        flags += spaces[i:]
+        new = Doc(doc.vocab, words=words, spaces=flags, user_data=dict(doc.user_data))  # type: ignore[arg-type]
         for k, norm in norms:
             new[k].norm_ = norm
         return new

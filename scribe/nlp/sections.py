@@ -79,25 +79,21 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._newlines: list[int] | None = None
+        self.newlines: list[int] = [m.start() for m in _NEWLINE.finditer(text)]  # every find reads them
         self._separators: list[int] | None = None
-
-    @property
-    def newlines(self) -> list[int]:
-        if self._newlines is None:
-            self._newlines = [m.start() for m in _NEWLINE.finditer(self.text)]
-        return self._newlines
 
     def start(self, pos: int) -> int:
         """``text.rfind("\n", 0, pos) + 1``."""
-        i = bisect_left(self.newlines, pos) - 1
-        return self.newlines[i] + 1 if i >= 0 else 0
+        newlines = self.newlines
+        i = bisect_left(newlines, pos) - 1
+        return newlines[i] + 1 if i >= 0 else 0
 
     def end(self, pos: int, stop: int | None = None) -> int:
         """``text.find("\n", pos, stop)``."""
-        i = bisect_left(self.newlines, pos)
-        if i < len(self.newlines) and (stop is None or self.newlines[i] < stop):
-            return self.newlines[i]
+        newlines = self.newlines
+        i = bisect_left(newlines, pos)
+        if i < len(newlines) and (stop is None or newlines[i] < stop):
+            return newlines[i]
         return -1
 
     def last_separator(self, lo: int, hi: int) -> int:
@@ -144,6 +140,7 @@ class SectionDetector:
             re.IGNORECASE
         )
         self.spoken_map = {s: n for s, n in spoken}
+        self.spoken_suffixes = tuple(self.spoken_map)  # for str.endswith
         self.session.setdefault("TITLE", True)
         # after a heading word, "of" opens a noun phrase and a verb a sentence ("Consent was obtained."): the
         # word is the sentence's subject, no spoken heading
@@ -187,15 +184,18 @@ class SectionDetector:
     def find(self, text: str, lower: str | None = None, flat: bool | None = None) -> list[Section]:
         heads: list[tuple[int, int, str, str]] = []  # start, body_start, name, label
         taken: set[int] = set()
+        field_names = self._field_names
         for m in line_matches(_FORMAL, text):
             label = m.group(1).strip()
-            name = self._field_name(label)
+            # (the cache of _field_name, read here: most labels recur)
+            name = field_names[label] if label in field_names else self._field_name(label)
             if name is None:
                 continue
-            line_start = text.rfind("\n", 0, m.start(1)) + 1
+            label_start = m.start(1)
+            line_start = text.rfind("\n", 0, label_start) + 1
             if line_start in taken:
                 continue
-            heads.append((m.start(1), m.end(), name, label))
+            heads.append((label_start, m.end(), name, label))
             taken.add(line_start)
         # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
         # only known headings, written in capitals, after a sentence end or a comma
@@ -370,11 +370,12 @@ class SectionDetector:
         characters, or a longer one ending a sentence ("Past history: T4 vertebroplasty in 2018."), that does not
         end in a lower-case word or a comma (wrapped prose does)."""
         out: list[tuple[int, int, str, str]] = []
-        lines = lines or _Lines(text)
+        newlines = (lines or _Lines(text)).newlines
         for _start, body, _name, _label in heads:
-            line_end = lines.end(body)
-            if line_end == -1:
+            k = bisect_left(newlines, body)  # the field's line ends at the first newline from its body
+            if k == len(newlines):
                 continue
+            line_end = newlines[k]
             field = text[body:line_end].rstrip()
             if not field or (line_end - body > 60 and field[-1] not in ".!?") or field[-1].islower() or \
                     field[-1] == ",":
@@ -402,7 +403,7 @@ class SectionDetector:
         ordered = sorted(heads)
         for i, (_start, body, _name, label) in enumerate(ordered):
             if not label or label.isupper() or text[body - 1 : body] == ":" or \
-                    not any(label.lower().endswith(k) for k in self.spoken_map):
+                    not label.lower().endswith(self.spoken_suffixes):
                 continue  # not a spoken heading
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
             para = _BLANK_LINE.search(text, body, end)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 
 import numpy
 from spacy.attrs import SENT_START
@@ -39,10 +39,11 @@ def is_dictation(tab: TokenTable) -> bool:
         return False  # fewer than 20 tokens hold fewer than 20 words
     if _has_at_least(tab.lowers, ".", math.ceil(0.02 * n)):
         return False  # punctuated even counted against every token (found without counting them all)
-    punct = sum(map(tab.lowers.count, _FINAL))
+    unique = tab.unique_lowers
+    punct = sum(tab.lowers.count(mark) for mark in _FINAL if mark in unique)  # a scan only for marks it holds
     if punct >= 0.02 * n:
         return False  # punctuated even counted against every token (the words are fewer)
-    n_words, lower = _alpha_counts(tab)
+    n_words, lower = _alpha_counts(tab, punct)
     if n_words < 20:
         return False
     return punct / n_words < 0.02 and lower / n_words > 0.85
@@ -51,17 +52,33 @@ def is_dictation(tab: TokenTable) -> bool:
 _UPPER = re.compile(r"[A-Z]")
 
 
-def _alpha_counts(tab: TokenTable) -> tuple[int, int]:
+def _alpha_counts(tab: TokenTable, punct: int | None = None) -> tuple[int, int]:
     """How many tokens are words (all letters) and how many of those are lower case. On ASCII text a word
     is lower case unless it holds a capital, so only the tokens at the (few, in a dictation) capitals are
-    looked at; other text is counted word by word."""
+    looked at; other text is counted word by word.
+
+    Given ``punct`` (is_dictation's count of final punctuation), the capitals are not looked at when the
+    words are too few or too punctuated for a dictation, and looking stops once the lower-case words are
+    too few (at most 85 %): the lower-case count returned is then only as low as that, enough to say no."""
     if not tab.text.isascii():
         words = [w for w in tab.words if w.isalpha()]
         return len(words), sum(map(str.islower, words))
     lowers = tab.lowers
     n_words = sum(map(str.isalpha, lowers))
-    capitalised = {tab.token_at(m.start()) for m in _UPPER.finditer(tab.text)}
-    return n_words, n_words - sum(1 for i in capitalised if lowers[i].isalpha())
+    if punct is not None and (n_words < 20 or punct / n_words >= 0.02):
+        return n_words, n_words
+    token_at = tab.token_at
+    lower = n_words
+    last = -1
+    for m in _UPPER.finditer(tab.text):
+        i = token_at(m.start())
+        if i != last:  # capitals come in text order: a token's capitals in a row
+            last = i
+            if lowers[i].isalpha():
+                lower -= 1
+                if punct is not None and lower / n_words <= 0.85:
+                    break
+    return n_words, lower
 
 
 def _has_at_least(seq: list[str], word: str, k: int) -> bool:
@@ -86,9 +103,10 @@ class Splitter:
         self.terminators = {r.literal for r in lexicon.context if r.direction == "terminate"}
         self.multi_terms = [tuple(t.split()) for t in self.terminators if " " in t]
         self.multi_first = {m[0] for m in self.multi_terms}
-        self.multi_by_first: dict[str, list[tuple[str, ...]]] = {}
+        # by first word, the words that follow it in a multi-word terminator ("and" -> ["then"])
+        self.multi_rest: dict[str, list[list[str]]] = {}
         for m in self.multi_terms:
-            self.multi_by_first.setdefault(m[0], []).append(m)
+            self.multi_rest.setdefault(m[0], []).append(list(m[1:]))
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
         flat = lexicon.normalization.flat_sentences
@@ -137,7 +155,7 @@ class Splitter:
         # line breaks
         pos = text.find("\n")
         while pos != -1:
-            nxt = tab.token_at(pos)
+            nxt = max(bisect_right(idx, pos) - 1, 0)  # tab.token_at(pos)
             if idx[nxt] <= pos:
                 nxt += 1  # the token at or before the break; the sentence starts after it
             while nxt < n and lowers[nxt].isspace():
@@ -160,14 +178,20 @@ class Splitter:
                     if tuple(lowers[i : i + k]) == multi and i + k < n:
                         starts[i + k] = 1
         clause_marks = bytearray(starts)
-        terminators = self.terminators
+        terminators, multi_rest = self.terminators, self.multi_rest
         for i in tab.positions(self.clause_words):
-            if lowers[i] in terminators or self._multi_terminator(lowers, i):
+            w = lowers[i]
+            if w in terminators:
                 clause_marks[i] = 1
-        sent_id = (numpy.frombuffer(bytes(starts), dtype=numpy.uint8).cumsum() - 1).tolist()
-        clause_id = (numpy.frombuffer(bytes(clause_marks), dtype=numpy.uint8).cumsum() - 1).tolist()
-        marks = numpy.frombuffer(bytes(starts), dtype=numpy.uint8).astype(numpy.uint64).reshape(-1, 1)
-        doc.from_array([SENT_START], marks)  # type: ignore[arg-type]
+                continue
+            for rest in multi_rest.get(w, ()):  # "and then", "followed by"
+                if lowers[i + 1 : i + 1 + len(rest)] == rest:
+                    clause_marks[i] = 1
+                    break
+        marks = numpy.frombuffer(starts, dtype=numpy.uint8)
+        sent_id = (marks.cumsum() - 1).tolist()
+        clause_id = (numpy.frombuffer(clause_marks, dtype=numpy.uint8).cumsum() - 1).tolist()
+        doc.from_array([SENT_START], marks.astype(numpy.uint64).reshape(-1, 1))  # type: ignore[arg-type]
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc
 
@@ -240,9 +264,6 @@ class Splitter:
         for i in tab.positions(self.negated_subjects):
             if i + 2 < n and lowers[i + 1].isalpha() and lowers[i + 2] in self.subject_verbs and opens(i):
                 starts[i] = 1
-
-    def _multi_terminator(self, lowers: list[str], i: int) -> bool:
-        return any(tuple(lowers[i : i + len(m)]) == m for m in self.multi_by_first.get(lowers[i], ()))
 
     @staticmethod
     def _line_break_is_boundary(text: str, tab: TokenTable, prev: int, cur: int) -> bool:

@@ -12,6 +12,9 @@ import numpy
 from spacy.attrs import IDX, NORM, SPACY
 from spacy.tokens import Doc
 
+# ``TokenTable.positions`` looks for up to this many distinct words with one C scan (``list.index``) each
+_INDEX_SCANS = 2
+
 
 @dataclass
 class TokenTable:
@@ -23,6 +26,9 @@ class TokenTable:
     # ``text.lower()``, made once per note (its offsets equal the text's unless a rare Unicode character
     # changes length when lower-cased: callers check)
     lower_text: str
+    # when known, a set holding every norm that is not its token's lower-case form (the norms the normaliser
+    # assigned, and maybe more): ``positions`` over the norms then needs no set of the distinct norms
+    assigned: set[str] | None = None
 
     @classmethod
     def from_doc(cls, doc: Doc, text: str | None = None, fresh: bool = False) -> TokenTable:
@@ -53,7 +59,7 @@ class TokenTable:
         else:
             strings = doc.vocab.strings
             norms = [strings[h] for h in rows[:, 2].tolist()]
-        return cls(text, idx, ends, lowers, norms, lower_text)
+        return cls(text, idx, ends, lowers, norms, lower_text, set() if lexeme_norms else None)
 
     def merged(self, merges: list[tuple[int, int, str]]) -> tuple[TokenTable, list[int]]:
         """The table of the Doc after each ``(start, end, norm)`` span (sorted, disjoint) became one token
@@ -83,7 +89,8 @@ class TokenTable:
         ends += self.ends[i:]
         lowers += self.lowers[i:]
         norms += self.norms[i:]
-        return TokenTable(self.text, idx, ends, lowers, norms, lower_text), at
+        assigned = None if self.assigned is None else self.assigned | {m[2] for m in merges}
+        return TokenTable(self.text, idx, ends, lowers, norms, lower_text, assigned), at
 
     @cached_property
     def words(self) -> list[str]:
@@ -104,12 +111,38 @@ class TokenTable:
         return set(self.norms)
 
     def positions(self, words: AbstractSet[str], norms: bool = False) -> list[int]:
-        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order."""
-        seq = self.norms if norms else self.lowers
-        present = (self.unique_norms if norms else self.unique_lowers) & words
+        """Indices of the tokens whose lower-case form (or norm) is one of ``words``, in order.
+
+        Only the words the note holds are looked for (over the norms, when ``assigned`` is known, the words
+        among the lower-case forms and ``assigned``: a few more maybe, never fewer). One or two of them (most
+        calls) are found with repeated ``list.index`` (a scan in C, one per word, then one sort to merge
+        two); more are found in one Python pass over the tokens, which costs about what three C scans do."""
+        if not norms:
+            seq = self.lowers
+            present = self.unique_lowers & words
+        elif self.assigned is not None:
+            seq = self.norms
+            present = (self.unique_lowers & words) | (self.assigned & words)
+        else:
+            seq = self.norms
+            present = self.unique_norms & words
         if not present:
             return []
-        return [i for i, w in enumerate(seq) if w in present]
+        if len(present) > _INDEX_SCANS:
+            return [i for i, w in enumerate(seq) if w in present]
+        out: list[int] = []
+        index = seq.index
+        for w in present:
+            i = -1
+            try:
+                while True:
+                    i = index(w, i + 1)
+                    out.append(i)
+            except ValueError:
+                pass
+        if len(present) > 1:
+            out.sort()
+        return out
 
     def past_space(self, j: int) -> int:
         """The first token from ``j`` that is not whitespace within the line: tabs, no-break spaces and
