@@ -335,7 +335,8 @@ def build_acts(v: View) -> list[Act]:
             hit_device = pats.devices.search(t.text.lower())
             device = hit_device.lastgroup or "other" if hit_device else "other"
         side = None
-        if kind != "biopsy":
+        if kind != "biopsy" and ("left" in ctext or "right" in ctext or "bilateral" in ctext or
+                                 "bipedicular" in ctext):
             hit = side_rx(ctext)
             side = _SIDE_OF[hit.group(1)] if hit else None  # the window is lower case
         ev = v.term_evidence(t)

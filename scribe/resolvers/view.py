@@ -137,15 +137,32 @@ class View:
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
         self._para_starts: list[int] | None = None  # made on first use (paragraph)
-        self._by_label: dict[str, list[Term]] = {}
+        # the terms by label and by sentence, the level mentions by sentence (one pass each, in text order)
+        by_label: dict[str, list[Term]] = {}
+        sent_terms: dict[int, list[Term]] = {}
+        sent_id = self.sent_id
         for t in self.terms:
-            self._by_label.setdefault(t.label, []).append(t)
-        self._sent_terms: dict[int, list[Term]] = {}
-        for t in self.terms:
-            self._sent_terms.setdefault(self.sent_id[t.start], []).append(t)
-        self._sent_levels: dict[int, list[LevelMention]] = {}
+            got = by_label.get(t.label)
+            if got is None:
+                by_label[t.label] = [t]
+            else:
+                got.append(t)
+            sid = sent_id[t.start]
+            got = sent_terms.get(sid)
+            if got is None:
+                sent_terms[sid] = [t]
+            else:
+                got.append(t)
+        self._by_label, self._sent_terms = by_label, sent_terms
+        sent_levels: dict[int, list[LevelMention]] = {}
         for m in self.levels:
-            self._sent_levels.setdefault(self.sent_id[m.start], []).append(m)
+            sid = sent_id[m.start]
+            got_levels = sent_levels.get(sid)
+            if got_levels is None:
+                sent_levels[sid] = [m]
+            else:
+                got_levels.append(m)
+        self._sent_levels = sent_levels
         self.groups = self._level_groups()
         self._group_index: dict[tuple[int, int], LevelGroup] | None = None
         self._sent_label_terms: dict[tuple[int, str], list[Term]] = {}
