@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,6 +129,26 @@ def make_evidence(start: int, end: int, text: str, section: str | None = None, r
     _set(ev, "__pydantic_extra__", None)
     _set(ev, "__pydantic_private__", None)
     return ev
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def copy_with(model: _Model, update: dict[str, Any]) -> _Model:
+    """``model.model_copy(update=update)`` without pydantic's general machinery, for the hot path: a shallow
+    copy whose ``__dict__`` keeps the field order (the updated keys are fields already there), so the JSON is
+    the same. Like ``model_copy``, nothing is validated. A model with extra keys or private attributes (none
+    here) takes ``model_copy`` itself."""
+    if model.__pydantic_extra__ or model.__pydantic_private__:
+        return model.model_copy(update=update)
+    copied = _new(type(model))
+    values = model.__dict__.copy()
+    values.update(update)
+    _set(copied, "__dict__", values)
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys())
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_private__", None)
+    return copied
 
 
 class Mention(BaseModel):
@@ -313,6 +333,62 @@ class Proposal(BaseModel):
     codes: list[CodeLine] = Field(default_factory=list)
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
+
+
+# Unvalidated constructors for the coding engine's hot path (as ``make_evidence``): the engine builds its
+# lines, diagnoses and flags from values that are already typed (strings it formats, ints, lists of
+# Evidence it copies), so validating them again only re-checks its own work. Each ``__dict__`` is built in
+# field order with every field, as validation builds it, so the JSON is the same byte for byte. Input
+# from outside (answers, JSON read back, claims files) is still validated by the models themselves.
+_CODE_LINE_FIELDS = frozenset({"code", "units", "modifiers", "description", "rationale", "evidence"})
+_DIAGNOSIS_FIELDS = frozenset({"code", "description", "rationale", "evidence"})
+_FLAG_FIELDS = frozenset({"id", "severity", "message", "evidence", "verified", "source", "rule"})
+_PROPOSAL_FIELDS = frozenset({"codes", "diagnoses", "flags"})
+
+
+def make_code_line(code: str, units: int, modifiers: list[str], description: str, rationale: str,
+                   evidence: list[Evidence]) -> CodeLine:
+    """A CodeLine built without validation (the lists passed become the line's own)."""
+    line = _new(CodeLine)
+    _set(line, "__dict__", {"code": code, "units": units, "modifiers": modifiers, "description": description,
+                            "rationale": rationale, "evidence": evidence})
+    _set(line, "__pydantic_fields_set__", set(_CODE_LINE_FIELDS))
+    _set(line, "__pydantic_extra__", None)
+    _set(line, "__pydantic_private__", None)
+    return line
+
+
+def make_diagnosis(code: str, description: str, rationale: str, evidence: list[Evidence]) -> Diagnosis:
+    """A Diagnosis built without validation (the list passed becomes the diagnosis's own)."""
+    diag = _new(Diagnosis)
+    _set(diag, "__dict__", {"code": code, "description": description, "rationale": rationale,
+                            "evidence": evidence})
+    _set(diag, "__pydantic_fields_set__", set(_DIAGNOSIS_FIELDS))
+    _set(diag, "__pydantic_extra__", None)
+    _set(diag, "__pydantic_private__", None)
+    return diag
+
+
+def make_flag(flag_id: str, severity: Severity, message: str, evidence: list[Evidence], verified: bool = True,
+              source: str | None = None, rule: str | None = None) -> Flag:
+    """A Flag built without validation (the list passed becomes the flag's own)."""
+    flag = _new(Flag)
+    _set(flag, "__dict__", {"id": flag_id, "severity": severity, "message": message, "evidence": evidence,
+                            "verified": verified, "source": source, "rule": rule})
+    _set(flag, "__pydantic_fields_set__", set(_FLAG_FIELDS))
+    _set(flag, "__pydantic_extra__", None)
+    _set(flag, "__pydantic_private__", None)
+    return flag
+
+
+def make_proposal(codes: list[CodeLine], diagnoses: list[Diagnosis], flags: list[Flag]) -> Proposal:
+    """A Proposal built without validation (the lists passed become the proposal's own)."""
+    proposal = _new(Proposal)
+    _set(proposal, "__dict__", {"codes": codes, "diagnoses": diagnoses, "flags": flags})
+    _set(proposal, "__pydantic_fields_set__", set(_PROPOSAL_FIELDS))
+    _set(proposal, "__pydantic_extra__", None)
+    _set(proposal, "__pydantic_private__", None)
+    return proposal
 
 
 class Answer(Strict):

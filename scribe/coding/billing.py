@@ -16,7 +16,6 @@ from pathlib import Path
 
 from scribe.coding.rules import CodingRules, default_rules
 from scribe.models import BilledLine, CodeLine, Evidence, Extraction, Flag
-from scribe.scan import may_contain
 
 _CODE = (r"2251[0-5]|2252[0-5]|020[01]T|2022[05]|3822[0-2]|22899|7229[12]|7700[23]|77012|9915[23]")
 _BILLED = re.compile(
@@ -38,7 +37,14 @@ class ClaimsError(ValueError):
 def find_billed(text: str) -> list[BilledLine]:
     """Codes of this family written on billing lines of the note."""
     out: list[BilledLine] = []
-    if not may_contain(text, _CODE_STARTS) or _ANY_CODE.search(text) is None:  # most notes carry no billing line
+    # most notes carry no billing line. The starts are digits, which case-insensitive matching folds to nothing
+    # else, so plain substring searches on the text as it is (no lower-cased copy) are exact
+    for start in _CODE_STARTS:
+        if start in text:
+            break
+    else:
+        return out
+    if _ANY_CODE.search(text) is None:
         return out
     pos = 0
     for line in text.splitlines(keepends=True):

@@ -10,15 +10,25 @@ _TAIL = re.compile(r"\s*\(([^()]*)\)\s*$")
 _RULE_REF = re.compile(r"\b(?:rules?\s+)?([CDV]\d+)\b")
 
 
-def for_coders(flag: Flag) -> Flag:
-    """The flag with its rule reference moved out of the message into ``rule``: "... (rule C1, waiting on
-    cavity_creation)" reads "... (waiting on cavity_creation)" with ``rule="C1"``."""
-    m = _TAIL.search(flag.message)
+def coder_wording(message: str, rule: str | None = None) -> tuple[str, str | None]:
+    """``message`` with the rule reference of its last parenthesis taken out, and the flag's rule (``rule``
+    if set, else the first id referenced): "... (rule C1, waiting on cavity_creation)" reads "... (waiting
+    on cavity_creation)" with rule "C1". Both unchanged when the message names no rule there."""
+    if ")" not in message:  # the tail is a parenthesis: most messages end without one
+        return message, rule
+    m = _TAIL.search(message)
     if m is None:
-        return flag
+        return message, rule
     ids = _RULE_REF.findall(m.group(1))
     if not ids:
-        return flag
+        return message, rule
     rest = ", ".join(p.strip() for p in _RULE_REF.sub("", m.group(1)).split(",") if p.strip())
-    message = flag.message[: m.start()] + (f" ({rest})" if rest else "")
-    return flag.model_copy(update={"message": message, "rule": flag.rule or ids[0]})
+    return message[: m.start()] + (f" ({rest})" if rest else ""), rule or ids[0]
+
+
+def for_coders(flag: Flag) -> Flag:
+    """The flag with its rule reference moved out of the message into ``rule`` (``coder_wording``)."""
+    message, rule = coder_wording(flag.message, flag.rule)
+    if message is flag.message:
+        return flag
+    return flag.model_copy(update={"message": message, "rule": rule})
