@@ -14,9 +14,13 @@ def coder_wording(message: str, rule: str | None = None) -> tuple[str, str | Non
     """``message`` with the rule reference of its last parenthesis taken out, and the flag's rule (``rule``
     if set, else the first id referenced): "... (rule C1, waiting on cavity_creation)" reads "... (waiting
     on cavity_creation)" with rule "C1". Both unchanged when the message names no rule there."""
-    if ")" not in message:  # the tail is a parenthesis: most messages end without one
+    # ``_TAIL.search(message)``, without trying the pattern at every position: a match's "(" is the message's
+    # last one (no parenthesis inside it, only spaces after it) and it starts where the spaces before that
+    # "(" start (``\s`` is ``str.isspace``), so the match anchored there is the same match
+    paren = message.rfind("(")
+    if paren < 0:
         return message, rule
-    m = _TAIL.search(message)
+    m = _TAIL.match(message, len(message[:paren].rstrip()))
     if m is None:
         return message, rule
     ids = _RULE_REF.findall(m.group(1))
