@@ -97,11 +97,11 @@ def _where(b: BilledLine) -> str:
 def compare(ex: Extraction, billed: Sequence[BilledLine], proposed: Sequence[CodeLine] | None = None,
             rules: CodingRules | None = None) -> list[Flag]:
     """One flag per billed-vs-documented mismatch (coding-rules.md, "Billed vs documented")."""
+    if not billed:
+        return []
     rules = rules or default_rules()
     table = rules.table
     proposed = list(ex.codes if proposed is None else proposed)
-    if not billed:
-        return []
     flags: list[Flag] = []
     prop_by_code = {c.code: c for c in proposed}
     flagged: set[str] = set()

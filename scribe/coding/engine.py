@@ -121,6 +121,8 @@ class _Builder:
         self.codes: list[CodeLine] = []
         self.diagnoses: list[Diagnosis] = []
         self.flags: list[Flag] = []
+        # the acts done this session (today, affirmed), which access_only and _act_evidence read
+        self.done_today = [a for a in ex.acts if a.when == "today" and a.polarity == "affirmed"]
 
     # -- helpers
     def flag(self, flag_id: str, severity: Severity, message: str, evidence: Iterable[Evidence] = (),
@@ -205,8 +207,10 @@ class _Builder:
             self.flag("transitional_anatomy", "warning",
                       f"Transitional or unusual level named ({', '.join(invalid)}): coder review of the "
                       "numbering before coding (rule C2)", levels.evidence)
-        sacral = [t for t in treated if is_sacral(t.level) or t.family == "sacroplasty"]
-        vertebral = [t for t in treated if not (is_sacral(t.level) or t.family == "sacroplasty")]  # not in sacral
+        sacral: list[TreatedLevel] = []
+        vertebral: list[TreatedLevel] = []
+        for t in treated:
+            (sacral if is_sacral(t.level) or t.family == "sacroplasty" else vertebral).append(t)
         if sacral:
             self.sacroplasty(sacral)
         vp = [t for t in vertebral if t.family == "vertebroplasty"]
@@ -236,12 +240,12 @@ class _Builder:
         """A level reached by a needle today but given no cement is not billed: say so, so the coder can decide
         on a reduced service ("L1 access attempted and abandoned; no cement at L1")."""
         names = {t.level for t in treated}
-        done = {a.level for a in self.ex.acts if a.when == "today" and a.polarity == "affirmed"
-                and a.act in ("cement", "cavity", "biopsy", "ablation")}  # a needle for a biopsy did its job
+        done = {a.level for a in self.done_today
+                if a.act in ("cement", "cavity", "biopsy", "ablation")}  # a needle for a biopsy did its job
         biopsy = self.elements.biopsy.value
         if isinstance(biopsy, dict):
             done |= set(biopsy.get("sites") or [])
-        reached = [a for a in self.ex.acts if a.act == "access" and a.when == "today" and a.polarity == "affirmed"
+        reached = [a for a in self.done_today if a.act == "access"
                    and a.level and a.level not in names and a.level not in done]
         levels = sorted({a.level for a in reached if a.level}, key=level_key)
         if levels:
@@ -254,8 +258,8 @@ class _Builder:
         """The words of today's cavity and cement acts at ``levels``: a code line cites what was done, not only
         the level's name."""
         names = {t.level for t in levels}
-        return [a.evidence[0] for a in self.ex.acts if a.level in names and a.when == "today"
-                and a.polarity == "affirmed" and a.act in ("cavity", "cement") and a.evidence][:4]
+        return [a.evidence[0] for a in self.done_today if a.level in names
+                and a.act in ("cavity", "cement") and a.evidence][:4]
 
     def _family_codes(self, proc: str) -> list[str]:
         fams = ["vertebroplasty", "kyphoplasty"] if proc == "mixed" else [proc]
@@ -481,7 +485,6 @@ class _Builder:
         ind = self.elements.indication
         value = ind.value if ind.status in (Status.FOUND, Status.ANSWERED) else None
         treated = ex.treated
-        proc_codes = [c for c in self.codes if c.code in self.index.augmentation_codes]
         # V5: level count
         vertebral = [x for x in treated if not is_sacral(x.level)]
         if len(vertebral) > 3 and ind.detail.get("neoplasm_kind") not in ("myeloma", "plasmacytoma"):
@@ -517,14 +520,14 @@ class _Builder:
             reasons.append("chronic fracture")
         if any(region_letter(x.level) == "C" for x in treated):
             reasons.append("cervical level")
-        if any(is_sacral(x.level) or x.family == "sacroplasty" for x in treated):
+        if sacral_levels:
             reasons.append("sacral augmentation (0200T/0201T)")
         if reasons and self.payer.abn:
             abn = answered(self.answers, "abn_on_file")
             ev = ind.evidence[:2] + ex.coverage.get("chronic", [])[:1]
             if abn is not None and abn.value in (True, False):
                 mod = "GA" if abn.value is True else "GZ"
-                for c in proc_codes:
+                for c in [c for c in self.codes if c.code in self.index.augmentation_codes]:
                     if mod not in c.modifiers:
                         c.modifiers.append(mod)
                 self.flag("abn_required", "info",
