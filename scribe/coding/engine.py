@@ -589,9 +589,15 @@ def _severity_rank(flag: Flag) -> int:
 
 
 def _site_evidence(evs: list[Evidence], sites: list[str]) -> list[Evidence]:
+    """The evidence naming one of ``sites`` (a level exactly, a longer site name anywhere in it), else the
+    first two pieces."""
     wanted = {s.lower().replace(" ", "") for s in sites}
-    out = [e for e in evs if e.text.lower().replace(" ", "").replace("-", "") in wanted
-           or any(w in e.text.lower().replace(" ", "") for w in wanted if not w[:1].isdecimal() and len(w) > 3)]
+    named = [w for w in wanted if not w[:1].isdecimal() and len(w) > 3]  # found inside the evidence too
+    out: list[Evidence] = []
+    for e in evs:
+        flat = e.text.lower().replace(" ", "")
+        if flat.replace("-", "") in wanted or any(w in flat for w in named):
+            out.append(e)
     return out or evs[:2]
 
 
