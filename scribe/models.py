@@ -214,6 +214,7 @@ class Element(BaseModel):
 
 
 _ELEMENT_FIELDS = frozenset({"value", "status", "evidence", "detail"})
+_ELEMENT_NAME_SET = frozenset(ELEMENT_NAMES)  # Elements.get: a set, not a scan of the tuple
 
 
 class Elements(BaseModel):
@@ -229,7 +230,7 @@ class Elements(BaseModel):
     indication: Element = Field(default_factory=Element)
 
     def get(self, name: str) -> Element:
-        if name not in ELEMENT_NAMES:
+        if name not in _ELEMENT_NAME_SET:
             raise KeyError(name)
         return getattr(self, name)
 
