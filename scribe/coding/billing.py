@@ -16,7 +16,6 @@ from pathlib import Path
 
 from scribe.coding.rules import CodingRules, default_rules
 from scribe.models import BilledLine, CodeLine, Evidence, Extraction, Flag
-from scribe.scan import may_contain
 
 _CODE = (r"2251[0-5]|2252[0-5]|020[01]T|2022[05]|3822[0-2]|22899|7229[12]|7700[23]|77012|9915[23]")
 _BILLED = re.compile(
@@ -25,8 +24,6 @@ _BILLED = re.compile(
     re.IGNORECASE,
 )
 _ANY_CODE = re.compile(_CODE, re.IGNORECASE)
-# a literal start of each code above: a note holding none of them holds no code (the search is slow)
-_CODE_STARTS = ("2251", "2252", "0200", "0201", "20220", "20225", "3822", "22899", "7229", "7700", "77012", "9915")
 _BILLING_LINE = re.compile(r"\b(?:cpt|hcpcs|codes?|bill(?:ed|ing)?|charges?|claim|coding)\b", re.IGNORECASE)
 _PRIMARY_OF = {"22512": ("22510", "22511"), "22515": ("22513", "22514")}
 
@@ -38,7 +35,9 @@ class ClaimsError(ValueError):
 def find_billed(text: str) -> list[BilledLine]:
     """Codes of this family written on billing lines of the note."""
     out: list[BilledLine] = []
-    if not may_contain(text, _CODE_STARTS) or _ANY_CODE.search(text) is None:  # most notes carry no billing line
+    # most notes carry no billing line: one search for any code settles it (its alternatives all start with a
+    # digit, so the regex engine skips to the digits; twelve substring searches took twice as long)
+    if _ANY_CODE.search(text) is None:
         return out
     pos = 0
     for line in text.splitlines(keepends=True):
@@ -98,11 +97,11 @@ def _where(b: BilledLine) -> str:
 def compare(ex: Extraction, billed: Sequence[BilledLine], proposed: Sequence[CodeLine] | None = None,
             rules: CodingRules | None = None) -> list[Flag]:
     """One flag per billed-vs-documented mismatch (coding-rules.md, "Billed vs documented")."""
+    if not billed:
+        return []
     rules = rules or default_rules()
     table = rules.table
     proposed = list(ex.codes if proposed is None else proposed)
-    if not billed:
-        return []
     flags: list[Flag] = []
     prop_by_code = {c.code: c for c in proposed}
     flagged: set[str] = set()

@@ -12,23 +12,28 @@ rule data, no spaCy objects. Rule ids in comments and flag messages refer to
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from scribe.coding.billing import compare
-from scribe.coding.flags import for_coders
-from scribe.coding.rules import CodingRules, PayerProfile, default_rules
+from scribe.coding.flags import coder_wording
+from scribe.coding.rules import CodingRules, PayerProfile, RuleNote, default_rules
 from scribe.models import (
     TRANSITIONAL,
     Answer,
     CodeLine,
     Diagnosis,
-    Element,
     Evidence,
     Extraction,
     Flag,
     Proposal,
+    Severity,
     Status,
     TreatedLevel,
     level_sort_key,
+    make_code_line,
+    make_diagnosis,
+    make_flag,
+    make_proposal,
 )
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "hard-stop": 2}
@@ -56,44 +61,93 @@ def answered(answers: Sequence[Answer], element: str) -> Answer | None:
     return None
 
 
+_AUGMENTATION = ("vertebroplasty", "kyphoplasty", "sacroplasty")
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleIndex:
+    """What the engine looks up in one rules table, derived once per table instead of once per note (or
+    per sort key): the table is a frozen model, read-only after loading."""
+
+    rules: CodingRules
+    addon_codes: frozenset[str]  # the add-on code of each family (``addon_by_family``)
+    claim_first: frozenset[str]  # codes sorted into the first group of the claim (see ``_claim_order``)
+    augmentation_codes: frozenset[str]  # codes of the vertebroplasty, kyphoplasty and sacroplasty families
+    never_propose: frozenset[str]
+    notes: dict[str, RuleNote]  # rule id -> its note (the first of that id, as ``PayerTable.rule``)
+
+    @classmethod
+    def of(cls, rules: CodingRules) -> _RuleIndex:
+        table = rules.table
+        addon_family = {code: fam for fam, code in table.addon_by_family.items()}
+
+        def claim_family(code: str) -> str:
+            info = table.codes.get(code)
+            return "kyphoplasty" if code == "22899" else addon_family.get(code) or (info.family if info else "")
+
+        notes: dict[str, RuleNote] = {}
+        for note in rules.payers.rules:
+            notes.setdefault(note.id, note)
+        return cls(rules=rules, addon_codes=frozenset(addon_family),
+                   claim_first=frozenset(code for code in {*table.codes, *addon_family, "22899"}
+                                         if claim_family(code) in _AUGMENTATION),
+                   augmentation_codes=frozenset(c for c, d in table.codes.items() if d.family in _AUGMENTATION),
+                   never_propose=frozenset(table.never_propose), notes=notes)
+
+
+_INDEXES: dict[int, _RuleIndex] = {}
+
+
+def _rule_index(rules: CodingRules) -> _RuleIndex:
+    """The index of ``rules``, cached by identity (the entry keeps its table alive, so the id is not reused
+    while cached; a few tables at most are ever in use)."""
+    index = _INDEXES.get(id(rules))
+    if index is None or index.rules is not rules:
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        index = _INDEXES[id(rules)] = _RuleIndex.of(rules)
+    return index
+
+
 class _Builder:
     def __init__(self, ex: Extraction, answers: Sequence[Answer], payer: PayerProfile, rules: CodingRules) -> None:
         self.ex = ex
+        self.elements = ex.elements
         self.answers = answers
         self.payer = payer
         self.rules = rules
         self.table = rules.table
+        self.index = _rule_index(rules)
         self.codes: list[CodeLine] = []
         self.diagnoses: list[Diagnosis] = []
         self.flags: list[Flag] = []
+        # the acts done this session (today, affirmed), which access_only and _act_evidence read
+        self.done_today = [a for a in ex.acts if a.when == "today" and a.polarity == "affirmed"]
 
     # -- helpers
-    def flag(self, flag_id: str, severity: str, message: str, evidence: Iterable[Evidence] = (),
+    def flag(self, flag_id: str, severity: Severity, message: str, evidence: Iterable[Evidence] = (),
              rule: str | None = None) -> None:
+        """Add a flag worded for coders (``coder_wording``: a rule reference in the message's last
+        parenthesis moves to ``rule``); built unvalidated, its values are typed here."""
         verified, source = True, None
         if rule:
-            note = self.rules.payers.rule(rule)
+            note = self.index.notes.get(rule)
             if note is not None:  # an unverified rule says so in its fields (verified, source), not in the text
                 verified, source = note.verified, note.source
-        ev = _dedupe(list(evidence))[:6]
-        self.flags.append(Flag(id=flag_id, severity=severity, message=message, evidence=ev,  # type: ignore[arg-type]
-                               verified=verified, source=source, rule=rule))
+        message, rule = coder_wording(message, rule)
+        self.flags.append(make_flag(flag_id, severity, message, _dedupe(evidence, 6), verified, source, rule))
 
     def line(self, code: str, units: int, rationale: str, evidence: Iterable[Evidence],
              modifiers: Sequence[str] = ()) -> None:
-        assert code not in self.table.never_propose, code  # C7 and the deleted codes: never proposed
-        self.codes.append(CodeLine(code=code, units=units, modifiers=list(modifiers),
-                                   description=self.table.describe(code), rationale=rationale,
-                                   evidence=_dedupe(list(evidence))[:8]))
+        assert code not in self.index.never_propose, code  # C7 and the deleted codes: never proposed
+        self.codes.append(make_code_line(code, units, list(modifiers), self.table.describe(code), rationale,
+                                         _dedupe(evidence, 8)))
 
     def diag(self, code: str, rationale: str, evidence: Iterable[Evidence]) -> None:
-        if any(d.code == code for d in self.diagnoses):
-            return
-        self.diagnoses.append(Diagnosis(code=code, description=self.table.icd10.get(code, ""),
-                                        rationale=rationale, evidence=_dedupe(list(evidence))[:4]))
-
-    def el(self, name: str) -> Element:
-        return self.ex.elements.get(name)
+        for d in self.diagnoses:
+            if d.code == code:
+                return
+        self.diagnoses.append(make_diagnosis(code, self.table.icd10.get(code, ""), rationale, _dedupe(evidence, 4)))
 
     # -- the rules
     def run(self) -> Proposal:
@@ -104,38 +158,37 @@ class _Builder:
                           "The augmentation was stopped before any cement was delivered: no procedure code is "
                           "proposed; the coder decides on a reduced or discontinued service modifier",
                           ex.document.evidence)
-                return Proposal(flags=self.flags)
-            return Proposal()
+                return make_proposal([], [], self.flags)
+            return make_proposal([], [], [])
         self.procedures()
         self.biopsy()
         self.other_flags()
         self.diagnosis()
         self.coverage()
         self.codes.sort(key=self._claim_order)
-        self.flags.extend(compare(ex, ex.billed, self.codes, self.rules))  # billing lines in the note
-        self.flags = [for_coders(f) for f in self.flags]
-        self.flags.sort(key=lambda f: -SEVERITY_ORDER[f.severity])
-        return Proposal(codes=self.codes, diagnoses=self.diagnoses, flags=self.flags)
+        # billing lines in the note: ``compare`` words its flags for coders itself, as ``flag`` does
+        self.flags.extend(compare(ex, ex.billed, self.codes, self.rules))
+        self.flags.sort(key=_severity_rank)
+        return make_proposal(self.codes, self.diagnoses, self.flags)
 
     def _claim_order(self, c: CodeLine) -> tuple[int, str, int, str, list[str]]:
-        """The primary procedure first, each add-on right after its family's primary, then separately
-        reported codes (biopsy): 22511, 20225-XS; 22510, 22512, 22513."""
-        addon_family = {code: fam for fam, code in self.table.addon_by_family.items()}
-        info = self.table.codes.get(c.code)
-        family = addon_family.get(c.code) or (info.family if info is not None else "")
-        if c.code == "22899":
-            family = "kyphoplasty"
-        if family not in ("vertebroplasty", "kyphoplasty", "sacroplasty"):
-            return (1, "", 0, c.code, c.modifiers)
-        primaries = [x.code for x in self.codes if x.code not in addon_family
-                     and ((self.table.codes.get(x.code) is not None and self.table.codes[x.code].family == family)
-                          or (x.code == "22899" and family == "kyphoplasty"))]
-        return (0, min(primaries, default=c.code), int(c.code in addon_family), c.code, c.modifiers)
+        """The augmentation codes first (vertebroplasty, kyphoplasty, sacroplasty, their add-ons, 22899), by
+        code, then separately reported codes (biopsy) by code: 22511, 20225-XS; 22510, 22512, 22513.
+
+        This is the order the engine has always produced. An earlier key also looked for the family's
+        primary among ``self.codes``, meaning to put each add-on right after it, but ``list.sort`` empties
+        the list while it computes the keys, so that search always came back empty and the key was the
+        code: kept as it was, so the output is unchanged (the add-on codes follow their primaries'
+        numbers anyway; only 22899 sorts after 22515)."""
+        code = c.code
+        if code in self.index.claim_first:
+            return (0, code, int(code in self.index.addon_codes), code, c.modifiers)
+        return (1, "", 0, code, c.modifiers)
 
     def procedures(self) -> None:
         ex = self.ex
-        proc = self.el("procedure_type")
-        levels = self.el("levels")
+        proc = self.elements.procedure_type
+        levels = self.elements.levels
         if proc.value is None or proc.status in (Status.MISSING, Status.CONFLICT):
             self.flag("code_withheld", "warning",
                       "Procedure codes withheld: the procedure type is not documented "
@@ -154,14 +207,16 @@ class _Builder:
             self.flag("transitional_anatomy", "warning",
                       f"Transitional or unusual level named ({', '.join(invalid)}): coder review of the "
                       "numbering before coding (rule C2)", levels.evidence)
-        sacral = [t for t in treated if is_sacral(t.level) or t.family == "sacroplasty"]
-        vertebral = [t for t in treated if t not in sacral]
+        sacral: list[TreatedLevel] = []
+        vertebral: list[TreatedLevel] = []
+        for t in treated:
+            (sacral if is_sacral(t.level) or t.family == "sacroplasty" else vertebral).append(t)
         if sacral:
             self.sacroplasty(sacral)
         vp = [t for t in vertebral if t.family == "vertebroplasty"]
         kp = [t for t in vertebral if t.family == "kyphoplasty"]
         if kp:
-            cav = self.el("cavity_creation")
+            cav = self.elements.cavity_creation
             cavity_ok = cav.value is True and cav.status in (Status.FOUND, Status.ANSWERED)
             if not cavity_ok:
                 state = "contradicts itself" if cav.status == Status.CONFLICT else "is not documented"
@@ -185,12 +240,12 @@ class _Builder:
         """A level reached by a needle today but given no cement is not billed: say so, so the coder can decide
         on a reduced service ("L1 access attempted and abandoned; no cement at L1")."""
         names = {t.level for t in treated}
-        done = {a.level for a in self.ex.acts if a.when == "today" and a.polarity == "affirmed"
-                and a.act in ("cement", "cavity", "biopsy", "ablation")}  # a needle for a biopsy did its job
-        biopsy = self.el("biopsy").value
+        done = {a.level for a in self.done_today
+                if a.act in ("cement", "cavity", "biopsy", "ablation")}  # a needle for a biopsy did its job
+        biopsy = self.elements.biopsy.value
         if isinstance(biopsy, dict):
             done |= set(biopsy.get("sites") or [])
-        reached = [a for a in self.ex.acts if a.act == "access" and a.when == "today" and a.polarity == "affirmed"
+        reached = [a for a in self.done_today if a.act == "access"
                    and a.level and a.level not in names and a.level not in done]
         levels = sorted({a.level for a in reached if a.level}, key=level_key)
         if levels:
@@ -203,8 +258,8 @@ class _Builder:
         """The words of today's cavity and cement acts at ``levels``: a code line cites what was done, not only
         the level's name."""
         names = {t.level for t in levels}
-        return [a.evidence[0] for a in self.ex.acts if a.level in names and a.when == "today"
-                and a.polarity == "affirmed" and a.act in ("cavity", "cement") and a.evidence][:4]
+        return [a.evidence[0] for a in self.done_today if a.level in names
+                and a.act in ("cavity", "cement") and a.evidence][:4]
 
     def _family_codes(self, proc: str) -> list[str]:
         fams = ["vertebroplasty", "kyphoplasty"] if proc == "mixed" else [proc]
@@ -232,7 +287,7 @@ class _Builder:
                 self.flag("cervical_augmentation_review", "warning",
                           f"{code} (unlisted) proposed for cervical augmentation: attach the operative note and a "
                           "comparison code for the payer; coder review", [e for t in cervical for e in t.evidence[:1]])
-                levels = [t for t in levels if t not in cervical]
+                levels = [t for t in levels if region_letter(t.level) != "C"]  # not in cervical
                 if not levels:
                     return
         regions = {region_letter(t.level) for t in levels}
@@ -257,7 +312,7 @@ class _Builder:
                       [e for t in levels for e in t.evidence[:1]], rule="C4")
 
     def _cavity_evidence(self, family: str) -> list[Evidence]:
-        return self.el("cavity_creation").evidence[:2] if family == "kyphoplasty" else []
+        return self.elements.cavity_creation.evidence[:2] if family == "kyphoplasty" else []
 
     def _primary_level(self, levels: list[TreatedLevel]) -> TreatedLevel:
         policy = self.payer.primary_region
@@ -272,7 +327,7 @@ class _Builder:
         return levels[0]  # cranial (default)
 
     def sacroplasty(self, sacral: list[TreatedLevel]) -> None:
-        lat = self.el("laterality")
+        lat = self.elements.laterality
         ev = [e for t in sacral for e in t.evidence[:1]]
         code = self.table.sacral_by_laterality.get(str(lat.value)) if lat.status in (
             Status.FOUND, Status.ANSWERED) else None
@@ -286,7 +341,7 @@ class _Builder:
 
     def biopsy(self) -> None:
         """C8: same level included; another vertebral level 20225; iliac crest 20220/3822x."""
-        b = self.el("biopsy")
+        b = self.elements.biopsy
         value = b.value or {}
         if value.get("performed") is not True:
             return
@@ -322,7 +377,7 @@ class _Builder:
                       _site_evidence(b.evidence, [site]) or b.evidence[:2], modifiers=[mod])
 
     def other_flags(self) -> None:
-        proc = self.el("procedure_type")
+        proc = self.elements.procedure_type
         assistant = proc.detail.get("assistant")
         if assistant:
             self.flag("assistant_not_payable", "warning",
@@ -331,10 +386,10 @@ class _Builder:
 
     def diagnosis(self) -> None:
         """D1-D5: ICD-10-CM in claim order."""
-        ind = self.el("indication")
+        ind = self.elements.indication
         t = self.table
         value = ind.value if ind.status in (Status.FOUND, Status.ANSWERED) else None
-        levels = [x.level for x in self.ex.treated] or list(self.el("levels").value or [])
+        levels = [x.level for x in self.ex.treated] or list(self.elements.levels.value or [])
         ev = ind.evidence
         uncertain = ind.detail.get("uncertain") if ind.status != Status.ANSWERED else None
         if uncertain and (value is not None or ind.status == Status.MISSING):
@@ -427,11 +482,9 @@ class _Builder:
     def coverage(self) -> None:
         """V1-V5 and the ABN mechanics (V4)."""
         ex = self.ex
-        ind = self.el("indication")
+        ind = self.elements.indication
         value = ind.value if ind.status in (Status.FOUND, Status.ANSWERED) else None
         treated = ex.treated
-        proc_codes = [c for c in self.codes if self.table.codes.get(c.code) is not None
-                      and self.table.codes[c.code].family in ("vertebroplasty", "kyphoplasty", "sacroplasty")]
         # V5: level count
         vertebral = [x for x in treated if not is_sacral(x.level)]
         if len(vertebral) > 3 and ind.detail.get("neoplasm_kind") not in ("myeloma", "plasmacytoma"):
@@ -439,7 +492,7 @@ class _Builder:
                       f"{len(vertebral)} levels treated in one session: more than 3 needs documented medical "
                       "necessity for each level (V5)", [e for x in vertebral for e in x.evidence[:1]], rule="V5")
         # V2: conservative therapy against the payer minimum
-        ct = self.el("conservative_therapy")
+        ct = self.elements.conservative_therapy
         weeks = (ct.value or {}).get("weeks") if isinstance(ct.value, dict) else None
         minimum = self.payer.conservative_min_weeks
         if value in (None, "osteoporosis", "trauma", "other"):
@@ -453,7 +506,7 @@ class _Builder:
                           f"{minimum:g} weeks of failed non-surgical management (V2)", ct.evidence)
         # V1: Medicare osteoporotic VCF documentation items (vertebral levels); sacroplasty has its own items
         sacral_levels = [x for x in treated if is_sacral(x.level) or x.family == "sacroplasty"]
-        if value == "osteoporosis" and self.payer.abn and any(x not in sacral_levels for x in treated):
+        if value == "osteoporosis" and self.payer.abn and len(sacral_levels) < len(treated):  # a vertebral level too
             self._v1()
         if sacral_levels and value in (None, "osteoporosis", "other"):
             self._sacral_coverage()
@@ -467,14 +520,14 @@ class _Builder:
             reasons.append("chronic fracture")
         if any(region_letter(x.level) == "C" for x in treated):
             reasons.append("cervical level")
-        if any(is_sacral(x.level) or x.family == "sacroplasty" for x in treated):
+        if sacral_levels:
             reasons.append("sacral augmentation (0200T/0201T)")
         if reasons and self.payer.abn:
             abn = answered(self.answers, "abn_on_file")
             ev = ind.evidence[:2] + ex.coverage.get("chronic", [])[:1]
             if abn is not None and abn.value in (True, False):
                 mod = "GA" if abn.value is True else "GZ"
-                for c in proc_codes:
+                for c in [c for c in self.codes if c.code in self.index.augmentation_codes]:
                     if mod not in c.modifiers:
                         c.modifiers.append(mod)
                 self.flag("abn_required", "info",
@@ -516,20 +569,35 @@ class _Builder:
                       "Medicare LCD documentation not found in the note: " + "; ".join(lacking), rule="V1")
 
 
-def _dedupe(evs: list[Evidence]) -> list[Evidence]:
+def _dedupe(evs: Iterable[Evidence], limit: int) -> list[Evidence]:
+    """The first ``limit`` pieces of evidence with distinct spans (a new list)."""
     seen: set[tuple[int, int]] = set()
     out: list[Evidence] = []
     for e in evs:
-        if (e.start, e.end) not in seen:
-            seen.add((e.start, e.end))
+        span = (e.start, e.end)
+        if span not in seen:
+            seen.add(span)
             out.append(e)
+            if len(out) == limit:
+                break
     return out
 
 
+def _severity_rank(flag: Flag) -> int:
+    """Sort key: the most severe flags first (the sort is stable: raised order within a severity)."""
+    return -SEVERITY_ORDER[flag.severity]
+
+
 def _site_evidence(evs: list[Evidence], sites: list[str]) -> list[Evidence]:
+    """The evidence naming one of ``sites`` (a level exactly, a longer site name anywhere in it), else the
+    first two pieces."""
     wanted = {s.lower().replace(" ", "") for s in sites}
-    out = [e for e in evs if e.text.lower().replace(" ", "").replace("-", "") in wanted
-           or any(w in e.text.lower().replace(" ", "") for w in wanted if not w[:1].isdecimal() and len(w) > 3)]
+    named = [w for w in wanted if not w[:1].isdecimal() and len(w) > 3]  # found inside the evidence too
+    out: list[Evidence] = []
+    for e in evs:
+        flat = e.text.lower().replace(" ", "")
+        if flat.replace("-", "") in wanted or any(w in flat for w in named):
+            out.append(e)
     return out or evs[:2]
 
 
