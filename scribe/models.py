@@ -123,20 +123,27 @@ _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-_EVIDENCE_FIELDS = frozenset({"start", "end", "text", "section", "rule", "fuzzy"})
+_Built = TypeVar("_Built", bound=BaseModel)
+
+
+def _unvalidated(cls: type[_Built], values: dict[str, Any]) -> _Built:
+    """An instance of ``cls`` holding ``values`` (every field, in field order, each already of its type), built
+    without validation: the step every ``make_*`` constructor below shares. The dict passed becomes the
+    instance's own."""
+    obj = _new(cls)
+    _set_dict(obj, values)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
 
 
 def make_evidence(start: int, end: int, text: str, section: str | None = None, rule: str | None = None,
                   fuzzy: bool = False) -> Evidence:
     """An Evidence built without validation, for the pipeline's hot path (its values are already
     typed; ``Evidence.model_construct`` does the same work with more general machinery)."""
-    ev = _new(Evidence)
-    _set_dict(ev, {"start": start, "end": end, "text": text, "section": section, "rule": rule,
-                          "fuzzy": fuzzy})
-    _set_fields_set(ev, set(_EVIDENCE_FIELDS))
-    _set_extra(ev, None)
-    _set_private(ev, None)
-    return ev
+    return _unvalidated(Evidence, {"start": start, "end": end, "text": text, "section": section, "rule": rule,
+                                   "fuzzy": fuzzy})
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -204,16 +211,10 @@ class Element(BaseModel):
            detail: dict[str, Any] | None = None) -> Element:
         """An Element built without validation, for the resolvers' hot path (as ``make_evidence``): the
         values are already typed (a Status, a list of Evidence), and the lists passed are the Element's own."""
-        el = _new(cls)
-        _set_dict(el, {"value": value, "status": status, "evidence": [] if evidence is None else evidence,
-                              "detail": {} if detail is None else detail})
-        _set_fields_set(el, set(_ELEMENT_FIELDS))
-        _set_extra(el, None)
-        _set_private(el, None)
-        return el
+        return _unvalidated(cls, {"value": value, "status": status, "evidence": [] if evidence is None else evidence,
+                                  "detail": {} if detail is None else detail})
 
 
-_ELEMENT_FIELDS = frozenset({"value", "status", "evidence", "detail"})
 _ELEMENT_NAME_SET = frozenset(ELEMENT_NAMES)  # Elements.get: a set, not a scan of the tuple
 
 
@@ -269,20 +270,14 @@ class Act(Strict):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
-_ACT_FIELDS = frozenset({"act", "level", "side", "device", "when", "polarity", "evidence"})
 
 
 def make_act(act: str, level: str | None, side: str | None, device: str | None, when: str, polarity: str,
              evidence: list[Evidence]) -> Act:
     """An Act built without validation, for the pipeline's hot path (as ``make_evidence``: the values are
     already of the vocabulary)."""
-    a = _new(Act)
-    _set_dict(a, {"act": act, "level": level, "side": side, "device": device, "when": when,
-                         "polarity": polarity, "evidence": evidence})
-    _set_fields_set(a, set(_ACT_FIELDS))
-    _set_extra(a, None)
-    _set_private(a, None)
-    return a
+    return _unvalidated(Act, {"act": act, "level": level, "side": side, "device": device, "when": when,
+                              "polarity": polarity, "evidence": evidence})
 
 
 class Document(Strict):
@@ -349,55 +344,31 @@ class Proposal(BaseModel):
 # Evidence it copies), so validating them again only re-checks its own work. Each ``__dict__`` is built in
 # field order with every field, as validation builds it, so the JSON is the same byte for byte. Input
 # from outside (answers, JSON read back, claims files) is still validated by the models themselves.
-_CODE_LINE_FIELDS = frozenset({"code", "units", "modifiers", "description", "rationale", "evidence"})
-_DIAGNOSIS_FIELDS = frozenset({"code", "description", "rationale", "evidence"})
-_FLAG_FIELDS = frozenset({"id", "severity", "message", "evidence", "verified", "source", "rule"})
-_PROPOSAL_FIELDS = frozenset({"codes", "diagnoses", "flags"})
 
 
 def make_code_line(code: str, units: int, modifiers: list[str], description: str, rationale: str,
                    evidence: list[Evidence]) -> CodeLine:
     """A CodeLine built without validation (the lists passed become the line's own)."""
-    line = _new(CodeLine)
-    _set_dict(line, {"code": code, "units": units, "modifiers": modifiers, "description": description,
-                            "rationale": rationale, "evidence": evidence})
-    _set_fields_set(line, set(_CODE_LINE_FIELDS))
-    _set_extra(line, None)
-    _set_private(line, None)
-    return line
+    return _unvalidated(CodeLine, {"code": code, "units": units, "modifiers": modifiers, "description": description,
+                                   "rationale": rationale, "evidence": evidence})
 
 
 def make_diagnosis(code: str, description: str, rationale: str, evidence: list[Evidence]) -> Diagnosis:
     """A Diagnosis built without validation (the list passed becomes the diagnosis's own)."""
-    diag = _new(Diagnosis)
-    _set_dict(diag, {"code": code, "description": description, "rationale": rationale,
-                            "evidence": evidence})
-    _set_fields_set(diag, set(_DIAGNOSIS_FIELDS))
-    _set_extra(diag, None)
-    _set_private(diag, None)
-    return diag
+    return _unvalidated(Diagnosis, {"code": code, "description": description, "rationale": rationale,
+                                    "evidence": evidence})
 
 
 def make_flag(flag_id: str, severity: Severity, message: str, evidence: list[Evidence], verified: bool = True,
               source: str | None = None, rule: str | None = None) -> Flag:
     """A Flag built without validation (the list passed becomes the flag's own)."""
-    flag = _new(Flag)
-    _set_dict(flag, {"id": flag_id, "severity": severity, "message": message, "evidence": evidence,
-                            "verified": verified, "source": source, "rule": rule})
-    _set_fields_set(flag, set(_FLAG_FIELDS))
-    _set_extra(flag, None)
-    _set_private(flag, None)
-    return flag
+    return _unvalidated(Flag, {"id": flag_id, "severity": severity, "message": message, "evidence": evidence,
+                               "verified": verified, "source": source, "rule": rule})
 
 
 def make_proposal(codes: list[CodeLine], diagnoses: list[Diagnosis], flags: list[Flag]) -> Proposal:
     """A Proposal built without validation (the lists passed become the proposal's own)."""
-    proposal = _new(Proposal)
-    _set_dict(proposal, {"codes": codes, "diagnoses": diagnoses, "flags": flags})
-    _set_fields_set(proposal, set(_PROPOSAL_FIELDS))
-    _set_extra(proposal, None)
-    _set_private(proposal, None)
-    return proposal
+    return _unvalidated(Proposal, {"codes": codes, "diagnoses": diagnoses, "flags": flags})
 
 
 class Answer(Strict):
