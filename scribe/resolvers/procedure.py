@@ -52,6 +52,13 @@ def _abort_words() -> tuple[str, ...]:
     return act_patterns().abort_cues
 
 
+@cache
+def substring_finder(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern that ``search`` finds in a text exactly when one of ``words`` is a substring of it: one
+    search in C instead of a generator over the words (``any(w in text for w in words)``)."""
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
@@ -64,11 +71,12 @@ _LATER_ACTS = frozenset({"CEMENT", "INJECT", "ACCESS", "BIOPSY", "BIOPSY_FIELD",
 
 
 @cache
-def _spoken_headings() -> re.Pattern[str]:
-    """The spoken headings of the sections other than the procedure heading, as words (lower case)."""
+def _spoken_headings() -> tuple[re.Pattern[str], int]:
+    """The spoken headings of the sections other than the procedure heading, as words (lower case), and the
+    length of the longest."""
     words = sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
                     for w in sec.spoken}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"), max(map(len, words), default=0)
 
 
 @dataclass
@@ -86,9 +94,9 @@ class _Resolver:
         self.v = v
         self.doc = v.doc
         self._cues: dict[int, tuple[set[str], bool]] = {}
-        self._sent_regex: dict[int, tuple[bool, bool]] = {}
+        self._sent_all: dict[int, bool] = {}  # a sentence says "all levels"
+        self._sent_that: dict[int, bool] = {}  # a sentence says "that level"
         self._bounds_cache: dict[int, tuple[list[LevelMention] | list[Term], list[int], list[int]]] = {}
-        self._cand_idx: dict[tuple[int, frozenset[str]], dict[str, dict[int, list[LevelMention]]]] = {}
         self.untreated: set[str] = set()  # levels a body sentence says were not treated
         # levels the narrative names, then corrects ("tee eleven, sorry, tee twelve")
         self.corrected_away: set[str] = set()
@@ -100,6 +108,8 @@ class _Resolver:
         self._term_chars: list[int] | None = None  # start characters of v.terms (in order), made on first use
         self._sent_aborts: dict[int, list[Cue]] | None = None  # abort cues by sentence
         self._sent_injected: dict[int, bool] = {}  # a sentence says cement was injected (not denied)
+        self._access_clauses: set[int] | None = None  # clauses with a needle word, made on first use
+        self._biopsy_sents: set[int] | None = None  # sentences with a biopsy term, made on first use
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -155,8 +165,9 @@ class _Resolver:
     def _abort_cues(self) -> list[Cue]:
         """Negation cues of a stopped procedure ("was aborted", "stopped the") in session sections."""
         if self._aborts is None:
+            found = substring_finder(_abort_words()).search
             self._aborts = [c for c in self.doc.user_data.get("cues", []) if c.category == "negated"
-                            and any(w in c.text.lower() for w in _abort_words()) and self.v.session(c.start)]
+                            and found(c.text.lower()) and self.v.session(c.start)]
         return self._aborts
 
     def _stopped_before(self, t: Term) -> Flag | None:
@@ -182,9 +193,13 @@ class _Resolver:
     # -- levels ----------------------------------------------------------------------
     def _biopsy_attached(self, m: LevelMention) -> bool:
         """The level names a biopsy site ("biopsy of L3", "L3 bone biopsy"), not a treatment."""
-        biopsies = self.v.sent_terms(self.v.sent(m.start), "BIOPSY")
-        if not biopsies:
-            return False
+        sid = self.v.sent_id[m.start]
+        if self._biopsy_sents is None:
+            ids = self.v.sent_id
+            self._biopsy_sents = {ids[t.start] for t in self.v.terms_of("BIOPSY")}
+        if sid not in self._biopsy_sents:
+            return False  # (most sentences: no list of the sentence's biopsy terms made)
+        biopsies = self.v.sent_terms(sid, "BIOPSY")
         clause = self.v.clause(m.start)
         group = self.v.group_of(m)
         starts = self._bounds(biopsies)[1]
@@ -231,30 +246,35 @@ class _Resolver:
         heading: set[str] = set()
         candidates: list[LevelMention] = []
         replaced: list[LevelMention] = []
-        for m in self.v.levels:
-            sec = self.v.section(m.start)
-            raw = self.v.flags(m.start, m.end, EXCLUDING)
-            flags = self.v.level_flags_of(m, raw)
-            cats = {f.category for f in flags}
+        v = self.v
+        for m in v.levels:
+            sec = v.section(m.start)
+            raw = v.flags(m.start, m.end, EXCLUDING)
             used = False
-            if "negated" in cats and self._negates_treatment(m, flags):
-                removed.update(m.levels)
-                if self._says_untreated(flags):
-                    self.untreated.update(m.levels)
-            instead = self._corrected(m, raw)
-            if instead is not None:
-                if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
-                    self.corrected_away.update(m.levels)
-                if sec.session and self._treatment_sentence(m) and not self._biopsy_attached(m):
-                    # the level said in its place is what was treated, even in a sentence of its own
-                    # ("Vertebroplasty at L2. Correction: L3.")
-                    replaced.extend(instead)
-                self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
-                continue
-            cats.discard("corrected")
-            if sec.session and not cats:
+            if raw:
+                flags = v.level_flags_of(m, raw)
+                cats = {f.category for f in flags}
+                if "negated" in cats and self._negates_treatment(m, flags):
+                    removed.update(m.levels)
+                    if self._says_untreated(flags):
+                        self.untreated.update(m.levels)
+                instead = self._corrected(m, raw)
+                if instead is not None:
+                    if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
+                        self.corrected_away.update(m.levels)
+                    if sec.session and self._treatment_sentence(m, sec) and not self._biopsy_attached(m):
+                        # the level said in its place is what was treated, even in a sentence of its own
+                        # ("Vertebroplasty at L2. Correction: L3.")
+                        replaced.extend(instead)
+                    v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
+                    continue
+                cats.discard("corrected")
+                live = not cats
+            else:  # no cue reaches the mention (most): no flag, nothing negated or corrected
+                flags, live = raw, True
+            if sec.session and live:
                 candidates.append(m)
-                if self._treatment_sentence(m) and not self._biopsy_attached(m):
+                if self._treatment_sentence(m, sec) and not self._biopsy_attached(m):
                     used = True
                     for lv in m.levels:
                         support.setdefault(lv, []).append(m)
@@ -262,7 +282,7 @@ class _Resolver:
                         heading.update(m.levels)
                     else:
                         self.body_support.update(m.levels)
-            self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
+            v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
         # the mentions already supporting a level (by identity: each mention of the doc is one object at one place)
         supporting = {id(x) for ms in support.values() for x in ms}
         for m in replaced:
@@ -280,16 +300,23 @@ class _Resolver:
         line ("procedure vertebroplasty tee eleven indications … technique … into tee eleven I'm sorry tee
         twelve") ends its heading at the first spoken heading of another section, though that one starts no
         section away from a paragraph start."""
+        if m.start_char - sec.body_start >= 160:
+            return False
         line_end = self._heading_ends.get(sec.start)
         if line_end is None:
             text = self.v.text
             line_end = text.find("\n", sec.body_start)
             line_end = sec.end if line_end == -1 else min(line_end, sec.end)
-            spoken = _spoken_headings().search(self.v.tab.lower_text, sec.body_start, line_end)
+            # only a spoken heading starting within the first 160 characters can end the line before a mention
+            # taken here; one char past its longest match keeps its closing word boundary in the searched text
+            # (the line of a one-line dictation may be the whole note)
+            pattern, longest = _spoken_headings()
+            spoken = pattern.search(self.v.tab.lower_text, sec.body_start,
+                                    min(line_end, sec.body_start + 160 + longest + 1))
             if spoken is not None:
                 line_end = spoken.start()
             self._heading_ends[sec.start] = line_end
-        return m.start_char < line_end and m.start_char - sec.body_start < 160
+        return m.start_char < line_end
 
     @staticmethod
     def _says_untreated(flags: list) -> bool:  # type: ignore[type-arg]
@@ -315,13 +342,18 @@ class _Resolver:
         """The level's clause is about a needle that states no access ("a spinal needle infiltrated local
         anaesthetic at L2 and L3, then ... PMMA was injected into T12"): the acts of other clauses do not reach
         it (decided once per clause)."""
-        clause = self.v.clause(m.start)
+        clause_id = self.v.clause_id
+        clause = clause_id[m.start]
+        if self._access_clauses is None:
+            self._access_clauses = {clause_id[t.start] for t in self.v.terms_of("ACCESS")}
+        if clause not in self._access_clauses:
+            return False  # no needle word in the clause (most): none states another use
         got = self._off_act.get(clause)
         if got is None:
             if self._clause_terms is None:
                 self._clause_terms = {}
                 for t in self.v.terms:
-                    self._clause_terms.setdefault(self.v.clause(t.start), []).append(t)
+                    self._clause_terms.setdefault(clause_id[t.start], []).append(t)
             terms = self._clause_terms.get(clause, [])
             off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
             got = self._off_act[clause] = off and not any(
@@ -346,10 +378,16 @@ class _Resolver:
         """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
         cached = self._cues.get(sid)
         if cached is None:
-            terms = self.v.sent_terms(sid)
-            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)
-                      and (t.label != "ACCESS" or self._live_access(t))}
-            cached = self._cues[sid] = (labels, any(t.label == "BIOPSY" for t in terms))
+            labels: set[str] = set()
+            has_biopsy = False
+            for t in self.v.sent_terms(sid):
+                label = t.label
+                if label == "BIOPSY":
+                    has_biopsy = True
+                elif label in _TREAT_LABELS and label not in labels and not self._term_negated(t) and \
+                        (label != "ACCESS" or self._live_access(t)):
+                    labels.add(label)  # (a label already found needs no second look)
+            cached = self._cues[sid] = (labels, has_biopsy)
         return cached
 
     def _term_negated(self, t: Term) -> bool:
@@ -364,9 +402,9 @@ class _Resolver:
             return True
         return False
 
-    def _treatment_sentence(self, m: LevelMention) -> bool:
-        sec = self.v.section(m.start)
-        labels, has_biopsy = self._sentence_cues(self.v.sent(m.start))
+    def _treatment_sentence(self, m: LevelMention, sec: Section) -> bool:
+        """``sec``: the mention's section."""
+        labels, has_biopsy = self._sentence_cues(self.v.sent_id[m.start])
         if sec.name != "PROCEDURE" and self._clause_off_act(m):
             return False
         if sec.name == "PROCEDURE":
@@ -379,27 +417,31 @@ class _Resolver:
         return bool(labels)
 
     # -- ties ------------------------------------------------------------------------
-    def _sent_flags(self, sid: int, tok: int) -> tuple[bool, bool]:
-        """(the sentence says "all levels", it says "that level"), once per sentence."""
-        got = self._sent_regex.get(sid)
+    def _sent_all_levels(self, sid: int, tok: int) -> bool:
+        """The sentence says "all levels" (once per sentence, asked only when needed)."""
+        got = self._sent_all.get(sid)
+        if got is None:
+            got = self._sent_all[sid] = _all_levels(self._sent_text(tok))
+        return got
+
+    def _sent_that_level(self, sid: int, tok: int) -> bool:
+        """The sentence says "that level" (once per sentence, asked only when needed)."""
+        got = self._sent_that.get(sid)
         if got is None:
             text = self._sent_text(tok)
-            got = self._sent_regex[sid] = (_all_levels(text),
-                                          may_contain(text, *_THAT_WORDS) and bool(_THAT_LEVEL.search(text)))
+            got = self._sent_that[sid] = may_contain(text, *_THAT_WORDS) and bool(_THAT_LEVEL.search(text))
         return got
 
     def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> dict[str, dict[int, list[LevelMention]]]:
-        key = (id(cands), frozenset(treated))
-        idx = self._cand_idx.get(key)
-        if idx is None:
-            by_sent: dict[int, list[LevelMention]] = {}
-            by_para: dict[int, list[LevelMention]] = {}
-            for m in cands:
-                if set(m.levels) & treated:
-                    by_sent.setdefault(self.v.sent(m.start), []).append(m)
-                    by_para.setdefault(self.v.paragraph(m.start), []).append(m)
-            idx = self._cand_idx[key] = {"sent": by_sent, "para": by_para}
-        return idx
+        """The candidate mentions naming a treated level, by sentence and by paragraph (``tie``'s ``index``)."""
+        by_sent: dict[int, list[LevelMention]] = {}
+        by_para: dict[int, list[LevelMention]] = {}
+        ids = self.v.sent_id
+        for m in cands:
+            if not treated.isdisjoint(m.levels):
+                by_sent.setdefault(ids[m.start], []).append(m)
+                by_para.setdefault(self.v.paragraph(m.start), []).append(m)
+        return {"sent": by_sent, "para": by_para}
 
     def _bounds(self, ms: list[LevelMention] | list[Term]) -> tuple[list[int], list[int]]:
         """End and start token indices of a list of mentions or terms in text order (cached per list)."""
@@ -408,13 +450,13 @@ class _Resolver:
             got = self._bounds_cache[id(ms)] = (ms, [m.end for m in ms], [m.start for m in ms])
         return got[1], got[2]
 
-    def tie(self, t: Term, treated: set[str], cands: list[LevelMention], after_first: bool) -> list[str] | None:
-        sid = self.v.sent(t.start)
-        index = self._cands_index(cands, treated)
+    def tie(self, t: Term, treated: set[str], index: dict[str, dict[int, list[LevelMention]]],
+            after_first: bool) -> list[str] | None:
+        """The treated levels ``t`` is said of. ``index``: ``_cands_index`` of the candidates and ``treated``."""
+        sid = self.v.sent_id[t.start]
         in_sent = index["sent"].get(sid, [])
-        all_levels, that_level = self._sent_flags(sid, t.start)
         window = self.v.span_text(t.start, t.end + 6)
-        if _all_levels(window) or (all_levels and not in_sent):
+        if _all_levels(window) or (not in_sent and self._sent_all_levels(sid, t.start)):
             return sorted(treated, key=level_sort_key)
         # in_sent is in text order: the last mention ending before the term, the first starting after it
         ends, starts = self._bounds(in_sent)
@@ -426,7 +468,7 @@ class _Resolver:
             return [lv for lv in self.v.group_of(after).levels if lv in treated]
         if before is not None and (not after_first or t.start - before.end <= 3):
             return [lv for lv in self.v.group_of(before).levels if lv in treated]
-        if after is not None and not that_level:
+        if after is not None and not self._sent_that_level(sid, t.start):
             return [lv for lv in self.v.group_of(after).levels if lv in treated]
         para = self.v.paragraph(t.start)
         in_para = index["para"].get(para, [])
@@ -469,8 +511,9 @@ class _Resolver:
         den_one: set[str] = set()
         untied_aff = untied_den = False
         cav_evidence: list[Evidence] = []
+        index = self._cands_index(cands, treated_set) if cavities or procs else {}
         for t, affirmed in cavities:
-            tied = self.tie(t, treated_set, cands, after_first=False)
+            tied = self.tie(t, treated_set, index, after_first=False)
             if tied is None or not tied:
                 if tied is None:
                     if affirmed:
@@ -491,7 +534,7 @@ class _Resolver:
         for t in procs:
             if t.value not in (KP, VP):
                 continue
-            tied = self.tie(t, treated_set, cands, after_first=True)
+            tied = self.tie(t, treated_set, index, after_first=True)
             if tied:
                 (kp_named if t.value == KP else vp_named).update(tied)
         if sacro_vertebral:
