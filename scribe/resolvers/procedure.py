@@ -104,11 +104,11 @@ class _Resolver:
         self._aborts: list[Cue] | None = None
         self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
         self._off_act: dict[int, bool] = {}  # clause -> its needle states another use, and no act
-        self._clause_terms: dict[int, list[Term]] | None = None  # terms by clause, made on first use
         self._term_chars: list[int] | None = None  # start characters of v.terms (in order), made on first use
         self._sent_aborts: dict[int, list[Cue]] | None = None  # abort cues by sentence
         self._sent_injected: dict[int, bool] = {}  # a sentence says cement was injected (not denied)
-        self._access_clauses: set[int] | None = None  # clauses with a needle word, made on first use
+        self._access_by_clause: dict[int, list[Term]] | None = None  # needle words by clause, made on first use
+        self._strong_clauses: set[int] | None = None  # clauses with a procedure, cavity or cement word
         self._biopsy_sents: set[int] | None = None  # sentences with a biopsy term, made on first use
 
     # -- procedure names -------------------------------------------------------------
@@ -344,20 +344,21 @@ class _Resolver:
         it (decided once per clause)."""
         clause_id = self.v.clause_id
         clause = clause_id[m.start]
-        if self._access_clauses is None:
-            self._access_clauses = {clause_id[t.start] for t in self.v.terms_of("ACCESS")}
-        if clause not in self._access_clauses:
+        if self._access_by_clause is None:
+            self._access_by_clause = {}
+            for t in self.v.terms_of("ACCESS"):
+                self._access_by_clause.setdefault(clause_id[t.start], []).append(t)
+        needles = self._access_by_clause.get(clause)
+        if needles is None:
             return False  # no needle word in the clause (most): none states another use
         got = self._off_act.get(clause)
         if got is None:
-            if self._clause_terms is None:
-                self._clause_terms = {}
-                for t in self.v.terms:
-                    self._clause_terms.setdefault(clause_id[t.start], []).append(t)
-            terms = self._clause_terms.get(clause, [])
-            off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
-            got = self._off_act[clause] = off and not any(
-                t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t)) for t in terms)
+            if self._strong_clauses is None:
+                self._strong_clauses = {clause_id[t.start] for label in _STRONG for t in self.v.terms_of(label)}
+            off = any(access_state(self.v, t) == "other" for t in needles)
+            # no act of the clause: no procedure name, cavity or cement word, and no needle stating access
+            got = self._off_act[clause] = off and clause not in self._strong_clauses and \
+                not any(self._live_access(t) for t in needles)
         return got
 
     def _first_term_within(self, start_char: int, end_char: int) -> Term | None:

@@ -70,26 +70,32 @@ def _durations(v: View) -> list[Duration]:
     lowers = tab.lowers
     out: list[Duration] = []
     n = len(tab)
-    # only the few tokens just before a unit word can start a duration
-    wanted: set[int] = set()
+    # only the few tokens just before a unit word can start a duration: the union of [k - 8, k] over the unit
+    # words k (in order, so each range starts past the one before: the union in order, without a set and a sort)
+    wanted: list[int] = []
     glued = _glued(tab.unique_lowers)  # "6wks"
+    past = 0
     for k in tab.positions(_UNITS | glued if glued else _UNITS):
-        wanted.update(range(max(0, k - 8), k + 1))
+        wanted.extend(range(max(past, k - 8), k + 1))
+        past = k + 1
     skip_to = 0
-    for i in sorted(wanted):
+    for i in wanted:
         if i < skip_to:
             continue
         low = lowers[i]
+        first = low[:1]
+        if not (first.isdecimal() or first == "x" or low in NUMBER_STARTS or low in glued):
+            continue  # no branch below reads a number or a glued duration here (most tokens)
         g = _GLUED.match(low) if low in glued else None
         if g:
             w = float(g.group(1)) * UNIT_WEEKS[g.group(2)]
             out.append(Duration(w, i, i + 1, tab.idx[i], tab.ends[i]))
             skip_to = i + 1
             continue
-        xm = _X_NUM.match(low) if low[:1] == "x" else None
+        xm = _X_NUM.match(low) if first == "x" else None
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
-        elif low[:1].isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
+        elif first.isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
             parsed = parse_number(lowers[i : i + 7])  # "the last two and a half"
         else:
             parsed = None
@@ -267,6 +273,8 @@ def _started_on(v: View, dos: date | None) -> list[Duration]:
     tab = v.tab
     lowers = tab.lowers
     for k in tab.positions(_ON):
+        if _STARTED.isdisjoint(lowers[max(0, k - 6) : k]):
+            continue  # no start word before it (most): the sentence test below cannot pass
         sid = v.sent(k)
         if not any(lowers[j] in _STARTED and v.sent(j) == sid for j in range(max(0, k - 6), k)):
             continue
@@ -309,8 +317,9 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
     followups = v.terms_of("FOLLOWUP")
     pains = v.terms_of("PAIN")
     form = v.form
-    therapy_at, failed_at = _ByStart(therapy_terms), _ByStart(failed_terms)
-    followup_at, pain_at = _ByStart(followups), _ByStart(pains)
+    if candidates:  # (the indexes serve only the candidates)
+        therapy_at, failed_at = _ByStart(therapy_terms), _ByStart(failed_terms)
+        followup_at, pain_at = _ByStart(followups), _ByStart(pains)
     for d in candidates:
         sid = v.sent(d.start)
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
@@ -385,14 +394,16 @@ def _modalities(v: View, d: Duration | None) -> tuple[list[str], list[Evidence]]
     order = ["analgesics", "opioids", "nsaids", "bracing", "bed_rest", "physical_therapy", "calcitonin",
              "activity_modification", "other"]
     found: dict[str, Evidence] = {}
-    failed_sents = {v.sent(f.start) for f in v.terms_of("FAILED")}
-    for t in v.terms_of("THERAPY"):
+    ids = v.sent_id
+    # the therapy terms' own tests first (position, sentence), the section's last
+    if d is not None:
+        sid = ids[d.start]
+        terms = [t for t in v.terms_of("THERAPY") if ids[t.start] == sid and abs(t.start - d.start) <= 2 * WINDOW]
+    else:
+        failed_sents = {ids[f.start] for f in v.terms_of("FAILED")}
+        terms = [t for t in v.terms_of("THERAPY") if ids[t.start] in failed_sents]
+    for t in terms:
         if not t.value or v.section_name(t.start) == "PLAN":
-            continue
-        if d is not None:
-            if v.sent(t.start) != v.sent(d.start) or abs(t.start - d.start) > 2 * WINDOW:
-                continue
-        elif v.sent(t.start) not in failed_sents:
             continue
         if t.value not in found:
             found[t.value] = v.term_evidence(t)
