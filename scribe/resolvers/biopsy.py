@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from functools import cached_property
+from operator import le
 
 from scribe.models import Element, Evidence, Status
 from scribe.nlp.types import LevelMention, Term, level_sort_key
@@ -37,12 +39,21 @@ class _Index:
 
     def __init__(self, v: View) -> None:
         self.v = v
-        self.group_ends = [g.end for g in v.groups]
         self._sites: dict[int, tuple[list[Term], list[int], int]] = {}
         self._values: dict[int, set[str | None]] = {}
         self._sampling: dict[int, bool] = {}
         self._prior: dict[int, tuple[list[LevelMention], list[int], list[bool]]] | None = None
-        self.ordered = all(a.end <= b.end for a, b in zip(v.levels, v.levels[1:], strict=False))
+
+    # made on first use: most notes affirm no biopsy, and only an affirmed one looks for its sites
+    @cached_property
+    def group_ends(self) -> list[int]:
+        return [g.end for g in self.v.groups]
+
+    @cached_property
+    def ordered(self) -> bool:
+        """The level mentions' ends never fall (always so far)."""
+        ends = [m.end for m in self.v.levels]
+        return all(map(le, ends, ends[1:]))
 
     def groups_near(self, t: Term) -> list[LevelGroup]:
         """The level groups that can sit right after ``t`` (start within 8 tokens of its end) or right before
@@ -90,8 +101,8 @@ class _Index:
                      and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
             if not prior:
                 return None
-            last = v.sent(prior[-1].start)
-            return prior[-1], len({lv for m in prior if v.sent(m.start) == last for lv in m.levels}) > 1
+            last = v.sent_id[prior[-1].start]
+            return prior[-1], len({lv for m in prior if v.sent_id[m.start] == last for lv in m.levels}) > 1
         if self._prior is None:
             self._prior = {}
             seen: dict[tuple[int, int], set[str]] = {}
@@ -100,7 +111,7 @@ class _Index:
                     continue
                 para = v.paragraph(m.start)
                 ms, ends, multi = self._prior.setdefault(para, ([], [], []))
-                levels = seen.setdefault((para, v.sent(m.start)), set())
+                levels = seen.setdefault((para, v.sent_id[m.start]), set())
                 if len(levels) < 2:
                     levels.update(m.levels)
                 ms.append(m)
@@ -112,7 +123,7 @@ class _Index:
 
 
 def _site_kind(v: View, t: Term, index: _Index | None = None) -> str:
-    sid = v.sent(t.start)
+    sid = v.sent_id[t.start]
     values = index.biopsy_values(sid) if index is not None else {x.value for x in v.sent_terms(sid, "BIOPSY")}
     if "marrow_aspirate" in values or "marrow_biopsy" in values:
         asp = "marrow_aspirate" in values
@@ -129,11 +140,11 @@ _SITE_JOIN = {"and", "of", "at", "from", ",", "the", "&", "also"}
 def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[list[str], list[Evidence], bool]:
     """Sites of one biopsy mention, and whether they are named with it ("biopsy of L3") rather than
     inferred from the paragraph ("kyphoplasty of T12 and L1 with biopsy")."""
-    clause = v.clause(t.start)
-    sid = v.sent(t.start)
+    clause = v.clause_id[t.start]
+    sid = v.sent_id[t.start]
     cands: list[tuple[int, int, list[str], Evidence]] = []  # (start, end, sites, evidence)
     for g in index.groups_near(t):  # only those near the mention can be taken below
-        if v.sent(g.start) != sid:
+        if v.sent_id[g.start] != sid:
             continue
         ms = [m for m in g.mentions if not v.level_flags(m, _NEG_HIST)]
         if ms:
@@ -141,7 +152,7 @@ def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[lis
                           v.level_evidence(ms[0])))
     for s in index.sites_near(sid, t):
         cands.append((s.start, s.end, [s.value or s.text.lower()], v.term_evidence(s)))
-    after = sorted((c for c in cands if c[0] >= t.end and v.clause(c[0]) == clause
+    after = sorted((c for c in cands if c[0] >= t.end and v.clause_id[c[0]] == clause
                     and c[0] - t.end <= 8), key=lambda c: c[0])
     if after:
         sites, evs = list(after[0][2]), [after[0][3]]
@@ -155,7 +166,7 @@ def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[lis
         return sites, evs, True
     # a level just before the biopsy word names its site only within its clause ("L3 bone biopsy"; not
     # "Balloon kyphoplasty T12 and L1; biopsy, pathology pending")
-    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4 and v.clause(c[0]) == clause
+    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4 and v.clause_id[c[0]] == clause
                      and ";" not in v.lowers(c[1], t.start)), key=lambda c: -c[1])
     if before:
         direct = "with" not in v.lowers(before[0][1], t.start)
@@ -179,7 +190,7 @@ def _instrument_or_weak(v: View, t: Term, index: _Index) -> bool:
     if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
     if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
-        return not index.sampling(v.sent(t.start), t.start)
+        return not index.sampling(v.sent_id[t.start], t.start)
     return False
 
 

@@ -86,7 +86,7 @@ def _at_untreated_level(v: View, t: Term, treated: set[str]) -> bool:
     """The term names a lesion of a level not treated today ("a T8 hemangioma" when L1 was treated)."""
     if not treated:
         return False
-    near = [m for m in v.sent_levels(v.sent(t.start)) if 0 <= t.start - m.end <= 2 or 0 <= m.start - t.end <= 2]
+    near = [m for m in v.sent_levels(v.sent_id[t.start]) if 0 <= t.start - m.end <= 2 or 0 <= m.start - t.end <= 2]
     return bool(near) and all(not set(m.levels) & treated for m in near)
 
 

@@ -31,7 +31,7 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
         if not v.session(t.start) or v.section_name(t.start) == "DEMOGRAPHICS":
             continue
         flags = v.flags(t.start, t.end, _EXCLUDE)
-        sid = v.sent(t.start)
+        sid = v.sent_id[t.start]
         near = {x.label for x in v.sent_terms(sid)} & _CONTEXT
         ok = not flags and bool(near) and not _describes_fracture(v, t)
         v.record("laterality", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags)

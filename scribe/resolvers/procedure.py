@@ -80,6 +80,15 @@ def _spoken_headings() -> tuple[re.Pattern[str], int]:
 
 
 @dataclass
+class _CandIndex:
+    """The candidate mentions naming a treated level (in text order), by sentence and by paragraph."""
+
+    mentions: list[LevelMention]
+    by_sent: dict[int, list[LevelMention]] = field(default_factory=dict)
+    by_para: dict[int, list[LevelMention]] | None = None  # made on first use (``_Resolver._by_para``)
+
+
+@dataclass
 class ProcedureResult:
     procedure_type: Element
     cavity_creation: Element
@@ -173,11 +182,11 @@ class _Resolver:
     def _stopped_before(self, t: Term) -> Flag | None:
         """The abort cue of ``t``'s sentence when ``t`` is what the procedure stopped before ("the case was
         aborted by the operator before a balloon was placed", "prior to balloon inflation it was stopped")."""
-        sid = self.v.sent(t.start)
+        sid = self.v.sent_id[t.start]
         if self._sent_aborts is None:
             self._sent_aborts = {}
             for c in self._abort_cues():
-                self._sent_aborts.setdefault(self.v.sent(c.start), []).append(c)
+                self._sent_aborts.setdefault(self.v.sent_id[c.start], []).append(c)
         cues = self._sent_aborts.get(sid)
         if not cues:
             return None
@@ -200,12 +209,12 @@ class _Resolver:
         if sid not in self._biopsy_sents:
             return False  # (most sentences: no list of the sentence's biopsy terms made)
         biopsies = self.v.sent_terms(sid, "BIOPSY")
-        clause = self.v.clause(m.start)
+        clause = self.v.clause_id[m.start]
         group = self.v.group_of(m)
         starts = self._bounds(biopsies)[1]
         lo, hi = bisect_left(starts, group.start - 12), bisect_right(starts, group.end + 4)
         for t in biopsies[lo:hi]:
-            if self.v.clause(t.start) != clause:
+            if self.v.clause_id[t.start] != clause:
                 continue
             if t.end <= group.start and group.start - t.end <= 4:
                 between = self.v.lowers(t.end, group.start)
@@ -433,16 +442,21 @@ class _Resolver:
             got = self._sent_that[sid] = may_contain(text, *_THAT_WORDS) and bool(_THAT_LEVEL.search(text))
         return got
 
-    def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> dict[str, dict[int, list[LevelMention]]]:
-        """The candidate mentions naming a treated level, by sentence and by paragraph (``tie``'s ``index``)."""
-        by_sent: dict[int, list[LevelMention]] = {}
-        by_para: dict[int, list[LevelMention]] = {}
+    def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> _CandIndex:
+        """The candidate mentions naming a treated level, by sentence (``tie``'s ``index``)."""
+        index = _CandIndex([m for m in cands if not treated.isdisjoint(m.levels)])
         ids = self.v.sent_id
-        for m in cands:
-            if not treated.isdisjoint(m.levels):
-                by_sent.setdefault(ids[m.start], []).append(m)
-                by_para.setdefault(self.v.paragraph(m.start), []).append(m)
-        return {"sent": by_sent, "para": by_para}
+        for m in index.mentions:
+            index.by_sent.setdefault(ids[m.start], []).append(m)
+        return index
+
+    def _by_para(self, index: _CandIndex) -> dict[int, list[LevelMention]]:
+        """``index``'s mentions by paragraph, made when a tie first falls back on the paragraph."""
+        if index.by_para is None:
+            index.by_para = {}
+            for m in index.mentions:
+                index.by_para.setdefault(self.v.paragraph(m.start), []).append(m)
+        return index.by_para
 
     def _bounds(self, ms: list[LevelMention] | list[Term]) -> tuple[list[int], list[int]]:
         """End and start token indices of a list of mentions or terms in text order (cached per list)."""
@@ -451,11 +465,11 @@ class _Resolver:
             got = self._bounds_cache[id(ms)] = (ms, [m.end for m in ms], [m.start for m in ms])
         return got[1], got[2]
 
-    def tie(self, t: Term, treated: set[str], index: dict[str, dict[int, list[LevelMention]]],
+    def tie(self, t: Term, treated: set[str], index: _CandIndex,
             after_first: bool) -> list[str] | None:
         """The treated levels ``t`` is said of. ``index``: ``_cands_index`` of the candidates and ``treated``."""
         sid = self.v.sent_id[t.start]
-        in_sent = index["sent"].get(sid, [])
+        in_sent = index.by_sent.get(sid, [])
         window = self.v.span_text(t.start, t.end + 6)
         if _all_levels(window) or (not in_sent and self._sent_all_levels(sid, t.start)):
             return sorted(treated, key=level_sort_key)
@@ -472,7 +486,7 @@ class _Resolver:
         if after is not None and not self._sent_that_level(sid, t.start):
             return [lv for lv in self.v.group_of(after).levels if lv in treated]
         para = self.v.paragraph(t.start)
-        in_para = index["para"].get(para, [])
+        in_para = self._by_para(index).get(para, [])
         p = bisect_right(self._bounds(in_para)[0], t.start) - 1
         if p >= 0 and in_para[p].end <= t.start:
             return [lv for lv in self.v.group_of(in_para[p]).levels if lv in treated]
@@ -512,7 +526,7 @@ class _Resolver:
         den_one: set[str] = set()
         untied_aff = untied_den = False
         cav_evidence: list[Evidence] = []
-        index = self._cands_index(cands, treated_set) if cavities or procs else {}
+        index = self._cands_index(cands, treated_set)
         for t, affirmed in cavities:
             tied = self.tie(t, treated_set, index, after_first=False)
             if tied is None or not tied:
@@ -565,6 +579,14 @@ class _Resolver:
                 rules[lv] = row.name
             return fam
 
+        level_ev: dict[str, list[Evidence]] = {}  # the evidence of each level's supporting mentions, made once
+
+        def support_evidence(lv: str) -> list[Evidence]:
+            got = level_ev.get(lv)
+            if got is None:
+                got = level_ev[lv] = [v.level_evidence(m) for m in support.get(lv, [])]
+            return got
+
         treated: list[TreatedLevel] = []
         proc_value: str | None
         if is_sacro:
@@ -579,7 +601,7 @@ class _Resolver:
                     (True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None))
                 treated.append(TreatedLevel(level=lv, family=fam,  # type: ignore[arg-type]
                                             cavity=cavity, rule=rules.get(lv, "sacral_level"),
-                                            evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+                                            evidence=list(support_evidence(lv))))
         else:
             levels_value = vertebral
             fams: set[str] = set()
@@ -591,7 +613,7 @@ class _Resolver:
                 treated.append(TreatedLevel(
                     level=lv, family=fam,  # type: ignore[arg-type]
                     cavity=True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None),
-                    rule=rules.get(lv, ""), evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+                    rule=rules.get(lv, ""), evidence=list(support_evidence(lv))))
             if fams == {KP, VP}:
                 proc_value = "mixed"
             elif fams:
@@ -627,7 +649,8 @@ class _Resolver:
         cav_el = Element.of(value=cavity_value, status=status, evidence=cav_evidence)
         lev_ev: list[Evidence] = []
         for lv in levels_value:
-            lev_ev.extend(v.level_evidence(m) for m in support.get(lv, [])[:3])
+            made = level_ev.get(lv)
+            lev_ev.extend(made[:3] if made is not None else [v.level_evidence(m) for m in support.get(lv, [])[:3]])
         if is_sacro and not vertebral:
             lev_ev.extend(v.term_evidence(t) for t in sacral_terms[:3])
         lev_el = Element.of(value=levels_value, evidence=_dedupe(lev_ev),
@@ -653,7 +676,7 @@ class _Resolver:
             if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
                 continue
             # cement given, not only named ("a cement-incompatible venous pattern"); once per sentence
-            sid = self.v.sent(t.start)
+            sid = self.v.sent_id[t.start]
             injected = self._sent_injected.get(sid)
             if injected is None:
                 injected = self._sent_injected[sid] = any(
@@ -661,16 +684,16 @@ class _Resolver:
                     for x in self.v.sent_terms(sid, "INJECT"))
             if injected:
                 return False
-        return not treated or any(not self.v.sent_levels(self.v.sent(c.start)) for c in aborts)
+        return not treated or any(not self.v.sent_levels(self.v.sent_id[c.start]) for c in aborts)
 
     def _cement_described(self) -> bool:
-        screw = {self.v.sent(t.start) for t in self.v.terms_of("SCREW")}
+        screw = {self.v.sent_id[t.start] for t in self.v.terms_of("SCREW")}
         for t in self.v.terms_of("CEMENT"):
-            if not self.v.session(t.start) or self.v.sent(t.start) in screw:
+            if not self.v.session(t.start) or self.v.sent_id[t.start] in screw:
                 continue
             if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
                 continue
-            sid = self.v.sent(t.start)
+            sid = self.v.sent_id[t.start]
             if self.v.sent_levels(sid) or self.v.sent_terms(sid, "VB"):  # (a list made once per sentence)
                 return True
         return False

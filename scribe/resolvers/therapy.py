@@ -220,8 +220,8 @@ def _event_age(v: View, therapy_terms: list[Term], d: Duration) -> bool:
         return True
     if after[:1] != ["ago"]:
         return False
-    sid = v.sent(d.start)
-    ev = [j for j in range(max(0, d.start - 4), d.start) if lowers[j] in _EVENT and v.sent(j) == sid]
+    sid = v.sent_id[d.start]
+    ev = [j for j in range(max(0, d.start - 4), d.start) if lowers[j] in _EVENT and v.sent_id[j] == sid]
     return bool(ev) and not any(ev[-1] < t.start < d.start for t in therapy_terms)
 
 
@@ -232,8 +232,8 @@ def _succeeded(v: View, failed_at: _ByStart, d: Duration) -> bool:
     """"treated conservatively with a brace for 3 months in 2021, which healed": care that worked is no failed
     conservative therapy (a success word in the ten words after the duration, no failure word in the sentence)."""
     lowers = v.tab.lowers
-    sid = v.sent(d.start)
-    after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent(j) == sid]
+    sid = v.sent_id[d.start]
+    after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent_id[j] == sid]
     if not _SUCCESS.intersection(after):
         return False
     ids = v.sent_id
@@ -275,8 +275,8 @@ def _started_on(v: View, dos: date | None) -> list[Duration]:
     for k in tab.positions(_ON):
         if _STARTED.isdisjoint(lowers[max(0, k - 6) : k]):
             continue  # no start word before it (most): the sentence test below cannot pass
-        sid = v.sent(k)
-        if not any(lowers[j] in _STARTED and v.sent(j) == sid for j in range(max(0, k - 6), k)):
+        sid = v.sent_id[k]
+        if not any(lowers[j] in _STARTED and v.sent_id[j] == sid for j in range(max(0, k - 6), k)):
             continue
         start_char = tab.idx[k]
         tail = v.text[start_char + 2 : start_char + 40]
@@ -321,7 +321,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         therapy_at, failed_at = _ByStart(therapy_terms), _ByStart(failed_terms)
         followup_at, pain_at = _ByStart(followups), _ByStart(pains)
     for d in candidates:
-        sid = v.sent(d.start)
+        sid = v.sent_id[d.start]
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
             continue
         if form.void and form.is_void(d.start_char):
@@ -341,13 +341,13 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK and not (
                 lowers[d.start - 1] == "after" and of_therapy):  # "after 3 months of bracing" still counts
             continue
-        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid
+        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent_id[f.start] == sid
                for f in followup_at.ending(d.start - 4, d.start)):
             continue
         if _ended_ago(lowers, d) or _event_age(v, therapy_at.starting(d.start - 4, d.start), d):
             continue
         near = [t for t in therapy_at.starting(d.start - WINDOW, d.start + WINDOW)
-                if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
+                if v.sent_id[t.start] == sid and abs(t.start - d.start) <= WINDOW]
         if not near and not _failed_right_before(v, failed_at.ending(d.start, d.start), d):
             continue
         after = lowers[d.end : d.end + 3]
@@ -357,12 +357,12 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
             continue
         pain_before = [p for p in pain_at.ending(d.start - 5, d.start)
-                       if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
+                       if p.end <= d.start and d.start - p.end <= 5 and v.sent_id[p.start] == sid]
         if pain_before and not of_therapy and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years", "symptomatic for 6 weeks despite a brace": how long the pain
             # lasted (not "the pain has not improved over 6 weeks of bracing")
         score = 1
-        if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW
+        if any(v.sent_id[f.start] == sid and abs(f.start - d.start) <= WINDOW
                for f in failed_at.starting(d.start - WINDOW, d.start + WINDOW)):
             score += 2
         if d.end < len(lowers) and lowers[d.end] == "of" and any(t.start in (d.end + 1, d.end + 2, d.end + 3)
@@ -377,8 +377,8 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         modalities, ev = _modalities(v, None)
         el = Element.of(value=None, status=Status.MISSING, evidence=ev)
         el.detail["modalities"] = modalities
-        therapy_sents = {v.sent(t.start) for t in therapy_terms}
-        el.detail["failure_stated"] = any(v.sent(f.start) in therapy_sents for f in failed_terms)
+        therapy_sents = {v.sent_id[t.start] for t in therapy_terms}
+        el.detail["failure_stated"] = any(v.sent_id[f.start] in therapy_sents for f in failed_terms)
         return el
     d = best[3]
     for c in candidates:
