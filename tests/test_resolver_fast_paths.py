@@ -25,3 +25,24 @@ def test_substring_finder_on_the_lexicon_cues() -> None:
     for w in cues:
         assert substring_finder(cues).search(f"the case was {w} early")
     assert substring_finder(cues).search("the balloon was inflated") is None
+
+
+def test_flags_of_a_category_subset_are_the_larger_sets_filtered() -> None:
+    """``_Resolver._flags_nhh`` filters the flags of a larger category set: the same flags, in the same order."""
+    from pathlib import Path
+
+    from scribe.nlp import analyse
+    from scribe.resolvers.procedure import _NHH, _NHHD
+    from scribe.resolvers.view import EXCLUDING, View
+
+    notes = sorted((Path(__file__).resolve().parent.parent / "sample_notes").glob("*.txt"))[:25]
+    checked = 0
+    for path in notes:
+        v = View(analyse(path.read_text()), keep_mentions=False)
+        spans = [(t.start, t.end) for t in v.terms] + [(m.start, m.end) for m in v.levels]
+        for start, end in spans:
+            for small, large in ((_NHH, _NHHD), (_NHH, EXCLUDING), (frozenset({"negated"}), _NHH)):
+                big = v.flags(start, end, large)
+                assert v.flags(start, end, small) == [f for f in big if f.category in small]
+                checked += bool(big)
+    assert checked  # some spans carry flags

@@ -62,6 +62,7 @@ def substring_finder(words: tuple[str, ...]) -> re.Pattern[str]:
 _TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
+_NHHD = _NHH | {"diagnostic"}
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
 _BIOPSY_VERB = frozenset({"was", "were", "obtained", "taken", "performed", "done", "collected", "then", "also"})
@@ -116,9 +117,26 @@ class _Resolver:
         self._term_chars: list[int] | None = None  # start characters of v.terms (in order), made on first use
         self._sent_aborts: dict[int, list[Cue]] | None = None  # abort cues by sentence
         self._sent_injected: dict[int, bool] = {}  # a sentence says cement was injected (not denied)
+        self._span_flags: dict[tuple[int, int], list[Flag]] = {}  # a term's flags of _NHHD, by its span
         self._access_by_clause: dict[int, list[Term]] | None = None  # needle words by clause, made on first use
         self._strong_clauses: set[int] | None = None  # clauses with a procedure, cavity or cement word
         self._biopsy_sents: set[int] | None = None  # sentences with a biopsy term, made on first use
+
+    # -- flags -----------------------------------------------------------------------
+    def _flags_nhhd(self, start: int, end: int) -> list[Flag]:
+        """``v.flags(start, end, _NHHD)``, once per span: a term's flags are asked for by several rules (the
+        procedure names, the cavity terms, the sentence cues, the cement tests)."""
+        key = (start, end)
+        got = self._span_flags.get(key)
+        if got is None:
+            got = self._span_flags[key] = self.v.flags(start, end, _NHHD)
+        return got
+
+    def _flags_nhh(self, start: int, end: int) -> list[Flag]:
+        """``v.flags(start, end, _NHH)``: the flags of ``_flags_nhhd`` but the diagnostic ones (the flags of a
+        category set are those of a larger set of that category, in the same order)."""
+        got = self._flags_nhhd(start, end)
+        return [f for f in got if f.category != "diagnostic"] if got else got
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -126,7 +144,7 @@ class _Resolver:
         for t in self.v.terms_of("PROC"):
             # "procedure vertebroplasty el five under fluoroscopy cement injected el five biopsy none": the
             # denial is of the biopsy, past the cement
-            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_after(f, t, _LATER_ACTS)]
+            flags = [f for f in self._flags_nhh(t.start, t.end) if not self.v.aimed_after(f, t, _LATER_ACTS)]
             ok = self.v.session(t.start) and not flags
             self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
                           flags, t.fuzzy)
@@ -153,7 +171,7 @@ class _Resolver:
                 if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
                         not self.v.in_header_label(t):
                     continue
-            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)
+            flags = [f for f in self._flags_nhh(t.start, t.end) if not self.v.aimed_before(f, t)
                      and not self.v.aimed_after(f, t, _LATER_ACTS)]
             stop = self._stopped_before(t)
             if stop is not None:
@@ -394,8 +412,8 @@ class _Resolver:
                 label = t.label
                 if label == "BIOPSY":
                     has_biopsy = True
-                elif label in _TREAT_LABELS and label not in labels and not self._term_negated(t) and \
-                        (label != "ACCESS" or self._live_access(t)):
+                elif label in _TREAT_LABELS and label not in labels and \
+                        (label != "ACCESS" or self._live_access(t)) and not self._term_negated(t):
                     labels.add(label)  # (a label already found needs no second look)
             cached = self._cues[sid] = (labels, has_biopsy)
         return cached
@@ -403,7 +421,7 @@ class _Resolver:
     def _term_negated(self, t: Term) -> bool:
         """Negated, historical or hypothetical; a level-only cue ("L2 was not treated") does not
         negate the procedure named beside it ("Kyphoplasty L1 and L3, L2 was not treated")."""
-        for f in self.v.flags(t.start, t.end, _NHH):
+        for f in self._flags_nhh(t.start, t.end):
             if f.category == "negated" and f.cue_start > t.end_char and any(
                     c in f.cue.lower() for c in _untreated_cues()):
                 continue
@@ -474,11 +492,13 @@ class _Resolver:
         if _all_levels(window) or (not in_sent and self._sent_all_levels(sid, t.start)):
             return sorted(treated, key=level_sort_key)
         # in_sent is in text order: the last mention ending before the term, the first starting after it
-        ends, starts = self._bounds(in_sent)
-        b = bisect_right(ends, t.start) - 1
-        a = bisect_left(starts, t.end)
-        before = in_sent[b] if b >= 0 and in_sent[b].end <= t.start else None
-        after = in_sent[a] if a < len(in_sent) else None
+        before = after = None
+        if in_sent:
+            ends, starts = self._bounds(in_sent)
+            b = bisect_right(ends, t.start) - 1
+            a = bisect_left(starts, t.end)
+            before = in_sent[b] if b >= 0 and in_sent[b].end <= t.start else None
+            after = in_sent[a] if a < len(in_sent) else None
         if after_first and after is not None and after.start - t.end <= 4:
             return [lv for lv in self.v.group_of(after).levels if lv in treated]
         if before is not None and (not after_first or t.start - before.end <= 3):
@@ -673,14 +693,14 @@ class _Resolver:
             if not sec.session or (sec.name == "PROCEDURE" and t.start_char - sec.body_start < 160
                                    and self.v.text.find("\n", sec.body_start, t.start_char) == -1):
                 continue  # the procedure heading names the plan
-            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
+            if self._flags_nhhd(t.start, t.end):  # negated, historical, hypothetical or diagnostic
                 continue
             # cement given, not only named ("a cement-incompatible venous pattern"); once per sentence
             sid = self.v.sent_id[t.start]
             injected = self._sent_injected.get(sid)
             if injected is None:
                 injected = self._sent_injected[sid] = any(
-                    not self.v.has(x.start, x.end, "negated", "historical", "hypothetical")
+                    not self._flags_nhh(x.start, x.end)
                     for x in self.v.sent_terms(sid, "INJECT"))
             if injected:
                 return False
@@ -691,7 +711,7 @@ class _Resolver:
         for t in self.v.terms_of("CEMENT"):
             if not self.v.session(t.start) or self.v.sent_id[t.start] in screw:
                 continue
-            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
+            if self._flags_nhhd(t.start, t.end):  # negated, historical, hypothetical or diagnostic
                 continue
             sid = self.v.sent_id[t.start]
             if self.v.sent_levels(sid) or self.v.sent_terms(sid, "VB"):  # (a list made once per sentence)
