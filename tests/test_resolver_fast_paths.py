@@ -46,3 +46,22 @@ def test_flags_of_a_category_subset_are_the_larger_sets_filtered() -> None:
                 assert v.flags(start, end, small) == [f for f in big if f.category in small]
                 checked += bool(big)
     assert checked  # some spans carry flags
+
+
+_TYPE_PIECES = st.sampled_from(["burst", "BURST", "Burst", "un", "stable", " ", ",", "fracture", "fx", "which is ",
+                                "wedge", "Wedge", "compression", "type ", "deformity", "é", "x", "\n"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TYPE_PIECES, max_size=14).map("".join))
+def test_fracture_type_prechecks_change_nothing(text: str) -> None:
+    from scribe.resolvers.indication import _BURST, _WEDGE, _fracture_type
+
+    m = _BURST.search(text)
+    if m:
+        said = m.group(0).lower()
+        expected = "burst_unstable" if said.startswith("unstable") or said.endswith("unstable") else \
+            "burst_stable" if said.startswith("stable") or said.endswith("stable") else "burst"
+    else:
+        expected = "wedge" if _WEDGE.search(text) else None
+    assert _fracture_type(text) == expected

@@ -183,20 +183,26 @@ def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[lis
     return [], [], False
 
 
-def _instrument_or_weak(v: View, t: Term, index: _Index) -> bool:
+def _instrument_or_weak(v: View, t: Term, index: _Index, weak: bool) -> bool:
     """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
-    "specimen" and "aspirate" count only beside an act of sampling."""
+    "specimen" and "aspirate" count only beside an act of sampling. ``weak``: ``_is_weak(v, t)``."""
     nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
     if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
-    if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
+    if weak:
         return not index.sampling(v.sent_id[t.start], t.start)
     return False
 
 
-def _weak_denied(v: View, t: Term) -> bool:
-    """A weak biopsy word ("specimens") denied right beside it: "specimens none", "no specimen"."""
-    if t.text.lower().rstrip("s") not in _WEAK or v.in_header_label(t):
+def _is_weak(v: View, t: Term) -> bool:
+    """A weak biopsy word ("core", "specimens", "aspirate") outside a field label."""
+    return t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t)
+
+
+def _weak_denied(v: View, t: Term, weak: bool) -> bool:
+    """A weak biopsy word ("specimens") denied right beside it: "specimens none", "no specimen". ``weak``:
+    ``_is_weak(v, t)``."""
+    if not weak:
         return False
     return any(0 <= f.cue_start - t.end_char <= 2 or 0 <= t.start_char - f.cue_end <= 1
                for f in v.flags(t.start, t.end, _NEG))
@@ -218,11 +224,12 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     denied: list[Term] = []
     index = _Index(v)
     for t in v.terms_of("BIOPSY"):
-        if _weak_denied(v, t):  # dictated "specimens none", "no specimen"
+        weak = _is_weak(v, t)
+        if _weak_denied(v, t, weak):  # dictated "specimens none", "no specimen"
             denied.append(t)
             v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
             continue
-        if _instrument_or_weak(v, t, index):
+        if _instrument_or_weak(v, t, index, weak):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue
         if v.blank_field(t):

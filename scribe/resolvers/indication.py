@@ -33,8 +33,9 @@ _WEDGE = re.compile(r"\b(?:wedge|compression)\s+(?:type\s+)?(?:fracture|deformit
 
 
 def _fracture_type(text: str) -> str | None:
-    """Wedge compression, stable / unstable burst (D4's 6th character), or None."""
-    m = _BURST.search(text)
+    """Wedge compression, stable / unstable burst (D4's 6th character), or None. (Each pattern is tried only
+    on a text holding its words: the text may be the note's first 4000 characters.)"""
+    m = _BURST.search(text) if may_contain(text, ("burst",)) else None
     if m:
         said = m.group(0).lower()
         if said.startswith("unstable") or said.endswith("unstable"):
@@ -42,7 +43,7 @@ def _fracture_type(text: str) -> str | None:
         if said.startswith("stable") or said.endswith("stable"):
             return "burst_stable"
         return "burst"
-    return "wedge" if _WEDGE.search(text) else None
+    return "wedge" if may_contain(text, ("wedge", "compression")) and _WEDGE.search(text) else None
 
 
 # a bone-density T-score at or below -2.5 is osteoporosis by its definition (WHO), the word unsaid
