@@ -246,7 +246,8 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
             v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True, flags)
             continue
         ok = v.session(t.start) and not (cats & _SKIP)
-        v.record("biopsy", True if ok else None, t.start_char, t.end_char, t.start, t.end, ok, flags)
+        if v.keep_mentions:  # (batch output keeps none: no call per term)
+            v.record("biopsy", True if ok else None, t.start_char, t.end_char, t.start, t.end, ok, flags)
         if ok:
             affirmed.append(t)
     if affirmed:

@@ -137,7 +137,8 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
         flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
         ok = sec not in ("PLAN", "CONSENT") and not (cats & {"negated", "hypothetical"})
-        v.record("indication", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
+        if v.keep_mentions:  # (batch output keeps none: no call per term)
+            v.record("indication", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
         if not ok or not t.value:
             continue
         if t.value == "neoplasm" and "historical" in cats:

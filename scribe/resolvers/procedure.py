@@ -146,8 +146,9 @@ class _Resolver:
             # denial is of the biopsy, past the cement
             flags = [f for f in self._flags_nhh(t.start, t.end) if not self.v.aimed_after(f, t, _LATER_ACTS)]
             ok = self.v.session(t.start) and not flags
-            self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
-                          flags, t.fuzzy)
+            if self.v.keep_mentions:  # (batch output keeps none: no call per term)
+                self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
+                              flags, t.fuzzy)
             if ok:
                 out.append(t)
         return out
@@ -184,8 +185,9 @@ class _Resolver:
                               flags)
                 continue
             affirmed = "negated" not in cats
-            self.v.record("cavity_creation", affirmed, t.start_char, t.end_char, t.start, t.end, True,
-                          flags, t.fuzzy)
+            if self.v.keep_mentions:
+                self.v.record("cavity_creation", affirmed, t.start_char, t.end_char, t.start, t.end, True,
+                              flags, t.fuzzy)
             out.append((t, affirmed))
         return out
 
@@ -309,7 +311,8 @@ class _Resolver:
                         heading.update(m.levels)
                     else:
                         self.body_support.update(m.levels)
-            v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
+            if v.keep_mentions:  # (batch output keeps none: no call per mention)
+                v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
         # the mentions already supporting a level (by identity: each mention of the doc is one object at one place)
         supporting = {id(x) for ms in support.values() for x in ms}
         for m in replaced:

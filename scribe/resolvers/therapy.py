@@ -232,6 +232,8 @@ def _succeeded(v: View, failed_at: _ByStart, d: Duration) -> bool:
     """"treated conservatively with a brace for 3 months in 2021, which healed": care that worked is no failed
     conservative therapy (a success word in the ten words after the duration, no failure word in the sentence)."""
     lowers = v.tab.lowers
+    if _SUCCESS.isdisjoint(lowers[d.end : d.end + 10]):
+        return False  # no success word in the ten words, in the sentence or not (most)
     sid = v.sent_id[d.start]
     after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent_id[j] == sid]
     if not _SUCCESS.intersection(after):
@@ -297,7 +299,7 @@ class _ByStart:
     def __init__(self, terms: list[Term]) -> None:
         self.terms = terms
         self.starts = [t.start for t in terms]
-        self.longest = max((t.end - t.start for t in terms), default=0)
+        self.longest = max([t.end - t.start for t in terms], default=0)
 
     def starting(self, lo: int, hi: int) -> list[Term]:
         """The terms starting at a token in [lo, hi], in order."""
@@ -381,7 +383,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         el.detail["failure_stated"] = any(v.sent_id[f.start] in therapy_sents for f in failed_terms)
         return el
     d = best[3]
-    for c in candidates:
+    for c in candidates if v.keep_mentions else ():  # (batch output keeps none)
         v.record("conservative_therapy", round(c.weeks, 2), c.start_char, c.end_char, c.start, c.end,
                  c is d)
     modalities, ev = _modalities(v, d)
