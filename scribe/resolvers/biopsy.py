@@ -137,31 +137,35 @@ def _site_kind(v: View, t: Term, index: _Index | None = None) -> str:
 _SITE_JOIN = {"and", "of", "at", "from", ",", "the", "&", "also"}
 
 
+def _evidence_of(v: View, x: LevelMention | Term) -> Evidence:
+    return v.level_evidence(x) if isinstance(x, LevelMention) else v.term_evidence(x)
+
+
 def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[list[str], list[Evidence], bool]:
     """Sites of one biopsy mention, and whether they are named with it ("biopsy of L3") rather than
     inferred from the paragraph ("kyphoplasty of T12 and L1 with biopsy")."""
     clause = v.clause_id[t.start]
     sid = v.sent_id[t.start]
-    cands: list[tuple[int, int, list[str], Evidence]] = []  # (start, end, sites, evidence)
+    # (start, end, sites, what the evidence is of: made only for the candidates taken)
+    cands: list[tuple[int, int, list[str], LevelMention | Term]] = []
     for g in index.groups_near(t):  # only those near the mention can be taken below
         if v.sent_id[g.start] != sid:
             continue
         ms = [m for m in g.mentions if not v.level_flags(m, _NEG_HIST)]
         if ms:
-            cands.append((g.start, g.end, [lv for m in ms for lv in m.levels],
-                          v.level_evidence(ms[0])))
+            cands.append((g.start, g.end, [lv for m in ms for lv in m.levels], ms[0]))
     for s in index.sites_near(sid, t):
-        cands.append((s.start, s.end, [s.value or s.text.lower()], v.term_evidence(s)))
+        cands.append((s.start, s.end, [s.value or s.text.lower()], s))
     after = sorted((c for c in cands if c[0] >= t.end and v.clause_id[c[0]] == clause
                     and c[0] - t.end <= 8), key=lambda c: c[0])
     if after:
-        sites, evs = list(after[0][2]), [after[0][3]]
+        sites, evs = list(after[0][2]), [_evidence_of(v, after[0][3])]
         end = after[0][1]
         for c in after[1:]:  # "biopsy of L1 and of T10"
             if not set(v.lowers(end, c[0])) <= _SITE_JOIN:
                 break
             sites.extend(x for x in c[2] if x not in sites)
-            evs.append(c[3])
+            evs.append(_evidence_of(v, c[3]))
             end = c[1]
         return sites, evs, True
     # a level just before the biopsy word names its site only within its clause ("L3 bone biopsy"; not
@@ -172,7 +176,7 @@ def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[lis
         direct = "with" not in v.lowers(before[0][1], t.start)
         if not direct and len(before[0][2]) > 1:
             return [], [], False  # "kyphoplasty T12 and L1 with biopsy": which level was sampled is unsaid
-        return before[0][2], [before[0][3]], direct
+        return before[0][2], [_evidence_of(v, before[0][3])], direct
     prior = index.prior(t)
     if prior is not None:
         if prior[1]:

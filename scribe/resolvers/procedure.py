@@ -59,7 +59,6 @@ def substring_finder(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w) for w in words))
 
 
-_TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
 _NHHD = _NHH | {"diagnostic"}
@@ -103,7 +102,7 @@ class _Resolver:
     def __init__(self, v: View) -> None:
         self.v = v
         self.doc = v.doc
-        self._cues: dict[int, tuple[set[str], bool]] = {}
+        self._treats: dict[int, bool] = {}  # a sentence is about the treatment (``_sentence_treats``)
         self._sent_all: dict[int, bool] = {}  # a sentence says "all levels"
         self._sent_that: dict[int, bool] = {}  # a sentence says "that level"
         self._bounds_cache: dict[int, tuple[list[LevelMention] | list[Term], list[int], list[int]]] = {}
@@ -405,21 +404,34 @@ class _Resolver:
                 return t
         return None
 
-    def _sentence_cues(self, sid: int) -> tuple[set[str], bool]:
-        """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
-        cached = self._cues.get(sid)
-        if cached is None:
-            labels: set[str] = set()
-            has_biopsy = False
-            for t in self.v.sent_terms(sid):
-                label = t.label
-                if label == "BIOPSY":
-                    has_biopsy = True
-                elif label in _TREAT_LABELS and label not in labels and \
-                        (label != "ACCESS" or self._live_access(t)) and not self._term_negated(t):
-                    labels.add(label)  # (a label already found needs no second look)
-            cached = self._cues[sid] = (labels, has_biopsy)
-        return cached
+    def _sentence_treats(self, sid: int) -> bool:
+        """The sentence is about the treatment: it holds a live (not negated, historical or hypothetical)
+        procedure name, cavity or cement term, or, when it mentions no biopsy, a live injection or needle word
+        stating access. Decided once per sentence, each term looked at only until the answer is known (the
+        strong terms first: one live strong term decides; the others matter only without a biopsy)."""
+        got = self._treats.get(sid)
+        if got is None:
+            terms = self.v.sent_terms(sid)
+            got = False
+            for t in terms:
+                if t.label in _STRONG_SET and not self._term_negated(t):
+                    got = True
+                    break
+            if not got:
+                has_biopsy = False
+                for t in terms:
+                    if t.label == "BIOPSY":
+                        has_biopsy = True
+                        break
+                if not has_biopsy:
+                    for t in terms:
+                        label = t.label
+                        if (label == "INJECT" or (label == "ACCESS" and self._live_access(t))) and \
+                                not self._term_negated(t):
+                            got = True
+                            break
+            self._treats[sid] = got
+        return got
 
     def _term_negated(self, t: Term) -> bool:
         """Negated, historical or hypothetical; a level-only cue ("L2 was not treated") does not
@@ -435,17 +447,13 @@ class _Resolver:
 
     def _treatment_sentence(self, m: LevelMention, sec: Section) -> bool:
         """``sec``: the mention's section."""
-        labels, has_biopsy = self._sentence_cues(self.v.sent_id[m.start])
-        if sec.name != "PROCEDURE" and self._clause_off_act(m):
-            return False
         if sec.name == "PROCEDURE":
             label = sec.label.lower()
             if "level" in label or "site" in label:
                 return True
-            return bool(labels & _STRONG_SET) or (bool(labels) and not has_biopsy)
-        if has_biopsy and not labels & _STRONG_SET:
+        elif self._clause_off_act(m):
             return False
-        return bool(labels)
+        return self._sentence_treats(self.v.sent_id[m.start])
 
     # -- ties ------------------------------------------------------------------------
     def _sent_all_levels(self, sid: int, tok: int) -> bool:
