@@ -65,3 +65,29 @@ def test_fracture_type_prechecks_change_nothing(text: str) -> None:
     else:
         expected = "wedge" if _WEDGE.search(text) else None
     assert _fracture_type(text) == expected
+
+
+def _heading_pieces() -> st.SearchStrategy[str]:
+    from scribe.resolvers.procedure import _heading_words
+
+    words = _heading_words()
+    return st.sampled_from([*words, *(w[: len(w) // 2] for w in words), " ", "\n", ",", ".", "s", "x", "the", "of"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_trie_pattern_starts_where_the_alternation_starts(data: st.DataObject) -> None:
+    import re
+
+    from scribe.resolvers.procedure import _heading_words, _spoken_headings, trie_pattern
+
+    text = "".join(data.draw(st.lists(_heading_pieces(), max_size=14)))
+    pos = data.draw(st.integers(0, len(text)))
+    endpos = data.draw(st.integers(pos, len(text)))
+    plain = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in _heading_words()) + r")\b")
+    fast = _spoken_headings()[0]
+    a, b = plain.search(text, pos, endpos), fast.search(text, pos, endpos)
+    assert (a.start() if a else None) == (b.start() if b else None)
+    words = {"ab", "abc", "b", "a", ""}
+    assert re.fullmatch(trie_pattern(words), "abc") and re.fullmatch(trie_pattern(words), "")
+    assert not re.fullmatch(trie_pattern(words), "ac")

@@ -70,13 +70,37 @@ _BIOPSY_VERB = frozenset({"was", "were", "obtained", "taken", "performed", "done
 _LATER_ACTS = frozenset({"CEMENT", "INJECT", "ACCESS", "BIOPSY", "BIOPSY_FIELD", "PROC", "CAVITY", "SCREW"})
 
 
+def trie_pattern(words: set[str]) -> str:
+    """A pattern matching exactly ``words`` (as the alternation of them does), nested by common prefix: at
+    each place tried, a failing word costs one character comparison per branching, not one per word. It may
+    match another word than the alternation at the same place (it is no longer longest-first): it serves where
+    only the start of a match is read."""
+    groups: dict[str, set[str]] = {}
+    optional = False
+    for w in words:
+        if w:
+            groups.setdefault(w[0], set()).add(w[1:])
+        else:
+            optional = True
+    if not groups:
+        return ""
+    alternatives = [re.escape(c) + trie_pattern(rest) for c, rest in sorted(groups.items())]
+    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    return "(?:" + body + ")?" if optional else body
+
+
+def _heading_words() -> list[str]:
+    """The spoken headings of the sections other than the procedure heading, as words (lower case)."""
+    return sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
+                   for w in sec.spoken}, key=len, reverse=True)
+
+
 @cache
 def _spoken_headings() -> tuple[re.Pattern[str], int]:
-    """The spoken headings of the sections other than the procedure heading, as words (lower case), and the
-    length of the longest."""
-    words = sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
-                    for w in sec.spoken}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"), max(map(len, words), default=0)
+    """A pattern of the spoken headings of the sections other than the procedure heading, as whole words (lower
+    case; only where a match starts is read), and the length of the longest."""
+    words = _heading_words()
+    return re.compile(r"\b" + trie_pattern(set(words)) + r"\b"), max(map(len, words), default=0)
 
 
 @dataclass
