@@ -245,11 +245,12 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
             continue
         flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
-        if "negated" in cats and v.section_name(t.start) not in ("PLAN",):
+        sec = v.section(t.start)
+        if "negated" in cats and sec.name not in ("PLAN",):
             denied.append(t)
             v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True, flags)
             continue
-        ok = v.session(t.start) and not (cats & _SKIP)
+        ok = sec.session and not (cats & _SKIP)
         if v.keep_mentions:  # (batch output keeps none: no call per term)
             v.record("biopsy", True if ok else None, t.start_char, t.end_char, t.start, t.end, ok, flags)
         if ok:
