@@ -562,8 +562,6 @@ class _Resolver:
         if self._aborted_without_cement(treated_set):
             # the session was stopped before any cement went in: nothing of this family was performed
             treated_set, names, cavities = set(), set(), []
-        sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
-                        and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
         is_sacro = SP in names
         sacro_vertebral: set[str] = set()  # vertebral levels of a sacroplasty session, kept if a VP/KP names them
         if is_sacro:
@@ -581,7 +579,7 @@ class _Resolver:
         den_one: set[str] = set()
         untied_aff = untied_den = False
         cav_evidence: list[Evidence] = []
-        index = self._cands_index(cands, treated_set)
+        index = self._cands_index(cands, treated_set) if cavities or procs else _CandIndex([])  # (for the ties)
         for t, affirmed in cavities:
             tied = self.tie(t, treated_set, index, after_first=False)
             if tied is None or not tied:
@@ -684,8 +682,7 @@ class _Resolver:
         cavity_value: bool | None = True if any_aff else (False if any_den else None)
         if proc_value == VP and cavity_value is True:
             cavity_value = None if not any_den else False
-        cement_described = self._cement_described()
-        is_procedure_note = proc_value is not None or cement_described
+        is_procedure_note = proc_value is not None or self._cement_described()
         # -- elements
         proc_ev = [v.term_evidence(t) for t in procs]
         proc_el = Element.of(value=proc_value, evidence=proc_ev,
@@ -707,6 +704,8 @@ class _Resolver:
             made = level_ev.get(lv)
             lev_ev.extend(made[:3] if made is not None else [v.level_evidence(m) for m in support.get(lv, [])[:3]])
         if is_sacro and not vertebral:
+            sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
+                            and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
             lev_ev.extend(v.term_evidence(t) for t in sacral_terms[:3])
         lev_el = Element.of(value=levels_value, evidence=_dedupe(lev_ev),
                          status=Status.FOUND if levels_value else Status.MISSING)
