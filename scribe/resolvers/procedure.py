@@ -336,8 +336,9 @@ class _Resolver:
                         self.body_support.update(m.levels)
             if v.keep_mentions:  # (batch output keeps none: no call per mention)
                 v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
-        # the mentions already supporting a level (by identity: each mention of the doc is one object at one place)
-        supporting = {id(x) for ms in support.values() for x in ms}
+        # the mentions already supporting a level (by identity: each mention of the doc is one object at one place);
+        # only a self-correction replaces any
+        supporting = {id(x) for ms in support.values() for x in ms} if replaced else set()
         for m in replaced:
             if self.v.section(m.start).session and id(m) not in supporting and \
                     not {f.category for f in self.v.level_flags_of(m, self.v.flags(m.start, m.end, EXCLUDING))}:
