@@ -190,7 +190,8 @@ def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[lis
 def _instrument_or_weak(v: View, t: Term, index: _Index, weak: bool) -> bool:
     """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
     "specimen" and "aspirate" count only beside an act of sampling. ``weak``: ``_is_weak(v, t)``."""
-    nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
+    lowers = v.tab.lowers
+    nxt = lowers[t.end] if t.end < len(lowers) else ""
     if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
     if weak:

@@ -387,7 +387,7 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         v.record("conservative_therapy", round(c.weeks, 2), c.start_char, c.end_char, c.start, c.end,
                  c is d)
     modalities, ev = _modalities(v, d)
-    evidence = [v.evidence(d.start_char, d.end_char, "duration"), *ev]
+    evidence = [v.evidence(d.start_char, d.end_char, "duration", tok=d.start), *ev]  # (it starts at d.start)
     return Element.of(value={"weeks": round(d.weeks, 2), "modalities": modalities}, status=Status.FOUND,
                    evidence=evidence)
 
