@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from functools import cached_property
+from operator import le
 
 from scribe.models import Element, Evidence, Status
 from scribe.nlp.types import LevelMention, Term, level_sort_key
@@ -37,12 +39,21 @@ class _Index:
 
     def __init__(self, v: View) -> None:
         self.v = v
-        self.group_ends = [g.end for g in v.groups]
         self._sites: dict[int, tuple[list[Term], list[int], int]] = {}
         self._values: dict[int, set[str | None]] = {}
         self._sampling: dict[int, bool] = {}
         self._prior: dict[int, tuple[list[LevelMention], list[int], list[bool]]] | None = None
-        self.ordered = all(a.end <= b.end for a, b in zip(v.levels, v.levels[1:], strict=False))
+
+    # made on first use: most notes affirm no biopsy, and only an affirmed one looks for its sites
+    @cached_property
+    def group_ends(self) -> list[int]:
+        return [g.end for g in self.v.groups]
+
+    @cached_property
+    def ordered(self) -> bool:
+        """The level mentions' ends never fall (always so far)."""
+        ends = [m.end for m in self.v.levels]
+        return all(map(le, ends, ends[1:]))
 
     def groups_near(self, t: Term) -> list[LevelGroup]:
         """The level groups that can sit right after ``t`` (start within 8 tokens of its end) or right before
@@ -90,8 +101,8 @@ class _Index:
                      and v.session(m.start) and not v.level_flags(m, _NEG_HIST)]
             if not prior:
                 return None
-            last = v.sent(prior[-1].start)
-            return prior[-1], len({lv for m in prior if v.sent(m.start) == last for lv in m.levels}) > 1
+            last = v.sent_id[prior[-1].start]
+            return prior[-1], len({lv for m in prior if v.sent_id[m.start] == last for lv in m.levels}) > 1
         if self._prior is None:
             self._prior = {}
             seen: dict[tuple[int, int], set[str]] = {}
@@ -100,7 +111,7 @@ class _Index:
                     continue
                 para = v.paragraph(m.start)
                 ms, ends, multi = self._prior.setdefault(para, ([], [], []))
-                levels = seen.setdefault((para, v.sent(m.start)), set())
+                levels = seen.setdefault((para, v.sent_id[m.start]), set())
                 if len(levels) < 2:
                     levels.update(m.levels)
                 ms.append(m)
@@ -112,7 +123,7 @@ class _Index:
 
 
 def _site_kind(v: View, t: Term, index: _Index | None = None) -> str:
-    sid = v.sent(t.start)
+    sid = v.sent_id[t.start]
     values = index.biopsy_values(sid) if index is not None else {x.value for x in v.sent_terms(sid, "BIOPSY")}
     if "marrow_aspirate" in values or "marrow_biopsy" in values:
         asp = "marrow_aspirate" in values
@@ -126,42 +137,46 @@ def _site_kind(v: View, t: Term, index: _Index | None = None) -> str:
 _SITE_JOIN = {"and", "of", "at", "from", ",", "the", "&", "also"}
 
 
+def _evidence_of(v: View, x: LevelMention | Term) -> Evidence:
+    return v.level_evidence(x) if isinstance(x, LevelMention) else v.term_evidence(x)
+
+
 def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[list[str], list[Evidence], bool]:
     """Sites of one biopsy mention, and whether they are named with it ("biopsy of L3") rather than
     inferred from the paragraph ("kyphoplasty of T12 and L1 with biopsy")."""
-    clause = v.clause(t.start)
-    sid = v.sent(t.start)
-    cands: list[tuple[int, int, list[str], Evidence]] = []  # (start, end, sites, evidence)
+    clause = v.clause_id[t.start]
+    sid = v.sent_id[t.start]
+    # (start, end, sites, what the evidence is of: made only for the candidates taken)
+    cands: list[tuple[int, int, list[str], LevelMention | Term]] = []
     for g in index.groups_near(t):  # only those near the mention can be taken below
-        if v.sent(g.start) != sid:
+        if v.sent_id[g.start] != sid:
             continue
         ms = [m for m in g.mentions if not v.level_flags(m, _NEG_HIST)]
         if ms:
-            cands.append((g.start, g.end, [lv for m in ms for lv in m.levels],
-                          v.level_evidence(ms[0])))
+            cands.append((g.start, g.end, [lv for m in ms for lv in m.levels], ms[0]))
     for s in index.sites_near(sid, t):
-        cands.append((s.start, s.end, [s.value or s.text.lower()], v.term_evidence(s)))
-    after = sorted((c for c in cands if c[0] >= t.end and v.clause(c[0]) == clause
+        cands.append((s.start, s.end, [s.value or s.text.lower()], s))
+    after = sorted((c for c in cands if c[0] >= t.end and v.clause_id[c[0]] == clause
                     and c[0] - t.end <= 8), key=lambda c: c[0])
     if after:
-        sites, evs = list(after[0][2]), [after[0][3]]
+        sites, evs = list(after[0][2]), [_evidence_of(v, after[0][3])]
         end = after[0][1]
         for c in after[1:]:  # "biopsy of L1 and of T10"
             if not set(v.lowers(end, c[0])) <= _SITE_JOIN:
                 break
             sites.extend(x for x in c[2] if x not in sites)
-            evs.append(c[3])
+            evs.append(_evidence_of(v, c[3]))
             end = c[1]
         return sites, evs, True
     # a level just before the biopsy word names its site only within its clause ("L3 bone biopsy"; not
     # "Balloon kyphoplasty T12 and L1; biopsy, pathology pending")
-    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4 and v.clause(c[0]) == clause
+    before = sorted((c for c in cands if c[1] <= t.start and t.start - c[1] <= 4 and v.clause_id[c[0]] == clause
                      and ";" not in v.lowers(c[1], t.start)), key=lambda c: -c[1])
     if before:
         direct = "with" not in v.lowers(before[0][1], t.start)
         if not direct and len(before[0][2]) > 1:
             return [], [], False  # "kyphoplasty T12 and L1 with biopsy": which level was sampled is unsaid
-        return before[0][2], [before[0][3]], direct
+        return before[0][2], [_evidence_of(v, before[0][3])], direct
     prior = index.prior(t)
     if prior is not None:
         if prior[1]:
@@ -172,20 +187,27 @@ def _sites_for(v: View, t: Term, treated: list[str], index: _Index) -> tuple[lis
     return [], [], False
 
 
-def _instrument_or_weak(v: View, t: Term, index: _Index) -> bool:
+def _instrument_or_weak(v: View, t: Term, index: _Index, weak: bool) -> bool:
     """"an 11-gauge bone biopsy needle" names an access instrument, not a biopsy; "core",
-    "specimen" and "aspirate" count only beside an act of sampling."""
-    nxt = v.tab.lowers[t.end] if t.end < len(v.tab) else ""
+    "specimen" and "aspirate" count only beside an act of sampling. ``weak``: ``_is_weak(v, t)``."""
+    lowers = v.tab.lowers
+    nxt = lowers[t.end] if t.end < len(lowers) else ""
     if nxt in _INSTRUMENT or nxt in _FINDING:
         return True
-    if t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t):
-        return not index.sampling(v.sent(t.start), t.start)
+    if weak:
+        return not index.sampling(v.sent_id[t.start], t.start)
     return False
 
 
-def _weak_denied(v: View, t: Term) -> bool:
-    """A weak biopsy word ("specimens") denied right beside it: "specimens none", "no specimen"."""
-    if t.text.lower().rstrip("s") not in _WEAK or v.in_header_label(t):
+def _is_weak(v: View, t: Term) -> bool:
+    """A weak biopsy word ("core", "specimens", "aspirate") outside a field label."""
+    return t.text.lower().rstrip("s") in _WEAK and not v.in_header_label(t)
+
+
+def _weak_denied(v: View, t: Term, weak: bool) -> bool:
+    """A weak biopsy word ("specimens") denied right beside it: "specimens none", "no specimen". ``weak``:
+    ``_is_weak(v, t)``."""
+    if not weak:
         return False
     return any(0 <= f.cue_start - t.end_char <= 2 or 0 <= t.start_char - f.cue_end <= 1
                for f in v.flags(t.start, t.end, _NEG))
@@ -207,11 +229,12 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
     denied: list[Term] = []
     index = _Index(v)
     for t in v.terms_of("BIOPSY"):
-        if _weak_denied(v, t):  # dictated "specimens none", "no specimen"
+        weak = _is_weak(v, t)
+        if _weak_denied(v, t, weak):  # dictated "specimens none", "no specimen"
             denied.append(t)
             v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True)
             continue
-        if _instrument_or_weak(v, t, index):
+        if _instrument_or_weak(v, t, index, weak):
             v.record("biopsy", None, t.start_char, t.end_char, t.start, t.end, False)
             continue
         if v.blank_field(t):
@@ -223,12 +246,14 @@ def resolve_biopsy(v: View, treated: list[str], sacroplasty: bool) -> Element:
             continue
         flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
-        if "negated" in cats and v.section_name(t.start) not in ("PLAN",):
+        sec = v.section(t.start)
+        if "negated" in cats and sec.name not in ("PLAN",):
             denied.append(t)
             v.record("biopsy", False, t.start_char, t.end_char, t.start, t.end, True, flags)
             continue
-        ok = v.session(t.start) and not (cats & _SKIP)
-        v.record("biopsy", True if ok else None, t.start_char, t.end_char, t.start, t.end, ok, flags)
+        ok = sec.session and not (cats & _SKIP)
+        if v.keep_mentions:  # (batch output keeps none: no call per term)
+            v.record("biopsy", True if ok else None, t.start_char, t.end_char, t.start, t.end, ok, flags)
         if ok:
             affirmed.append(t)
     if affirmed:

@@ -23,9 +23,11 @@ def resolve_guidance(v: View) -> Element:
     for t in v.terms_of("GUIDE"):
         flags = [f for f in v.flags(t.start, t.end, _EXCLUDE)
                  if not v.aimed_before(f, t) and not v.aimed_after(f, t)]
-        here = v.session(t.start) or v.section_name(t.start) in _guidance_sections()
+        sec = v.section(t.start)
+        here = sec.session or sec.name in _guidance_sections()
         ok = here and not flags and not v.blank_field(t)
-        v.record("guidance", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
+        if v.keep_mentions:  # (batch output keeps none: no call per term)
+            v.record("guidance", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
         if ok and t.value:
             found.setdefault(t.value, []).append(v.term_evidence(t))
     value = sorted(found)

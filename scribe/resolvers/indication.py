@@ -33,8 +33,9 @@ _WEDGE = re.compile(r"\b(?:wedge|compression)\s+(?:type\s+)?(?:fracture|deformit
 
 
 def _fracture_type(text: str) -> str | None:
-    """Wedge compression, stable / unstable burst (D4's 6th character), or None."""
-    m = _BURST.search(text)
+    """Wedge compression, stable / unstable burst (D4's 6th character), or None. (Each pattern is tried only
+    on a text holding its words: the text may be the note's first 4000 characters.)"""
+    m = _BURST.search(text) if may_contain(text, ("burst",)) else None
     if m:
         said = m.group(0).lower()
         if said.startswith("unstable") or said.endswith("unstable"):
@@ -42,7 +43,7 @@ def _fracture_type(text: str) -> str | None:
         if said.startswith("stable") or said.endswith("stable"):
             return "burst_stable"
         return "burst"
-    return "wedge" if _WEDGE.search(text) else None
+    return "wedge" if may_contain(text, ("wedge", "compression")) and _WEDGE.search(text) else None
 
 
 # a bone-density T-score at or below -2.5 is osteoporosis by its definition (WHO), the word unsaid
@@ -86,7 +87,7 @@ def _at_untreated_level(v: View, t: Term, treated: set[str]) -> bool:
     """The term names a lesion of a level not treated today ("a T8 hemangioma" when L1 was treated)."""
     if not treated:
         return False
-    near = [m for m in v.sent_levels(v.sent(t.start)) if 0 <= t.start - m.end <= 2 or 0 <= m.start - t.end <= 2]
+    near = [m for m in v.sent_levels(v.sent_id[t.start]) if 0 <= t.start - m.end <= 2 or 0 <= m.start - t.end <= 2]
     return bool(near) and all(not set(m.levels) & treated for m in near)
 
 
@@ -136,7 +137,8 @@ def resolve_indication(v: View, treated: list[str] | None = None) -> Element:
         flags = v.flags(t.start, t.end, _NHH)
         cats = {f.category for f in flags}
         ok = sec not in ("PLAN", "CONSENT") and not (cats & {"negated", "hypothetical"})
-        v.record("indication", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
+        if v.keep_mentions:  # (batch output keeps none: no call per term)
+            v.record("indication", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags, t.fuzzy)
         if not ok or not t.value:
             continue
         if t.value == "neoplasm" and "historical" in cats:

@@ -28,10 +28,11 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
     explicit: dict[str, list] = {}
     sides: dict[str, list] = {}
     for t in v.terms_of("SIDE"):
-        if not v.session(t.start) or v.section_name(t.start) == "DEMOGRAPHICS":
+        sec = v.section(t.start)
+        if not sec.session or sec.name == "DEMOGRAPHICS":
             continue
         flags = v.flags(t.start, t.end, _EXCLUDE)
-        sid = v.sent(t.start)
+        sid = v.sent_id[t.start]
         near = {x.label for x in v.sent_terms(sid)} & _CONTEXT
         ok = not flags and bool(near) and not _describes_fracture(v, t)
         v.record("laterality", t.value, t.start_char, t.end_char, t.start, t.end, ok, flags)
@@ -39,7 +40,7 @@ def resolve_laterality(v: View, sacroplasty: bool) -> Element:
             continue
         if t.value in ("bilateral", "unilateral"):
             explicit.setdefault(t.value, []).append(v.term_evidence(t))
-        elif len(t.text) > 1 or v.section_name(t.start) != "DEMOGRAPHICS":
+        elif len(t.text) > 1 or sec.name != "DEMOGRAPHICS":
             sides.setdefault(t.value, []).append(v.term_evidence(t))
     # an explicit "unilateral" outweighs side words said in passing ("left (unilateral) sacroplasty")
     if "bilateral" in explicit or ({"left", "right"} <= set(sides) and "unilateral" not in explicit):

@@ -52,9 +52,16 @@ def _abort_words() -> tuple[str, ...]:
     return act_patterns().abort_cues
 
 
-_TREAT_LABELS = ("PROC", "CAVITY", "CEMENT", "ACCESS", "INJECT")
+@cache
+def substring_finder(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern that ``search`` finds in a text exactly when one of ``words`` is a substring of it: one
+    search in C instead of a generator over the words (``any(w in text for w in words)``)."""
+    return re.compile("|".join(re.escape(w) for w in words))
+
+
 _STRONG = ("PROC", "CAVITY", "CEMENT")
 _NHH = frozenset({"negated", "historical", "hypothetical"})
+_NHHD = _NHH | {"diagnostic"}
 _CORRECTED = frozenset({"corrected"})
 _STRONG_SET = frozenset(_STRONG)
 _BIOPSY_VERB = frozenset({"was", "were", "obtained", "taken", "performed", "done", "collected", "then", "also"})
@@ -63,12 +70,46 @@ _BIOPSY_VERB = frozenset({"was", "were", "obtained", "taken", "performed", "done
 _LATER_ACTS = frozenset({"CEMENT", "INJECT", "ACCESS", "BIOPSY", "BIOPSY_FIELD", "PROC", "CAVITY", "SCREW"})
 
 
-@cache
-def _spoken_headings() -> re.Pattern[str]:
+def trie_pattern(words: set[str]) -> str:
+    """A pattern matching exactly ``words`` (as the alternation of them does), nested by common prefix: at
+    each place tried, a failing word costs one character comparison per branching, not one per word. It may
+    match another word than the alternation at the same place (it is no longer longest-first): it serves where
+    only the start of a match is read."""
+    groups: dict[str, set[str]] = {}
+    optional = False
+    for w in words:
+        if w:
+            groups.setdefault(w[0], set()).add(w[1:])
+        else:
+            optional = True
+    if not groups:
+        return ""
+    alternatives = [re.escape(c) + trie_pattern(rest) for c, rest in sorted(groups.items())]
+    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    return "(?:" + body + ")?" if optional else body
+
+
+def _heading_words() -> list[str]:
     """The spoken headings of the sections other than the procedure heading, as words (lower case)."""
-    words = sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
-                    for w in sec.spoken}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
+    return sorted({w.lower() for sec in default_lexicon().sections.sections if sec.name != "PROCEDURE"
+                   for w in sec.spoken}, key=len, reverse=True)
+
+
+@cache
+def _spoken_headings() -> tuple[re.Pattern[str], int]:
+    """A pattern of the spoken headings of the sections other than the procedure heading, as whole words (lower
+    case; only where a match starts is read), and the length of the longest."""
+    words = _heading_words()
+    return re.compile(r"\b" + trie_pattern(set(words)) + r"\b"), max(map(len, words), default=0)
+
+
+@dataclass
+class _CandIndex:
+    """The candidate mentions naming a treated level (in text order), by sentence and by paragraph."""
+
+    mentions: list[LevelMention]
+    by_sent: dict[int, list[LevelMention]] = field(default_factory=dict)
+    by_para: dict[int, list[LevelMention]] | None = None  # made on first use (``_Resolver._by_para``)
 
 
 @dataclass
@@ -85,10 +126,10 @@ class _Resolver:
     def __init__(self, v: View) -> None:
         self.v = v
         self.doc = v.doc
-        self._cues: dict[int, tuple[set[str], bool]] = {}
-        self._sent_regex: dict[int, tuple[bool, bool]] = {}
+        self._treats: dict[int, bool] = {}  # a sentence is about the treatment (``_sentence_treats``)
+        self._sent_all: dict[int, bool] = {}  # a sentence says "all levels"
+        self._sent_that: dict[int, bool] = {}  # a sentence says "that level"
         self._bounds_cache: dict[int, tuple[list[LevelMention] | list[Term], list[int], list[int]]] = {}
-        self._cand_idx: dict[tuple[int, frozenset[str]], dict[str, dict[int, list[LevelMention]]]] = {}
         self.untreated: set[str] = set()  # levels a body sentence says were not treated
         # levels the narrative names, then corrects ("tee eleven, sorry, tee twelve")
         self.corrected_away: set[str] = set()
@@ -96,10 +137,29 @@ class _Resolver:
         self._aborts: list[Cue] | None = None
         self._heading_ends: dict[int, int] = {}  # procedure heading start -> end of its heading line
         self._off_act: dict[int, bool] = {}  # clause -> its needle states another use, and no act
-        self._clause_terms: dict[int, list[Term]] | None = None  # terms by clause, made on first use
         self._term_chars: list[int] | None = None  # start characters of v.terms (in order), made on first use
         self._sent_aborts: dict[int, list[Cue]] | None = None  # abort cues by sentence
         self._sent_injected: dict[int, bool] = {}  # a sentence says cement was injected (not denied)
+        self._span_flags: dict[tuple[int, int], list[Flag]] = {}  # a term's flags of _NHHD, by its span
+        self._access_by_clause: dict[int, list[Term]] | None = None  # needle words by clause, made on first use
+        self._strong_clauses: set[int] | None = None  # clauses with a procedure, cavity or cement word
+        self._biopsy_sents: set[int] | None = None  # sentences with a biopsy term, made on first use
+
+    # -- flags -----------------------------------------------------------------------
+    def _flags_nhhd(self, start: int, end: int) -> list[Flag]:
+        """``v.flags(start, end, _NHHD)``, once per span: a term's flags are asked for by several rules (the
+        procedure names, the cavity terms, the sentence cues, the cement tests)."""
+        key = (start, end)
+        got = self._span_flags.get(key)
+        if got is None:
+            got = self._span_flags[key] = self.v.flags(start, end, _NHHD)
+        return got
+
+    def _flags_nhh(self, start: int, end: int) -> list[Flag]:
+        """``v.flags(start, end, _NHH)``: the flags of ``_flags_nhhd`` but the diagnostic ones (the flags of a
+        category set are those of a larger set of that category, in the same order)."""
+        got = self._flags_nhhd(start, end)
+        return [f for f in got if f.category != "diagnostic"] if got else got
 
     # -- procedure names -------------------------------------------------------------
     def proc_terms(self) -> list[Term]:
@@ -107,10 +167,11 @@ class _Resolver:
         for t in self.v.terms_of("PROC"):
             # "procedure vertebroplasty el five under fluoroscopy cement injected el five biopsy none": the
             # denial is of the biopsy, past the cement
-            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_after(f, t, _LATER_ACTS)]
+            flags = [f for f in self._flags_nhh(t.start, t.end) if not self.v.aimed_after(f, t, _LATER_ACTS)]
             ok = self.v.session(t.start) and not flags
-            self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
-                          flags, t.fuzzy)
+            if self.v.keep_mentions:  # (batch output keeps none: no call per term)
+                self.v.record("procedure_type", t.value, t.start_char, t.end_char, t.start, t.end, ok,
+                              flags, t.fuzzy)
             if ok:
                 out.append(t)
         return out
@@ -134,7 +195,7 @@ class _Resolver:
                 if not (may_contain(sent_text, *_CREATE_WORDS) and _CREATE.search(sent_text)) and \
                         not self.v.in_header_label(t):
                     continue
-            flags = [f for f in self.v.flags(t.start, t.end, _NHH) if not self.v.aimed_before(f, t)
+            flags = [f for f in self._flags_nhh(t.start, t.end) if not self.v.aimed_before(f, t)
                      and not self.v.aimed_after(f, t, _LATER_ACTS)]
             stop = self._stopped_before(t)
             if stop is not None:
@@ -147,26 +208,28 @@ class _Resolver:
                               flags)
                 continue
             affirmed = "negated" not in cats
-            self.v.record("cavity_creation", affirmed, t.start_char, t.end_char, t.start, t.end, True,
-                          flags, t.fuzzy)
+            if self.v.keep_mentions:
+                self.v.record("cavity_creation", affirmed, t.start_char, t.end_char, t.start, t.end, True,
+                              flags, t.fuzzy)
             out.append((t, affirmed))
         return out
 
     def _abort_cues(self) -> list[Cue]:
         """Negation cues of a stopped procedure ("was aborted", "stopped the") in session sections."""
         if self._aborts is None:
+            found = substring_finder(_abort_words()).search
             self._aborts = [c for c in self.doc.user_data.get("cues", []) if c.category == "negated"
-                            and any(w in c.text.lower() for w in _abort_words()) and self.v.session(c.start)]
+                            and found(c.text.lower()) and self.v.session(c.start)]
         return self._aborts
 
     def _stopped_before(self, t: Term) -> Flag | None:
         """The abort cue of ``t``'s sentence when ``t`` is what the procedure stopped before ("the case was
         aborted by the operator before a balloon was placed", "prior to balloon inflation it was stopped")."""
-        sid = self.v.sent(t.start)
+        sid = self.v.sent_id[t.start]
         if self._sent_aborts is None:
             self._sent_aborts = {}
             for c in self._abort_cues():
-                self._sent_aborts.setdefault(self.v.sent(c.start), []).append(c)
+                self._sent_aborts.setdefault(self.v.sent_id[c.start], []).append(c)
         cues = self._sent_aborts.get(sid)
         if not cues:
             return None
@@ -182,15 +245,19 @@ class _Resolver:
     # -- levels ----------------------------------------------------------------------
     def _biopsy_attached(self, m: LevelMention) -> bool:
         """The level names a biopsy site ("biopsy of L3", "L3 bone biopsy"), not a treatment."""
-        biopsies = self.v.sent_terms(self.v.sent(m.start), "BIOPSY")
-        if not biopsies:
-            return False
-        clause = self.v.clause(m.start)
+        sid = self.v.sent_id[m.start]
+        if self._biopsy_sents is None:
+            ids = self.v.sent_id
+            self._biopsy_sents = {ids[t.start] for t in self.v.terms_of("BIOPSY")}
+        if sid not in self._biopsy_sents:
+            return False  # (most sentences: no list of the sentence's biopsy terms made)
+        biopsies = self.v.sent_terms(sid, "BIOPSY")
+        clause = self.v.clause_id[m.start]
         group = self.v.group_of(m)
         starts = self._bounds(biopsies)[1]
         lo, hi = bisect_left(starts, group.start - 12), bisect_right(starts, group.end + 4)
         for t in biopsies[lo:hi]:
-            if self.v.clause(t.start) != clause:
+            if self.v.clause_id[t.start] != clause:
                 continue
             if t.end <= group.start and group.start - t.end <= 4:
                 between = self.v.lowers(t.end, group.start)
@@ -231,30 +298,35 @@ class _Resolver:
         heading: set[str] = set()
         candidates: list[LevelMention] = []
         replaced: list[LevelMention] = []
-        for m in self.v.levels:
-            sec = self.v.section(m.start)
-            raw = self.v.flags(m.start, m.end, EXCLUDING)
-            flags = self.v.level_flags_of(m, raw)
-            cats = {f.category for f in flags}
+        v = self.v
+        for m in v.levels:
+            sec = v.section(m.start)
+            raw = v.flags(m.start, m.end, EXCLUDING)
             used = False
-            if "negated" in cats and self._negates_treatment(m, flags):
-                removed.update(m.levels)
-                if self._says_untreated(flags):
-                    self.untreated.update(m.levels)
-            instead = self._corrected(m, raw)
-            if instead is not None:
-                if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
-                    self.corrected_away.update(m.levels)
-                if sec.session and self._treatment_sentence(m) and not self._biopsy_attached(m):
-                    # the level said in its place is what was treated, even in a sentence of its own
-                    # ("Vertebroplasty at L2. Correction: L3.")
-                    replaced.extend(instead)
-                self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
-                continue
-            cats.discard("corrected")
-            if sec.session and not cats:
+            if raw:
+                flags = v.level_flags_of(m, raw)
+                cats = {f.category for f in flags}
+                if "negated" in cats and self._negates_treatment(m, flags):
+                    removed.update(m.levels)
+                    if self._says_untreated(flags):
+                        self.untreated.update(m.levels)
+                instead = self._corrected(m, raw)
+                if instead is not None:
+                    if not (sec.name == "PROCEDURE" and self._in_heading_line(sec, m)):
+                        self.corrected_away.update(m.levels)
+                    if sec.session and self._treatment_sentence(m, sec) and not self._biopsy_attached(m):
+                        # the level said in its place is what was treated, even in a sentence of its own
+                        # ("Vertebroplasty at L2. Correction: L3.")
+                        replaced.extend(instead)
+                    v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, False, flags)
+                    continue
+                cats.discard("corrected")
+                live = not cats
+            else:  # no cue reaches the mention (most): no flag, nothing negated or corrected
+                flags, live = raw, True
+            if sec.session and live:
                 candidates.append(m)
-                if self._treatment_sentence(m) and not self._biopsy_attached(m):
+                if self._treatment_sentence(m, sec) and not self._biopsy_attached(m):
                     used = True
                     for lv in m.levels:
                         support.setdefault(lv, []).append(m)
@@ -262,9 +334,11 @@ class _Resolver:
                         heading.update(m.levels)
                     else:
                         self.body_support.update(m.levels)
-            self.v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
-        # the mentions already supporting a level (by identity: each mention of the doc is one object at one place)
-        supporting = {id(x) for ms in support.values() for x in ms}
+            if v.keep_mentions:  # (batch output keeps none: no call per mention)
+                v.record("levels", m.levels, m.start_char, m.end_char, m.start, m.end, used, flags)
+        # the mentions already supporting a level (by identity: each mention of the doc is one object at one place);
+        # only a self-correction replaces any
+        supporting = {id(x) for ms in support.values() for x in ms} if replaced else set()
         for m in replaced:
             if self.v.section(m.start).session and id(m) not in supporting and \
                     not {f.category for f in self.v.level_flags_of(m, self.v.flags(m.start, m.end, EXCLUDING))}:
@@ -280,16 +354,23 @@ class _Resolver:
         line ("procedure vertebroplasty tee eleven indications … technique … into tee eleven I'm sorry tee
         twelve") ends its heading at the first spoken heading of another section, though that one starts no
         section away from a paragraph start."""
+        if m.start_char - sec.body_start >= 160:
+            return False
         line_end = self._heading_ends.get(sec.start)
         if line_end is None:
             text = self.v.text
             line_end = text.find("\n", sec.body_start)
             line_end = sec.end if line_end == -1 else min(line_end, sec.end)
-            spoken = _spoken_headings().search(self.v.tab.lower_text, sec.body_start, line_end)
+            # only a spoken heading starting within the first 160 characters can end the line before a mention
+            # taken here; one char past its longest match keeps its closing word boundary in the searched text
+            # (the line of a one-line dictation may be the whole note)
+            pattern, longest = _spoken_headings()
+            spoken = pattern.search(self.v.tab.lower_text, sec.body_start,
+                                    min(line_end, sec.body_start + 160 + longest + 1))
             if spoken is not None:
                 line_end = spoken.start()
             self._heading_ends[sec.start] = line_end
-        return m.start_char < line_end and m.start_char - sec.body_start < 160
+        return m.start_char < line_end
 
     @staticmethod
     def _says_untreated(flags: list) -> bool:  # type: ignore[type-arg]
@@ -315,17 +396,23 @@ class _Resolver:
         """The level's clause is about a needle that states no access ("a spinal needle infiltrated local
         anaesthetic at L2 and L3, then ... PMMA was injected into T12"): the acts of other clauses do not reach
         it (decided once per clause)."""
-        clause = self.v.clause(m.start)
+        clause_id = self.v.clause_id
+        clause = clause_id[m.start]
+        if self._access_by_clause is None:
+            self._access_by_clause = {}
+            for t in self.v.terms_of("ACCESS"):
+                self._access_by_clause.setdefault(clause_id[t.start], []).append(t)
+        needles = self._access_by_clause.get(clause)
+        if needles is None:
+            return False  # no needle word in the clause (most): none states another use
         got = self._off_act.get(clause)
         if got is None:
-            if self._clause_terms is None:
-                self._clause_terms = {}
-                for t in self.v.terms:
-                    self._clause_terms.setdefault(self.v.clause(t.start), []).append(t)
-            terms = self._clause_terms.get(clause, [])
-            off = any(t.label == "ACCESS" and access_state(self.v, t) == "other" for t in terms)
-            got = self._off_act[clause] = off and not any(
-                t.label in _STRONG_SET or (t.label == "ACCESS" and self._live_access(t)) for t in terms)
+            if self._strong_clauses is None:
+                self._strong_clauses = {clause_id[t.start] for label in _STRONG for t in self.v.terms_of(label)}
+            off = any(access_state(self.v, t) == "other" for t in needles)
+            # no act of the clause: no procedure name, cavity or cement word, and no needle stating access
+            got = self._off_act[clause] = off and clause not in self._strong_clauses and \
+                not any(self._live_access(t) for t in needles)
         return got
 
     def _first_term_within(self, start_char: int, end_char: int) -> Term | None:
@@ -342,20 +429,39 @@ class _Resolver:
                 return t
         return None
 
-    def _sentence_cues(self, sid: int) -> tuple[set[str], bool]:
-        """Labels of live treatment terms in a sentence, and whether it mentions a biopsy."""
-        cached = self._cues.get(sid)
-        if cached is None:
+    def _sentence_treats(self, sid: int) -> bool:
+        """The sentence is about the treatment: it holds a live (not negated, historical or hypothetical)
+        procedure name, cavity or cement term, or, when it mentions no biopsy, a live injection or needle word
+        stating access. Decided once per sentence, each term looked at only until the answer is known (the
+        strong terms first: one live strong term decides; the others matter only without a biopsy)."""
+        got = self._treats.get(sid)
+        if got is None:
             terms = self.v.sent_terms(sid)
-            labels = {t.label for t in terms if t.label in _TREAT_LABELS and not self._term_negated(t)
-                      and (t.label != "ACCESS" or self._live_access(t))}
-            cached = self._cues[sid] = (labels, any(t.label == "BIOPSY" for t in terms))
-        return cached
+            got = False
+            for t in terms:
+                if t.label in _STRONG_SET and not self._term_negated(t):
+                    got = True
+                    break
+            if not got:
+                has_biopsy = False
+                for t in terms:
+                    if t.label == "BIOPSY":
+                        has_biopsy = True
+                        break
+                if not has_biopsy:
+                    for t in terms:
+                        label = t.label
+                        if (label == "INJECT" or (label == "ACCESS" and self._live_access(t))) and \
+                                not self._term_negated(t):
+                            got = True
+                            break
+            self._treats[sid] = got
+        return got
 
     def _term_negated(self, t: Term) -> bool:
         """Negated, historical or hypothetical; a level-only cue ("L2 was not treated") does not
         negate the procedure named beside it ("Kyphoplasty L1 and L3, L2 was not treated")."""
-        for f in self.v.flags(t.start, t.end, _NHH):
+        for f in self._flags_nhh(t.start, t.end):
             if f.category == "negated" and f.cue_start > t.end_char and any(
                     c in f.cue.lower() for c in _untreated_cues()):
                 continue
@@ -364,42 +470,47 @@ class _Resolver:
             return True
         return False
 
-    def _treatment_sentence(self, m: LevelMention) -> bool:
-        sec = self.v.section(m.start)
-        labels, has_biopsy = self._sentence_cues(self.v.sent(m.start))
-        if sec.name != "PROCEDURE" and self._clause_off_act(m):
-            return False
+    def _treatment_sentence(self, m: LevelMention, sec: Section) -> bool:
+        """``sec``: the mention's section."""
         if sec.name == "PROCEDURE":
             label = sec.label.lower()
             if "level" in label or "site" in label:
                 return True
-            return bool(labels & _STRONG_SET) or (bool(labels) and not has_biopsy)
-        if has_biopsy and not labels & _STRONG_SET:
+        elif self._clause_off_act(m):
             return False
-        return bool(labels)
+        return self._sentence_treats(self.v.sent_id[m.start])
 
     # -- ties ------------------------------------------------------------------------
-    def _sent_flags(self, sid: int, tok: int) -> tuple[bool, bool]:
-        """(the sentence says "all levels", it says "that level"), once per sentence."""
-        got = self._sent_regex.get(sid)
+    def _sent_all_levels(self, sid: int, tok: int) -> bool:
+        """The sentence says "all levels" (once per sentence, asked only when needed)."""
+        got = self._sent_all.get(sid)
         if got is None:
-            text = self._sent_text(tok)
-            got = self._sent_regex[sid] = (_all_levels(text),
-                                          may_contain(text, *_THAT_WORDS) and bool(_THAT_LEVEL.search(text)))
+            got = self._sent_all[sid] = _all_levels(self._sent_text(tok))
         return got
 
-    def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> dict[str, dict[int, list[LevelMention]]]:
-        key = (id(cands), frozenset(treated))
-        idx = self._cand_idx.get(key)
-        if idx is None:
-            by_sent: dict[int, list[LevelMention]] = {}
-            by_para: dict[int, list[LevelMention]] = {}
-            for m in cands:
-                if set(m.levels) & treated:
-                    by_sent.setdefault(self.v.sent(m.start), []).append(m)
-                    by_para.setdefault(self.v.paragraph(m.start), []).append(m)
-            idx = self._cand_idx[key] = {"sent": by_sent, "para": by_para}
-        return idx
+    def _sent_that_level(self, sid: int, tok: int) -> bool:
+        """The sentence says "that level" (once per sentence, asked only when needed)."""
+        got = self._sent_that.get(sid)
+        if got is None:
+            text = self._sent_text(tok)
+            got = self._sent_that[sid] = may_contain(text, *_THAT_WORDS) and bool(_THAT_LEVEL.search(text))
+        return got
+
+    def _cands_index(self, cands: list[LevelMention], treated: set[str]) -> _CandIndex:
+        """The candidate mentions naming a treated level, by sentence (``tie``'s ``index``)."""
+        index = _CandIndex([m for m in cands if not treated.isdisjoint(m.levels)])
+        ids = self.v.sent_id
+        for m in index.mentions:
+            index.by_sent.setdefault(ids[m.start], []).append(m)
+        return index
+
+    def _by_para(self, index: _CandIndex) -> dict[int, list[LevelMention]]:
+        """``index``'s mentions by paragraph, made when a tie first falls back on the paragraph."""
+        if index.by_para is None:
+            index.by_para = {}
+            for m in index.mentions:
+                index.by_para.setdefault(self.v.paragraph(m.start), []).append(m)
+        return index.by_para
 
     def _bounds(self, ms: list[LevelMention] | list[Term]) -> tuple[list[int], list[int]]:
         """End and start token indices of a list of mentions or terms in text order (cached per list)."""
@@ -408,28 +519,30 @@ class _Resolver:
             got = self._bounds_cache[id(ms)] = (ms, [m.end for m in ms], [m.start for m in ms])
         return got[1], got[2]
 
-    def tie(self, t: Term, treated: set[str], cands: list[LevelMention], after_first: bool) -> list[str] | None:
-        sid = self.v.sent(t.start)
-        index = self._cands_index(cands, treated)
-        in_sent = index["sent"].get(sid, [])
-        all_levels, that_level = self._sent_flags(sid, t.start)
+    def tie(self, t: Term, treated: set[str], index: _CandIndex,
+            after_first: bool) -> list[str] | None:
+        """The treated levels ``t`` is said of. ``index``: ``_cands_index`` of the candidates and ``treated``."""
+        sid = self.v.sent_id[t.start]
+        in_sent = index.by_sent.get(sid, [])
         window = self.v.span_text(t.start, t.end + 6)
-        if _all_levels(window) or (all_levels and not in_sent):
+        if _all_levels(window) or (not in_sent and self._sent_all_levels(sid, t.start)):
             return sorted(treated, key=level_sort_key)
         # in_sent is in text order: the last mention ending before the term, the first starting after it
-        ends, starts = self._bounds(in_sent)
-        b = bisect_right(ends, t.start) - 1
-        a = bisect_left(starts, t.end)
-        before = in_sent[b] if b >= 0 and in_sent[b].end <= t.start else None
-        after = in_sent[a] if a < len(in_sent) else None
+        before = after = None
+        if in_sent:
+            ends, starts = self._bounds(in_sent)
+            b = bisect_right(ends, t.start) - 1
+            a = bisect_left(starts, t.end)
+            before = in_sent[b] if b >= 0 and in_sent[b].end <= t.start else None
+            after = in_sent[a] if a < len(in_sent) else None
         if after_first and after is not None and after.start - t.end <= 4:
             return [lv for lv in self.v.group_of(after).levels if lv in treated]
         if before is not None and (not after_first or t.start - before.end <= 3):
             return [lv for lv in self.v.group_of(before).levels if lv in treated]
-        if after is not None and not that_level:
+        if after is not None and not self._sent_that_level(sid, t.start):
             return [lv for lv in self.v.group_of(after).levels if lv in treated]
         para = self.v.paragraph(t.start)
-        in_para = index["para"].get(para, [])
+        in_para = self._by_para(index).get(para, [])
         p = bisect_right(self._bounds(in_para)[0], t.start) - 1
         if p >= 0 and in_para[p].end <= t.start:
             return [lv for lv in self.v.group_of(in_para[p]).levels if lv in treated]
@@ -450,8 +563,6 @@ class _Resolver:
         if self._aborted_without_cement(treated_set):
             # the session was stopped before any cement went in: nothing of this family was performed
             treated_set, names, cavities = set(), set(), []
-        sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
-                        and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
         is_sacro = SP in names
         sacro_vertebral: set[str] = set()  # vertebral levels of a sacroplasty session, kept if a VP/KP names them
         if is_sacro:
@@ -469,8 +580,9 @@ class _Resolver:
         den_one: set[str] = set()
         untied_aff = untied_den = False
         cav_evidence: list[Evidence] = []
+        index = self._cands_index(cands, treated_set) if cavities or procs else _CandIndex([])  # (for the ties)
         for t, affirmed in cavities:
-            tied = self.tie(t, treated_set, cands, after_first=False)
+            tied = self.tie(t, treated_set, index, after_first=False)
             if tied is None or not tied:
                 if tied is None:
                     if affirmed:
@@ -491,7 +603,7 @@ class _Resolver:
         for t in procs:
             if t.value not in (KP, VP):
                 continue
-            tied = self.tie(t, treated_set, cands, after_first=True)
+            tied = self.tie(t, treated_set, index, after_first=True)
             if tied:
                 (kp_named if t.value == KP else vp_named).update(tied)
         if sacro_vertebral:
@@ -521,6 +633,14 @@ class _Resolver:
                 rules[lv] = row.name
             return fam
 
+        level_ev: dict[str, list[Evidence]] = {}  # the evidence of each level's supporting mentions, made once
+
+        def support_evidence(lv: str) -> list[Evidence]:
+            got = level_ev.get(lv)
+            if got is None:
+                got = level_ev[lv] = [v.level_evidence(m) for m in support.get(lv, [])]
+            return got
+
         treated: list[TreatedLevel] = []
         proc_value: str | None
         if is_sacro:
@@ -535,7 +655,7 @@ class _Resolver:
                     (True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None))
                 treated.append(TreatedLevel(level=lv, family=fam,  # type: ignore[arg-type]
                                             cavity=cavity, rule=rules.get(lv, "sacral_level"),
-                                            evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+                                            evidence=list(support_evidence(lv))))
         else:
             levels_value = vertebral
             fams: set[str] = set()
@@ -547,7 +667,7 @@ class _Resolver:
                 treated.append(TreatedLevel(
                     level=lv, family=fam,  # type: ignore[arg-type]
                     cavity=True if (lv in aff or (untied_aff and fam == KP)) else (False if lv in den else None),
-                    rule=rules.get(lv, ""), evidence=[v.level_evidence(m) for m in support.get(lv, [])]))
+                    rule=rules.get(lv, ""), evidence=list(support_evidence(lv))))
             if fams == {KP, VP}:
                 proc_value = "mixed"
             elif fams:
@@ -563,8 +683,7 @@ class _Resolver:
         cavity_value: bool | None = True if any_aff else (False if any_den else None)
         if proc_value == VP and cavity_value is True:
             cavity_value = None if not any_den else False
-        cement_described = self._cement_described()
-        is_procedure_note = proc_value is not None or cement_described
+        is_procedure_note = proc_value is not None or self._cement_described()
         # -- elements
         proc_ev = [v.term_evidence(t) for t in procs]
         proc_el = Element.of(value=proc_value, evidence=proc_ev,
@@ -583,8 +702,11 @@ class _Resolver:
         cav_el = Element.of(value=cavity_value, status=status, evidence=cav_evidence)
         lev_ev: list[Evidence] = []
         for lv in levels_value:
-            lev_ev.extend(v.level_evidence(m) for m in support.get(lv, [])[:3])
+            made = level_ev.get(lv)
+            lev_ev.extend(made[:3] if made is not None else [v.level_evidence(m) for m in support.get(lv, [])[:3]])
         if is_sacro and not vertebral:
+            sacral_terms = [t for t in v.terms_of("SACRUM") if v.session(t.start)
+                            and not v.has(t.start, t.end, "negated", "historical", "hypothetical")]
             lev_ev.extend(v.term_evidence(t) for t in sacral_terms[:3])
         lev_el = Element.of(value=levels_value, evidence=_dedupe(lev_ev),
                          status=Status.FOUND if levels_value else Status.MISSING)
@@ -606,27 +728,27 @@ class _Resolver:
             if not sec.session or (sec.name == "PROCEDURE" and t.start_char - sec.body_start < 160
                                    and self.v.text.find("\n", sec.body_start, t.start_char) == -1):
                 continue  # the procedure heading names the plan
-            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
+            if self._flags_nhhd(t.start, t.end):  # negated, historical, hypothetical or diagnostic
                 continue
             # cement given, not only named ("a cement-incompatible venous pattern"); once per sentence
-            sid = self.v.sent(t.start)
+            sid = self.v.sent_id[t.start]
             injected = self._sent_injected.get(sid)
             if injected is None:
                 injected = self._sent_injected[sid] = any(
-                    not self.v.has(x.start, x.end, "negated", "historical", "hypothetical")
+                    not self._flags_nhh(x.start, x.end)
                     for x in self.v.sent_terms(sid, "INJECT"))
             if injected:
                 return False
-        return not treated or any(not self.v.sent_levels(self.v.sent(c.start)) for c in aborts)
+        return not treated or any(not self.v.sent_levels(self.v.sent_id[c.start]) for c in aborts)
 
     def _cement_described(self) -> bool:
-        screw = {self.v.sent(t.start) for t in self.v.terms_of("SCREW")}
+        screw = {self.v.sent_id[t.start] for t in self.v.terms_of("SCREW")}
         for t in self.v.terms_of("CEMENT"):
-            if not self.v.session(t.start) or self.v.sent(t.start) in screw:
+            if not self.v.session(t.start) or self.v.sent_id[t.start] in screw:
                 continue
-            if self.v.has(t.start, t.end, "negated", "historical", "hypothetical", "diagnostic"):
+            if self._flags_nhhd(t.start, t.end):  # negated, historical, hypothetical or diagnostic
                 continue
-            sid = self.v.sent(t.start)
+            sid = self.v.sent_id[t.start]
             if self.v.sent_levels(sid) or self.v.sent_terms(sid, "VB"):  # (a list made once per sentence)
                 return True
         return False

@@ -70,26 +70,32 @@ def _durations(v: View) -> list[Duration]:
     lowers = tab.lowers
     out: list[Duration] = []
     n = len(tab)
-    # only the few tokens just before a unit word can start a duration
-    wanted: set[int] = set()
+    # only the few tokens just before a unit word can start a duration: the union of [k - 8, k] over the unit
+    # words k (in order, so each range starts past the one before: the union in order, without a set and a sort)
+    wanted: list[int] = []
     glued = _glued(tab.unique_lowers)  # "6wks"
+    past = 0
     for k in tab.positions(_UNITS | glued if glued else _UNITS):
-        wanted.update(range(max(0, k - 8), k + 1))
+        wanted.extend(range(max(past, k - 8), k + 1))
+        past = k + 1
     skip_to = 0
-    for i in sorted(wanted):
+    for i in wanted:
         if i < skip_to:
             continue
         low = lowers[i]
+        first = low[:1]
+        if not (first.isdecimal() or first == "x" or low in NUMBER_STARTS or low in glued):
+            continue  # no branch below reads a number or a glued duration here (most tokens)
         g = _GLUED.match(low) if low in glued else None
         if g:
             w = float(g.group(1)) * UNIT_WEEKS[g.group(2)]
             out.append(Duration(w, i, i + 1, tab.idx[i], tab.ends[i]))
             skip_to = i + 1
             continue
-        xm = _X_NUM.match(low) if low[:1] == "x" else None
+        xm = _X_NUM.match(low) if first == "x" else None
         if xm:
             parsed: tuple[float, int] | None = (float(xm.group(1)), 1)
-        elif low[:1].isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
+        elif first.isdecimal() or low in NUMBER_STARTS:  # the words parse_number can read
             parsed = parse_number(lowers[i : i + 7])  # "the last two and a half"
         else:
             parsed = None
@@ -214,8 +220,8 @@ def _event_age(v: View, therapy_terms: list[Term], d: Duration) -> bool:
         return True
     if after[:1] != ["ago"]:
         return False
-    sid = v.sent(d.start)
-    ev = [j for j in range(max(0, d.start - 4), d.start) if lowers[j] in _EVENT and v.sent(j) == sid]
+    sid = v.sent_id[d.start]
+    ev = [j for j in range(max(0, d.start - 4), d.start) if lowers[j] in _EVENT and v.sent_id[j] == sid]
     return bool(ev) and not any(ev[-1] < t.start < d.start for t in therapy_terms)
 
 
@@ -226,8 +232,10 @@ def _succeeded(v: View, failed_at: _ByStart, d: Duration) -> bool:
     """"treated conservatively with a brace for 3 months in 2021, which healed": care that worked is no failed
     conservative therapy (a success word in the ten words after the duration, no failure word in the sentence)."""
     lowers = v.tab.lowers
-    sid = v.sent(d.start)
-    after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent(j) == sid]
+    if _SUCCESS.isdisjoint(lowers[d.end : d.end + 10]):
+        return False  # no success word in the ten words, in the sentence or not (most)
+    sid = v.sent_id[d.start]
+    after = [w for j, w in enumerate(lowers[d.end : d.end + 10], d.end) if v.sent_id[j] == sid]
     if not _SUCCESS.intersection(after):
         return False
     ids = v.sent_id
@@ -267,8 +275,10 @@ def _started_on(v: View, dos: date | None) -> list[Duration]:
     tab = v.tab
     lowers = tab.lowers
     for k in tab.positions(_ON):
-        sid = v.sent(k)
-        if not any(lowers[j] in _STARTED and v.sent(j) == sid for j in range(max(0, k - 6), k)):
+        if _STARTED.isdisjoint(lowers[max(0, k - 6) : k]):
+            continue  # no start word before it (most): the sentence test below cannot pass
+        sid = v.sent_id[k]
+        if not any(lowers[j] in _STARTED and v.sent_id[j] == sid for j in range(max(0, k - 6), k)):
             continue
         start_char = tab.idx[k]
         tail = v.text[start_char + 2 : start_char + 40]
@@ -289,7 +299,7 @@ class _ByStart:
     def __init__(self, terms: list[Term]) -> None:
         self.terms = terms
         self.starts = [t.start for t in terms]
-        self.longest = max((t.end - t.start for t in terms), default=0)
+        self.longest = max([t.end - t.start for t in terms], default=0)
 
     def starting(self, lo: int, hi: int) -> list[Term]:
         """The terms starting at a token in [lo, hi], in order."""
@@ -309,10 +319,11 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
     followups = v.terms_of("FOLLOWUP")
     pains = v.terms_of("PAIN")
     form = v.form
-    therapy_at, failed_at = _ByStart(therapy_terms), _ByStart(failed_terms)
-    followup_at, pain_at = _ByStart(followups), _ByStart(pains)
+    if candidates:  # (the indexes serve only the candidates)
+        therapy_at, failed_at = _ByStart(therapy_terms), _ByStart(failed_terms)
+        followup_at, pain_at = _ByStart(followups), _ByStart(pains)
     for d in candidates:
-        sid = v.sent(d.start)
+        sid = v.sent_id[d.start]
         if v.section_name(d.start) == "PLAN" or v.has(d.start, d.end, "hypothetical"):
             continue
         if form.void and form.is_void(d.start_char):
@@ -332,13 +343,13 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if d.start > 0 and lowers[d.start - 1] in _BEFORE_BLOCK and not (
                 lowers[d.start - 1] == "after" and of_therapy):  # "after 3 months of bracing" still counts
             continue
-        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent(f.start) == sid
+        if any(f.end <= d.start and d.start - f.end <= 4 and v.sent_id[f.start] == sid
                for f in followup_at.ending(d.start - 4, d.start)):
             continue
         if _ended_ago(lowers, d) or _event_age(v, therapy_at.starting(d.start - 4, d.start), d):
             continue
         near = [t for t in therapy_at.starting(d.start - WINDOW, d.start + WINDOW)
-                if v.sent(t.start) == sid and abs(t.start - d.start) <= WINDOW]
+                if v.sent_id[t.start] == sid and abs(t.start - d.start) <= WINDOW]
         if not near and not _failed_right_before(v, failed_at.ending(d.start, d.start), d):
             continue
         after = lowers[d.end : d.end + 3]
@@ -348,12 +359,12 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         if after[:1] == ["of"] and _ONCOLOGIC & set(lowers[d.end + 1 : d.end + 3]):
             continue
         pain_before = [p for p in pain_at.ending(d.start - 5, d.start)
-                       if p.end <= d.start and d.start - p.end <= 5 and v.sent(p.start) == sid]
+                       if p.end <= d.start and d.start - p.end <= 5 and v.sent_id[p.start] == sid]
         if pain_before and not of_therapy and all(w in _PAIN_LINK for w in lowers[pain_before[-1].end : d.start]):
             continue  # "pain for more than 2 years", "symptomatic for 6 weeks despite a brace": how long the pain
             # lasted (not "the pain has not improved over 6 weeks of bracing")
         score = 1
-        if any(v.sent(f.start) == sid and abs(f.start - d.start) <= WINDOW
+        if any(v.sent_id[f.start] == sid and abs(f.start - d.start) <= WINDOW
                for f in failed_at.starting(d.start - WINDOW, d.start + WINDOW)):
             score += 2
         if d.end < len(lowers) and lowers[d.end] == "of" and any(t.start in (d.end + 1, d.end + 2, d.end + 3)
@@ -368,15 +379,15 @@ def resolve_therapy(v: View, dos: date | None) -> Element:
         modalities, ev = _modalities(v, None)
         el = Element.of(value=None, status=Status.MISSING, evidence=ev)
         el.detail["modalities"] = modalities
-        therapy_sents = {v.sent(t.start) for t in therapy_terms}
-        el.detail["failure_stated"] = any(v.sent(f.start) in therapy_sents for f in failed_terms)
+        therapy_sents = {v.sent_id[t.start] for t in therapy_terms}
+        el.detail["failure_stated"] = any(v.sent_id[f.start] in therapy_sents for f in failed_terms)
         return el
     d = best[3]
-    for c in candidates:
+    for c in candidates if v.keep_mentions else ():  # (batch output keeps none)
         v.record("conservative_therapy", round(c.weeks, 2), c.start_char, c.end_char, c.start, c.end,
                  c is d)
     modalities, ev = _modalities(v, d)
-    evidence = [v.evidence(d.start_char, d.end_char, "duration"), *ev]
+    evidence = [v.evidence(d.start_char, d.end_char, "duration", tok=d.start), *ev]  # (it starts at d.start)
     return Element.of(value={"weeks": round(d.weeks, 2), "modalities": modalities}, status=Status.FOUND,
                    evidence=evidence)
 
@@ -385,14 +396,16 @@ def _modalities(v: View, d: Duration | None) -> tuple[list[str], list[Evidence]]
     order = ["analgesics", "opioids", "nsaids", "bracing", "bed_rest", "physical_therapy", "calcitonin",
              "activity_modification", "other"]
     found: dict[str, Evidence] = {}
-    failed_sents = {v.sent(f.start) for f in v.terms_of("FAILED")}
-    for t in v.terms_of("THERAPY"):
+    ids = v.sent_id
+    # the therapy terms' own tests first (position, sentence), the section's last
+    if d is not None:
+        sid = ids[d.start]
+        terms = [t for t in v.terms_of("THERAPY") if ids[t.start] == sid and abs(t.start - d.start) <= 2 * WINDOW]
+    else:
+        failed_sents = {ids[f.start] for f in v.terms_of("FAILED")}
+        terms = [t for t in v.terms_of("THERAPY") if ids[t.start] in failed_sents]
+    for t in terms:
         if not t.value or v.section_name(t.start) == "PLAN":
-            continue
-        if d is not None:
-            if v.sent(t.start) != v.sent(d.start) or abs(t.start - d.start) > 2 * WINDOW:
-                continue
-        elif v.sent(t.start) not in failed_sents:
             continue
         if t.value not in found:
             found[t.value] = v.term_evidence(t)
