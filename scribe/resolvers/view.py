@@ -115,6 +115,7 @@ class View:
         self.fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
         self.sections: list[Section] = doc.user_data.get("sections", [])
         self.tok_section: list[int] = doc.user_data.get("tok_section", [])
+        self._sectioned = bool(self.sections) and bool(self.tok_section)  # else every token is in one TITLE
         self.sent_id: list[int] = doc.user_data.get("sent_id", [])
         self.clause_id: list[int] = doc.user_data.get("clause_id", [])
         self.terms: list[Term] = doc.user_data.get("terms", [])
@@ -225,15 +226,15 @@ class View:
         return self.tab.lowers[start:end]
 
     def section(self, tok: int) -> Section:
-        if not self.sections or not self.tok_section:
-            return Section("TITLE", "", 0, 0, len(self.text), True)
-        return self.sections[self.tok_section[tok]]
+        if self._sectioned:
+            return self.sections[self.tok_section[tok]]
+        return Section("TITLE", "", 0, 0, len(self.text), True)
 
     def session(self, tok: int) -> bool:
-        return self.section(tok).session
+        return self.sections[self.tok_section[tok]].session if self._sectioned else True
 
     def section_name(self, tok: int) -> str:
-        return self.section(tok).name
+        return self.sections[self.tok_section[tok]].name if self._sectioned else "TITLE"
 
     def sent(self, tok: int) -> int:
         return self.sent_id[tok]
@@ -493,7 +494,7 @@ class View:
 
     def level_evidence(self, m: LevelMention) -> Evidence:
         fuzzy_idx = self.fuzzy_idx
-        fuzzy = bool(fuzzy_idx) and any(i in fuzzy_idx for i in range(m.start, m.end))
+        fuzzy = bool(fuzzy_idx) and not fuzzy_idx.isdisjoint(range(m.start, m.end))
         return self.evidence(m.start_char, m.end_char, "level", fuzzy, m.start)
 
     def record(self, element: str, value: object, start_char: int, end_char: int, start: int,
