@@ -160,14 +160,21 @@ _MONTH_STEMS = tuple(sorted({m[:3] for m in MONTHS}))  # every month name (and a
 def parse_date(text: str) -> tuple[date, int, int] | None:
     """First written or spoken date in ``text``: (date, start, end) relative to ``text``."""
     best: tuple[date, int, int] | None = None
-    # every written date holds a digit, a month-name one a month name too (the patterns are slow to scan)
+    # every written date holds a digit, a month-name one a month name too (the patterns are slow to scan); a
+    # spoken date holds a month name as well
     written: list[tuple[re.Pattern[str], str]] = []
-    if _DIGIT.search(text) is not None:
+    months = may_contain(text, _MONTH_STEMS)
+    digit = _DIGIT.search(text)
+    first = 0
+    if digit is not None:
+        # the \b-led numeric patterns begin at a digit: searched from the first one (\b still reads the
+        # character before it), not tried at every position before it
+        first = digit.start()
         written += [(_ISO_DATE, "ymd"), (_NUMERIC_DATE, "mdy")]
-        if may_contain(text, _MONTH_STEMS):
+        if months:
             written.append((_MONTH_DATE, "Mdy"))
     for rx, order in written:
-        m = rx.search(text)
+        m = rx.search(text, first if order != "Mdy" else 0)
         if not m:
             continue
         if order == "ymd":
@@ -178,7 +185,7 @@ def parse_date(text: str) -> tuple[date, int, int] | None:
             d = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
         if d is not None and (best is None or m.start() < best[1]):
             best = (d, m.start(), m.end())
-    spoken = parse_spoken_date(text, before=None if best is None else best[1])
+    spoken = parse_spoken_date(text, before=None if best is None else best[1], months=True) if months else None
     if spoken is not None and (best is None or spoken[1] < best[1]):
         best = spoken
     return best
@@ -188,11 +195,14 @@ _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\d+(?:st|nd|rd|th)?")
 
 
 def parse_spoken_date(text: str, default_year: int | None = None,
-                      before: int | None = None) -> tuple[date, int, int] | None:
+                      before: int | None = None, months: bool = False) -> tuple[date, int, int] | None:
     """A spoken date: "march eleventh twenty twenty five", "february second" (year optional
-    when ``default_year`` is given); with ``before``, only one starting before that offset."""
+    when ``default_year`` is given); with ``before``, only one starting before that offset. ``months``: the
+    caller already knows the text holds a month stem."""
     if before is not None and before < 3:
         return None  # a month name needs three letters before the offset
+    if not months and not may_contain(text, _MONTH_STEMS):
+        return None  # every date found below opens with a month name (ASCII letters: one of the stems)
     toks = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
     for i, (w, s, _) in enumerate(toks):
         if before is not None and s >= before:

@@ -1,0 +1,45 @@
+"""Fast paths of the pipeline's scans (scribe/nlp, scribe/numbers, scribe/notes) give exactly what the plain
+scans give: they only skip places or texts where nothing can be found."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scribe import numbers
+from scribe.numbers import parse_date, parse_spoken_date
+
+_DATE_ALPHABET = st.sampled_from([*" \n/-.,:x1234567890", "12", "2024", "2023-01-05", "03/04/25", "march", "Mar",
+                                  "eleventh", "the", "of", "twenty", "twenty five", "may", "be", "sept", "İ", "é",
+                                  "1st", "second", "two thousand", "and", "DOS", "date of service"])
+
+
+def _parse_date_plain(text: str) -> tuple[date, int, int] | None:
+    """``parse_date`` without its prechecks: every pattern searched from the start, the spoken parser always."""
+    best: tuple[date, int, int] | None = None
+    for rx, order in ((numbers._ISO_DATE, "ymd"), (numbers._NUMERIC_DATE, "mdy"), (numbers._MONTH_DATE, "Mdy")):
+        m = rx.search(text)
+        if not m:
+            continue
+        if order == "ymd":
+            d = numbers._mk(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        elif order == "mdy":
+            d = numbers._mk(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        else:
+            d = numbers._mk(int(m.group(3)), numbers.MONTHS[m.group(1).lower()], int(m.group(2)))
+        if d is not None and (best is None or m.start() < best[1]):
+            best = (d, m.start(), m.end())
+    spoken = parse_spoken_date(text, before=None if best is None else best[1], months=True)
+    if spoken is not None and (best is None or spoken[1] < best[1]):
+        best = spoken
+    return best
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_DATE_ALPHABET, max_size=30).map("".join))
+def test_parse_date_prechecks_change_nothing(text: str) -> None:
+    assert parse_date(text) == _parse_date_plain(text)
+    for year in (None, 2025):
+        assert parse_spoken_date(text, default_year=year) == parse_spoken_date(text, default_year=year, months=True)
