@@ -43,3 +43,22 @@ def test_parse_date_prechecks_change_nothing(text: str) -> None:
     assert parse_date(text) == _parse_date_plain(text)
     for year in (None, 2025):
         assert parse_spoken_date(text, default_year=year) == parse_spoken_date(text, default_year=year, months=True)
+
+
+_ACT_ALPHABET = st.sampled_from([*" .,\n/-1234", "a", "A", "needle", "Needle", "PMMA", "pmma", "cement", "was", "were",
+                                 "placed", "Injected", "under", "CT", "guidance", "C-arm", "fluoroscopy", "then",
+                                 "biopsy", "Core", "taken", "prior", "History", "in 2019", "last year", "had",
+                                 "March", "sept", "showed", "period", "Period", "PERIOD", "?", "!"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ACT_ALPHABET, max_size=40).map("".join))
+def test_lowered_section_patterns_find_what_the_case_insensitive_ones_find(text: str) -> None:
+    from scribe.nlp import sections as s
+
+    pairs = [(s._ACT, s._ACT_LOWER), (s._BIOPSY_ACT, s._BIOPSY_ACT_LOWER), (s._PAST_WORDS, s._PAST_WORDS_LOWER),
+             (s._RECALL_WORDS, s._RECALL_WORDS_LOWER), (s._SPOKEN_RUN_IN_START, s._SPOKEN_RUN_IN_START_LOWER),
+             (s._SPOKEN_SENTENCE_END, s._SPOKEN_SENTENCE_END_LOWER)]
+    for rx, lowered in pairs:
+        assert lowered.flags & 2 == 0  # case-sensitive
+        assert [m.span() for m in rx.finditer(text)] == [m.span() for m in lowered.finditer(text.lower())]

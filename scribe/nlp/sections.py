@@ -56,8 +56,15 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 # the same in a dictation with spoken headings, where sentences open in lower case and may end in "period"
 _SPOKEN_RUN_IN_START = re.compile(r"(?:[.!?]|\bperiod\b)[ \t]+(?=\w)", re.IGNORECASE)
 _SPOKEN_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\bperiod\b", re.IGNORECASE)
+# the two, case-sensitive, for the lower-cased text of an ASCII note: the same matches, found faster
+_SPOKEN_RUN_IN_START_LOWER = re.compile(_SPOKEN_RUN_IN_START.pattern)
+_SPOKEN_SENTENCE_END_LOWER = re.compile(_SPOKEN_SENTENCE_END.pattern)
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan(?:s|ned|ning)?|consider\w*)\b", re.IGNORECASE)
+# the act, history and recall patterns (case-insensitive: tried at every position, slowly), case-sensitive for
+# the lower-cased text of an ASCII note, where they find the same matches about twice as fast
+_ACT_LOWER, _BIOPSY_ACT_LOWER, _PAST_WORDS_LOWER, _RECALL_WORDS_LOWER = (
+    re.compile(rx.pattern.replace("PMMA", "pmma")) for rx in (_ACT, _BIOPSY_ACT, _PAST_WORDS, _RECALL_WORDS))
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n\s*|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 # the two branches of _PARA_START, each with a literal first character: Python's re scans for those fast
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")  # more blank lines are one paragraph break
@@ -256,7 +263,9 @@ class SectionDetector:
             taken.add(spot)
         heads.extend(self._dictation_after_fields(text, heads, taken, lines))
         heads.extend(self._spoken_after_sentences(text, heads))
-        heads.extend(self._narrative_starts(text, heads, lines))
+        # the lower-cased text of an ASCII note (its case-insensitive scans are made case-sensitive on it)
+        ascii_lower = (text.lower() if lower is None else lower) if text.isascii() else None
+        heads.extend(self._narrative_starts(text, heads, lines, ascii_lower))
         if is_flat(text) if flat is None else flat:
             heads.extend(self._flat_headings(text if lower is None else lower, heads))
             heads.extend(self._flat_acts(text, heads))
@@ -415,8 +424,8 @@ class SectionDetector:
                 out.append((m.end(), sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
         return out
 
-    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]],
-                          lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
+    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]], lines: _Lines | None = None,
+                          ascii_lower: str | None = None) -> list[tuple[int, int, str, str]]:
         """A procedure narrative dictated on its own line under a one-line field of another section
         ("History: …\nUnder CT guidance an 11-gauge needle was placed …"): it starts an unlabelled
         DESCRIPTION section. Only after a line ending a sentence, for a line that opens with a capital
@@ -430,35 +439,56 @@ class SectionDetector:
             for cap_end in sentence_end_lines(text, start, end):
                 line_end = text.find("\n", cap_end)
                 line = text[cap_end - 1 : line_end if line_end != -1 else end]
-                if _ACT.search(line) and not _PAST_WORDS.search(line):
+                if ascii_lower is None:
+                    act = _ACT.search(line) is not None and not _PAST_WORDS.search(line)
+                else:
+                    low = ascii_lower[cap_end - 1 : line_end if line_end != -1 else end]
+                    act = _ACT_LOWER.search(low) is not None and not _PAST_WORDS_LOWER.search(low)
+                if act:
                     out.append((cap_end - 1, cap_end - 1, "DESCRIPTION", ""))
                     break
             spoken = text[body - 1 : body] != ":" and not label.isupper()
-            out.extend(self._run_in_acts(text, body, end, name, spoken, lines))
+            out.extend(self._run_in_acts(text, body, end, name, spoken, lines, ascii_lower))
         return out
 
     @staticmethod
     def _run_in_acts(text: str, body: int, end: int, name: str, spoken: bool = False,
-                     lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
+                     lines: _Lines | None = None, ascii_lower: str | None = None) -> list[tuple[int, int, str, str]]:
         """Sentences of a field's own line, after its first sentence, that describe the act in the past tense
         ("HISTORY: painful fracture, 3 months of failed NSAIDs. A core biopsy was taken from the T twelve
         vertebral body.", a transcription that ran the narrative into the field; in lower case after a spoken
         heading, "history … period under fluoroscopy a needle was placed"): each starts an unlabelled
         DESCRIPTION section and the field resumes after it. Not a sentence with history or plan words
-        ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month")."""
+        ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month").
+
+        ``ascii_lower``: the lower-cased text of an ASCII note: a spoken field's sentences are then found with the
+        case-sensitive forms of the patterns in it (the case-insensitive ones try every position of a long
+        dictated line), and so are a sentence's act, history and recall words."""
         line_end = text.find("\n", body, end) if lines is None else lines.end(body, end)
         stop = end if line_end == -1 else line_end
         out: list[tuple[int, int, str, str]] = []
         open_at = -1  # start of the act sentences being merged
-        starts, ends = (_SPOKEN_RUN_IN_START, _SPOKEN_SENTENCE_END) if spoken else (_RUN_IN_START, _SENTENCE_END)
-        for m in starts.finditer(text, body, stop):
+        scanned = text
+        if not spoken:
+            starts, ends = _RUN_IN_START, _SENTENCE_END
+        elif ascii_lower is None:
+            starts, ends = _SPOKEN_RUN_IN_START, _SPOKEN_SENTENCE_END
+        else:
+            starts, ends, scanned = _SPOKEN_RUN_IN_START_LOWER, _SPOKEN_SENTENCE_END_LOWER, ascii_lower
+        for m in starts.finditer(scanned, body, stop):
             pos = m.end()
-            close = ends.search(text, pos, stop)
+            close = ends.search(scanned, pos, stop)
             sent_end = close.end() if close is not None else stop
             sentence = text[pos:sent_end]
-            act = may_contain(sentence, _ACT_WORDS) and \
-                (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
-                not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
+            if not may_contain(sentence, _ACT_WORDS):
+                act = False
+            elif ascii_lower is None:
+                act = (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
+                    not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
+            else:
+                low = ascii_lower[pos:sent_end]
+                act = (_ACT_LOWER.search(low) is not None or _BIOPSY_ACT_LOWER.search(low) is not None) and \
+                    not _PAST_WORDS_LOWER.search(low) and not _RECALL_WORDS_LOWER.search(low)
             if act and open_at == -1:
                 open_at = pos
                 out.append((pos, pos, "DESCRIPTION", ""))
