@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left, bisect_right
+from itertools import accumulate
 
 import numpy
 from spacy.attrs import SENT_START
@@ -188,9 +189,12 @@ class Splitter:
                 if lowers[i + 1 : i + 1 + len(rest)] == rest:
                     clause_marks[i] = 1
                     break
+        # the ids: running sums of the marks less one (the first token's mark, 1, left out of the sum instead)
+        starts[0] = clause_marks[0] = 0
+        sent_id = list(accumulate(starts))
+        clause_id = list(accumulate(clause_marks))
+        starts[0] = 1
         marks = numpy.frombuffer(starts, dtype=numpy.uint8)
-        sent_id = (marks.cumsum() - 1).tolist()
-        clause_id = (numpy.frombuffer(clause_marks, dtype=numpy.uint8).cumsum() - 1).tolist()
         doc.from_array([SENT_START], marks.astype(numpy.uint64).reshape(-1, 1))  # type: ignore[arg-type]
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc
