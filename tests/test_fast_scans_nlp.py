@@ -62,3 +62,16 @@ def test_lowered_section_patterns_find_what_the_case_insensitive_ones_find(text:
     for rx, lowered in pairs:
         assert lowered.flags & 2 == 0  # case-sensitive
         assert [m.span() for m in rx.finditer(text)] == [m.span() for m in lowered.finditer(text.lower())]
+
+
+def test_level_table_agrees_with_single_level() -> None:
+    from scribe.nlp.levels import _LEVEL_OF, _LEVELISH, LevelFinder
+    from scribe.nlp.table import TokenTable
+
+    assert set(_LEVEL_OF) == _LEVELISH
+    for w, (name, written, mri) in _LEVEL_OF.items():
+        for follow, claimed in (("x", False), ("weighted", mri)):
+            text = f"{w} {follow}"
+            tab = TokenTable(text, [0, len(w) + 1], [len(w), len(text)], [w, follow], [w, follow], text)
+            got = LevelFinder._single_level(tab, 0, w[0], int(w[1:]))
+            assert got == (None if claimed else (name, []) if name is not None else (None, [written]))
