@@ -75,3 +75,38 @@ def test_level_table_agrees_with_single_level() -> None:
             tab = TokenTable(text, [0, len(w) + 1], [len(w), len(text)], [w, follow], [w, follow], text)
             got = LevelFinder._single_level(tab, 0, w[0], int(w[1:]))
             assert got == (None if claimed else (name, []) if name is not None else (None, [written]))
+
+
+_WORDS_ALPHABET = st.sampled_from([*" .\n,'-", "a", "A", "t12", "T12", "didn't", "DIDN'T", "John's", "McDonald",
+                                   "VERTEBROPLASTY", "note", "Note", "NOTE", "x", "S", "n't", "ABCd"])
+
+
+def _alpha_counts_plain(tab, punct):  # type: ignore[no-untyped-def]
+    """``_alpha_counts`` on ASCII text as it was: every capital looked at, one by one."""
+    import re
+
+    lowers = tab.lowers
+    n_words = sum(map(str.isalpha, lowers))
+    if punct is not None and (n_words < 20 or punct / n_words >= 0.02):
+        return n_words, n_words
+    lower, last = n_words, -1
+    for m in re.finditer(r"[A-Z]", tab.text):
+        i = tab.token_at(m.start())
+        if i != last:
+            last = i
+            if lowers[i].isalpha():
+                lower -= 1
+                if punct is not None and lower / n_words <= 0.85:
+                    break
+    return n_words, lower
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WORDS_ALPHABET, min_size=1, max_size=80).map(" ".join), st.sampled_from([None, 0, 1]))
+def test_alpha_counts_by_runs_of_capitals(text: str, punct: int | None) -> None:
+    from scribe.nlp import get_nlp
+    from scribe.nlp.sentences import _alpha_counts
+    from scribe.nlp.table import TokenTable
+
+    tab = TokenTable.from_doc(get_nlp().tokenizer(text), text)
+    assert _alpha_counts(tab, punct) == _alpha_counts_plain(tab, punct)

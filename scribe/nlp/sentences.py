@@ -50,7 +50,7 @@ def is_dictation(tab: TokenTable) -> bool:
     return punct / n_words < 0.02 and lower / n_words > 0.85
 
 
-_UPPER = re.compile(r"[A-Z]")
+_UPPER = re.compile(r"[A-Z]+")  # a run of capitals lies in one word token (a clitic split off it holds a "'")
 
 
 def _alpha_counts(tab: TokenTable, punct: int | None = None) -> tuple[int, int]:
@@ -68,8 +68,10 @@ def _alpha_counts(tab: TokenTable, punct: int | None = None) -> tuple[int, int]:
     n_words = sum(map(str.isalpha, lowers))
     if punct is not None and (n_words < 20 or punct / n_words >= 0.02):
         return n_words, n_words
-    token_at = tab.token_at
     lower = n_words
+    if tab.lower_text == tab.text:
+        return n_words, lower  # no capital at all (most dictations): nothing to look for
+    token_at = tab.token_at
     last = -1
     for m in _UPPER.finditer(tab.text):
         i = token_at(m.start())
