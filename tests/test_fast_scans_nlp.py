@@ -110,3 +110,17 @@ def test_alpha_counts_by_runs_of_capitals(text: str, punct: int | None) -> None:
 
     tab = TokenTable.from_doc(get_nlp().tokenizer(text), text)
     assert _alpha_counts(tab, punct) == _alpha_counts_plain(tab, punct)
+
+
+_STOP_ALPHABET = st.sampled_from([*" \t\n.?!_x1", "period", "Period", "PERIOD", "periods", "aperiod", "period.",
+                                  "history", "end"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_STOP_ALPHABET, max_size=40).map("".join), st.integers(0, 30), st.integers(0, 400))
+def test_spoken_stop_ends_as_the_alternation(text: str, start: int, end: int) -> None:
+    from scribe.nlp.sections import _SPOKEN_STOP, spoken_stop_ends
+
+    plain = [m.end() for m in _SPOKEN_STOP.finditer(text, start, end)]
+    assert spoken_stop_ends(text, start, end, text.lower()) == plain
+    assert spoken_stop_ends(text, start, end) == plain

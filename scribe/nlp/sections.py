@@ -71,6 +71,9 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")  # more blank lines are one paragraph
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPOKEN_STOP = re.compile(r"(?:[.?!]|\bperiod\b)[ \t]+", re.IGNORECASE)  # a sentence end a spoken heading may follow
+# its two branches, each led by literals (scanned for fast; the pattern above is tried at every position)
+_MARK_STOP = re.compile(r"[.?!][ \t]+")
+_PERIOD_STOP = re.compile(r"period\b[ \t]+")  # on the lower-cased text; the \b before it checked apart
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
@@ -262,9 +265,9 @@ class SectionDetector:
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(spot)
         heads.extend(self._dictation_after_fields(text, heads, taken, lines))
-        heads.extend(self._spoken_after_sentences(text, heads))
         # the lower-cased text of an ASCII note (its case-insensitive scans are made case-sensitive on it)
         ascii_lower = (text.lower() if lower is None else lower) if text.isascii() else None
+        heads.extend(self._spoken_after_sentences(text, heads, ascii_lower))
         heads.extend(self._narrative_starts(text, heads, lines, ascii_lower))
         if is_flat(text) if flat is None else flat:
             heads.extend(self._flat_headings(text if lower is None else lower, heads))
@@ -401,8 +404,8 @@ class SectionDetector:
             taken.add(pos)
         return out
 
-    def _spoken_after_sentences(self, text: str,
-                                heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    def _spoken_after_sentences(self, text: str, heads: list[tuple[int, int, str, str]],
+                                ascii_lower: str | None = None) -> list[tuple[int, int, str, str]]:
         """In a dictation that opens its paragraph with a spoken heading ("indication painful t twelve fracture.
         history … procedure vertebroplasty t twelve"), a spoken heading right after a sentence end (".", "?",
         "!", spoken "period") on the same paragraph starts its section too: the note speaks its headings, so
@@ -417,11 +420,11 @@ class SectionDetector:
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
             para = _BLANK_LINE.search(text, body, end)
             end = para.start() if para is not None else end
-            for m in _SPOKEN_STOP.finditer(text, body, end):
-                sm = self._spoken_at(text, m.end())
+            for stop in spoken_stop_ends(text, body, end, ascii_lower):
+                sm = self._spoken_at(text, stop)
                 if sm is None or sm.end() >= end or text[sm.end() : sm.end() + 1] == ":":
                     continue
-                out.append((m.end(), sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
+                out.append((stop, sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
         return out
 
     def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]], lines: _Lines | None = None,
@@ -545,6 +548,22 @@ def sentence_end_lines(text: str, start: int, end: int) -> Iterator[int]:
             k -= 1
         if k >= start and text[k] in ".!":
             yield m.end()
+
+
+def spoken_stop_ends(text: str, start: int, end: int, ascii_lower: str | None = None) -> list[int]:
+    """The ``m.end()`` of each ``_SPOKEN_STOP.finditer(text, start, end)`` match. Given ``ascii_lower`` (the
+    lower-cased text of an ASCII note), found with a scan for each branch, led by its literals: the two never
+    match the same characters (a mark and its spaces; "period" and its spaces), so their matches, merged in
+    order, are those of the alternation. The ``\b`` before "period" reads the character before the match,
+    as the pattern's does, even at ``start``."""
+    if ascii_lower is None:
+        return [m.end() for m in _SPOKEN_STOP.finditer(text, start, end)]
+    marks = [m.end() for m in _MARK_STOP.finditer(text, start, end)]
+    periods = [m.end() for m in _PERIOD_STOP.finditer(ascii_lower, start, end)
+               if not (m.start() > 0 and (ascii_lower[m.start() - 1].isalnum() or ascii_lower[m.start() - 1] == "_"))]
+    if not periods:
+        return marks
+    return sorted(marks + periods) if marks else periods
 
 
 def inline_matches(text: str) -> list[re.Match[str]]:
