@@ -124,3 +124,20 @@ def test_spoken_stop_ends_as_the_alternation(text: str, start: int, end: int) ->
     plain = [m.end() for m in _SPOKEN_STOP.finditer(text, start, end)]
     assert spoken_stop_ends(text, start, end, text.lower()) == plain
     assert spoken_stop_ends(text, start, end) == plain
+
+
+_SPOKEN_ALPHABET = st.sampled_from([*" \n:,.", "procedure", "Procedure", "the ", "and ", "History", "history of",
+                                    "indications", "plan", "Plan ", "was", "ſ", "K", "x", "1", "impression"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SPOKEN_ALPHABET, max_size=20).map("".join), st.integers(0, 40))
+def test_spoken_at_first_letter_precheck(text: str, pos: int) -> None:
+    from scribe.nlp import get_nlp
+
+    det = get_nlp().get_pipe("scribe_sections")
+    sm = det.spoken_rx.match(text, pos)
+    if sm is not None and det.not_heading_after is not None and det.not_heading_after.match(text, sm.end()):
+        sm = None
+    got = det._spoken_at(text, pos)
+    assert (got.span(), got.groups()) == (sm.span(), sm.groups()) if sm is not None else got is None

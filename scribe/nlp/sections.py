@@ -149,6 +149,8 @@ class SectionDetector:
             r"(?:(?:the|and|now|for)\s+)?(" + "|".join(re.escape(s) for s, _ in spoken) + r")(?=[\s,:])",
             re.IGNORECASE
         )
+        # the lower-case ASCII letters a spoken heading match can open with (its optional lead word's or its own)
+        self.spoken_first = frozenset("tanf" + "".join(s[:1] for s, _ in spoken))
         self.spoken_map = {s: n for s, n in spoken}
         self.spoken_suffixes = tuple(self.spoken_map)  # for str.endswith
         self.session.setdefault("TITLE", True)
@@ -210,12 +212,14 @@ class SectionDetector:
         # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
         # only known headings, written in capitals, after a sentence end or a comma
         starts_known = {h[0] for h in heads}
+        formal_count = len(heads)
         # every inline heading ends at a colon; when each colon ends a heading found above, an inline
         # match can only lie inside one of those (and is skipped): no need to scan
         colons = text.count(":")
         inline: Iterable[re.Match[str]] = inline_matches(text) if colons > len(heads) else ()
-        in_formal = _inside(heads)  # inline matches come in text order without overlap: of those taken, only the
-        inline_end = -1  # last one can hold a later match
+        in_formal: Callable[[int], bool] | None = None  # made at the first inline heading known (most notes: none)
+        inline_end = -1  # inline matches come in text order without overlap: of those taken, only the last one
+        # can hold a later match
         lines = _Lines(text)
         for m in inline:
             before = text[max(0, m.start(1) - 2) : m.start(1)]
@@ -225,6 +229,8 @@ class SectionDetector:
             key = _key(label)
             if key not in self.header_map or m.start(1) in starts_known:
                 continue
+            if in_formal is None:
+                in_formal = _inside(heads[:formal_count])
             if in_formal(m.start(1)) or m.start(1) < inline_end:
                 continue
             heads.append((m.start(1), m.end(), self.header_map[key][0], label))
@@ -368,7 +374,13 @@ class SectionDetector:
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
         """A spoken heading at ``pos``; not a heading word that opens a noun phrase with "of" ("History of
         breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness"),
-        nor the subject of a sentence ("Consent was obtained.", "Indications for the procedure include")."""
+        nor the subject of a sentence ("Consent was obtained.", "Indications for the procedure include").
+
+        At an ASCII character no spoken heading can open with (most places asked about), no match is tried (only
+        non-ASCII characters, "ſ" or the Kelvin sign, match ASCII letters in another case than their own)."""
+        c = text[pos : pos + 1]
+        if c.isascii() and c.lower() not in self.spoken_first:
+            return None
         sm = self.spoken_rx.match(text, pos)
         if sm is None or (self.not_heading_after is not None and self.not_heading_after.match(text, sm.end())):
             return None
