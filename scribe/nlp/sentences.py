@@ -110,6 +110,11 @@ class Splitter:
         self.multi_rest: dict[str, list[list[str]]] = {}
         for m in self.multi_terms:
             self.multi_rest.setdefault(m[0], []).append(list(m[1:]))
+        # of those, the two-word ones by first word: the second words, looked up without slicing the tokens
+        self.multi_next: dict[str, frozenset[str]] = {
+            w: frozenset(r[0] for r in rests if len(r) == 1) for w, rests in self.multi_rest.items()}
+        self.multi_long: dict[str, list[list[str]]] = {
+            w: long for w, rests in self.multi_rest.items() if (long := [r for r in rests if len(r) > 1])}
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
         flat = lexicon.normalization.flat_sentences
@@ -181,13 +186,16 @@ class Splitter:
                     if tuple(lowers[i : i + k]) == multi and i + k < n:
                         starts[i + k] = 1
         clause_marks = bytearray(starts)
-        terminators, multi_rest = self.terminators, self.multi_rest
+        terminators, multi_next, multi_long = self.terminators, self.multi_next, self.multi_long
         for i in tab.positions(self.clause_words):
             w = lowers[i]
             if w in terminators:
                 clause_marks[i] = 1
                 continue
-            for rest in multi_rest.get(w, ()):  # "and then", "followed by"
+            if i + 1 < n and lowers[i + 1] in multi_next.get(w, ()):  # "and then", "followed by"
+                clause_marks[i] = 1
+                continue
+            for rest in multi_long.get(w, ()):
                 if lowers[i + 1 : i + 1 + len(rest)] == rest:
                     clause_marks[i] = 1
                     break
