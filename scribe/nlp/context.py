@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from datetime import date
-from operator import attrgetter
+from operator import attrgetter, sub
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -141,7 +141,15 @@ class ContextTagger:
         if headings and found:
             # a heading's own words are no cue: "ASSESSMENT AND PLAN:" puts its section's content under no
             # plan (the section's name already says what it is)
-            found = [c for c in found if not _in_heading(headings, idx[c[1]], ends[c[3] - 1])]
+            # (by bisect: only the last heading starting at or before a cue can hold it)
+            heading_starts = [h[0] for h in headings]
+            inside_none = found
+            found = []
+            for c in inside_none:
+                s_char, e_char = idx[c[1]], ends[c[3] - 1]
+                h = bisect_right(heading_starts, s_char) - 1
+                if h < 0 or e_char > headings[h][1]:
+                    found.append(c)
         # prefer the longest cue where cues of one category overlap ("not" / "was not performed",
         # ": No" / "no evidence of"): longest first, each kept only if it overlaps no kept cue
         found.sort()
@@ -241,17 +249,12 @@ class ContextTagger:
 
 
 _NO = frozenset({"no"})
-_START = attrgetter("start")
+_START, _END, _MAX_SCOPE = attrgetter("start"), attrgetter("end"), attrgetter("max_scope")
 
 
 def _heading_spans(sections: list[Section]) -> list[tuple[int, int]]:
     """The character spans of the section headings (header start to body start), in text order."""
     return sorted((s.start, s.body_start) for s in sections if s.body_start > s.start)
-
-
-def _in_heading(headings: list[tuple[int, int]], start: int, end: int) -> bool:
-    i = bisect_right(headings, (start, 1 << 62)) - 1
-    return i >= 0 and headings[i][0] <= start and end <= headings[i][1]
 
 
 def _opening_no(lowers: list[str], i: int) -> int:
@@ -280,13 +283,13 @@ class CueIndex:
 
     def __init__(self, cues: list[Cue], sent: list[int], clause: list[int]) -> None:
         self.cues = cues
-        self.starts = [c.start for c in cues]
+        self.starts = starts = list(map(_START, cues))
         self.sent, self.clause = sent, clause
         # each cue's Flag, made when a target first reports it (most cues reach no target that asks)
         self.flag_of: list[Flag | None] = [None] * len(cues)
         # a cue reaches a target only within its scope (or by overlapping it); never beyond 40 tokens
-        scope = max((c.max_scope for c in cues), default=0)
-        length = max((c.end - c.start for c in cues), default=0)
+        scope = max(map(_MAX_SCOPE, cues), default=0)
+        length = max(map(sub, map(_END, cues), starts), default=0)
         self.reach_before = min(40, scope + length)
         self.reach_after = min(40, scope)
 
