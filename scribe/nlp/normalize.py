@@ -231,8 +231,9 @@ class Normalizer:
                     tok._.fuzzy = True
                     fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
-        doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges}
-        if tab.assigned is not None:
+        doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges} \
+            if fixes or merges else set()
+        if tab.assigned is not None and fixes:
             tab.assigned.update(fix[0] for fix in fixes.values())
         doc.user_data["table"] = tab
         return doc

@@ -527,6 +527,7 @@ class SectionDetector:
             tok_section = [0] * n
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
+        doc.user_data["section_tokens"] = bounds[1:-1]  # the first token of each section after the first
         return doc
 
 

@@ -146,8 +146,11 @@ class Splitter:
         # section starts: the first token of each section (where the token's section changes)
         tok_section = doc.user_data.get("tok_section")
         if tok_section:
-            for sec in doc.user_data.get("sections", []):
-                i = bisect_left(idx, sec.start)
+            # (scribe_sections leaves the first tokens of its sections after the first; the first's is 0)
+            firsts = doc.user_data.get("section_tokens")
+            if firsts is None:
+                firsts = [bisect_left(idx, sec.start) for sec in doc.user_data.get("sections", [])]
+            for i in firsts:
                 if 0 < i < n and tok_section[i] != tok_section[i - 1]:
                     starts[i] = 1
         # sentence-final punctuation (and spoken punctuation in dictation)
