@@ -33,6 +33,7 @@ _CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTI
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
 _INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}+)[ \t]*:")  # possessive: see _FORMAL_LINE
+_LABEL_END = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ/&()'-")  # the characters an _INLINE label can end with
 _NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")  # a line opening with a capital after a sentence end
 _BREAK_CAP = re.compile(r"\n[ \t]*[A-Z]")  # its last part, led by a literal (fast to scan for)
 _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloons?|tamps?)\b[^.\n]{0,80}?"
@@ -590,10 +591,13 @@ def inline_matches(text: str) -> list[re.Match[str]]:
         t = c
         while t > 0 and text[t - 1] in " \t":
             t -= 1
-        m = _INLINE.search(text, max(pos, prev_colon + 1, t - 62), c + 1)
-        if m is not None:
-            out.append(m)
-            pos = m.end()
+        # a label's last character stands right before the spaces and tabs before the colon: where that is no
+        # label character (a digit of "10:45", the "t" of "Patient:", most colons) there is nothing to search
+        if t > 0 and text[t - 1] in _LABEL_END:
+            m = _INLINE.search(text, max(pos, prev_colon + 1, t - 62), c + 1)
+            if m is not None:
+                out.append(m)
+                pos = m.end()
         prev_colon = c
         c = text.find(":", c + 1)
     return out
