@@ -160,27 +160,39 @@ _MONTH_STEMS = tuple(sorted({m[:3] for m in MONTHS}))  # every month name (and a
 def parse_date(text: str) -> tuple[date, int, int] | None:
     """First written or spoken date in ``text``: (date, start, end) relative to ``text``."""
     best: tuple[date, int, int] | None = None
-    # every written date holds a digit, a month-name one a month name too (the patterns are slow to scan)
-    written: list[tuple[re.Pattern[str], str]] = []
-    if _DIGIT.search(text) is not None:
-        written += [(_ISO_DATE, "ymd"), (_NUMERIC_DATE, "mdy")]
-        if may_contain(text, _MONTH_STEMS):
-            written.append((_MONTH_DATE, "Mdy"))
-    for rx, order in written:
-        m = rx.search(text)
-        if not m:
-            continue
-        if order == "ymd":
-            d = _mk(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        elif order == "mdy":
-            d = _mk(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-        else:
-            d = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
-        if d is not None and (best is None or m.start() < best[1]):
-            best = (d, m.start(), m.end())
-    spoken = parse_spoken_date(text, before=None if best is None else best[1])
-    if spoken is not None and (best is None or spoken[1] < best[1]):
-        best = spoken
+    # every written date holds a digit, a month-name one a month name too (the patterns are slow to scan); a
+    # spoken date holds a month name as well. Found in this order, a later kind counts only when it starts
+    # before the best date so far: not looked for when that one starts the text
+    months: bool | None = None  # whether the text holds a month stem, when looked at
+    digit = _DIGIT.search(text)
+    if digit is not None:
+        # the \b-led numeric patterns begin at a digit: searched from the first one (\b still reads the
+        # character before it), not tried at every position before it
+        first = digit.start()
+        num = _NUMERIC_DATE.search(text, first)
+        num_date = _mk(int(num.group(3)), int(num.group(1)), int(num.group(2))) if num else None
+        # the first ISO date wins over a numeric one starting where it does or later: after a valid numeric date
+        # at the first digit ("04/22/2025", most windows), only an ISO date starting there can win
+        at_first = num is not None and num_date is not None and num.start() == first
+        iso = _ISO_DATE.match(text, first) if at_first else _ISO_DATE.search(text, first)
+        if iso:
+            d = _mk(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+            if d is not None:
+                best = (d, iso.start(), iso.end())
+        if num and num_date is not None and (best is None or num.start() < best[1]):
+            best = (num_date, num.start(), num.end())
+        if best is None or best[1] > 0:
+            months = may_contain(text, _MONTH_STEMS)
+            m = _MONTH_DATE.search(text) if months else None
+            if m:
+                d = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+                if d is not None and (best is None or m.start() < best[1]):
+                    best = (d, m.start(), m.end())
+    before = None if best is None else best[1]
+    if months is not False and (before is None or before >= 3):  # (parse_spoken_date's own first test)
+        spoken = parse_spoken_date(text, before=before, months=bool(months))
+        if spoken is not None and (best is None or spoken[1] < best[1]):
+            best = spoken
     return best
 
 
@@ -188,11 +200,14 @@ _WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?|\d+(?:st|nd|rd|th)?")
 
 
 def parse_spoken_date(text: str, default_year: int | None = None,
-                      before: int | None = None) -> tuple[date, int, int] | None:
+                      before: int | None = None, months: bool = False) -> tuple[date, int, int] | None:
     """A spoken date: "march eleventh twenty twenty five", "february second" (year optional
-    when ``default_year`` is given); with ``before``, only one starting before that offset."""
+    when ``default_year`` is given); with ``before``, only one starting before that offset. ``months``: the
+    caller already knows the text holds a month stem."""
     if before is not None and before < 3:
         return None  # a month name needs three letters before the offset
+    if not months and not may_contain(text, _MONTH_STEMS):
+        return None  # every date found below opens with a month name (ASCII letters: one of the stems)
     toks = [(m.group(0), m.start(), m.end()) for m in _WORD.finditer(text)]
     for i, (w, s, _) in enumerate(toks):
         if before is not None and s >= before:

@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from datetime import date
+from operator import attrgetter, sub
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -117,11 +118,13 @@ class ContextTagger:
 
     def __call__(self, doc: Doc) -> Doc:
         tab = table(doc)
-        found: list[Cue] = []
+        # each cue as (start - end, start, match number, end, category, direction, scope): sorted as they are,
+        # longest first, then leftmost, then in the matcher's order; a Cue object is made only for those kept
+        found: list[tuple[int, int, int, int, str, str, int]] = []
         pseudo: list[tuple[int, int]] = []
         cue_info = self.cue_info
         lowers, idx, ends, text = tab.lowers, tab.idx, tab.ends, tab.text
-        for match_id, start, end in self.matches(doc):
+        for k, (match_id, start, end) in enumerate(self.matches(doc)):
             rule, category, direction, scope, required, forward_after = cue_info[match_id]
             if required is not None and not self._required_near(doc, rule, required, start, end):
                 continue
@@ -130,28 +133,38 @@ class ContextTagger:
                 continue
             if forward_after is not None and start > 0 and lowers[start - 1] in forward_after:
                 direction = "forward"
-            s_char, e_char = idx[start], ends[end - 1]
-            found.append(Cue(category, direction, start, end, s_char, e_char, text[s_char:e_char], scope))
+            found.append((start - end, start, k, end, category, direction, scope))
         if pseudo:
             inside = {k for ps, pe in pseudo for k in range(ps, pe)}  # the tokens of pseudo-cues
-            found = [c for c in found if c.start not in inside]
+            found = [c for c in found if c[1] not in inside]
         headings = _heading_spans(doc.user_data.get("sections", []))
         if headings and found:
             # a heading's own words are no cue: "ASSESSMENT AND PLAN:" puts its section's content under no
             # plan (the section's name already says what it is)
-            found = [c for c in found if not _in_heading(headings, c.start_char, c.end_char)]
+            # (by bisect: only the last heading starting at or before a cue can hold it)
+            heading_starts = [h[0] for h in headings]
+            inside_none = found
+            found = []
+            for c in inside_none:
+                s_char, e_char = idx[c[1]], ends[c[3] - 1]
+                h = bisect_right(heading_starts, s_char) - 1
+                if h < 0 or e_char > headings[h][1]:
+                    found.append(c)
         # prefer the longest cue where cues of one category overlap ("not" / "was not performed",
         # ": No" / "no evidence of"): longest first, each kept only if it overlaps no kept cue
-        found.sort(key=lambda c: (-(c.end - c.start), c.start))
+        found.sort()
         kept: list[Cue] = []
         taken: dict[str, list[tuple[int, int]]] = {}  # per category, kept (start, end), sorted
-        for c in found:
-            spans = taken.setdefault(c.category, [])
-            i = bisect_left(spans, (c.start, c.end))
-            if (i > 0 and spans[i - 1][1] > c.start) or (i < len(spans) and spans[i][0] < c.end):
+        for _, start, _, end, category, direction, scope in found:
+            spans = taken.get(category)
+            if spans is None:
+                spans = taken[category] = []
+            i = bisect_left(spans, (start, end))
+            if (i > 0 and spans[i - 1][1] > start) or (i < len(spans) and spans[i][0] < end):
                 continue
-            spans.insert(i, (c.start, c.end))
-            kept.append(c)
+            spans.insert(i, (start, end))
+            s_char, e_char = idx[start], ends[end - 1]
+            kept.append(Cue(category, direction, start, end, s_char, e_char, text[s_char:e_char], scope))
         kept.extend(self._date_cues(doc))
         corrections = self._correction_cues(doc)
         if corrections:
@@ -159,7 +172,7 @@ class ContextTagger:
             inside = {k for c in corrections for k in range(c.start, c.end)}
             kept = [c for c in kept if c.category != "negated" or c.start not in inside]
             kept.extend(corrections)
-        kept.sort(key=lambda c: c.start)
+        kept.sort(key=_START)
         doc.user_data["cues"] = kept
         doc.user_data["cue_index"] = CueIndex(kept, doc.user_data.get("sent_id", []),
                                               doc.user_data.get("clause_id", []))
@@ -236,16 +249,12 @@ class ContextTagger:
 
 
 _NO = frozenset({"no"})
+_START, _END, _MAX_SCOPE = attrgetter("start"), attrgetter("end"), attrgetter("max_scope")
 
 
 def _heading_spans(sections: list[Section]) -> list[tuple[int, int]]:
     """The character spans of the section headings (header start to body start), in text order."""
     return sorted((s.start, s.body_start) for s in sections if s.body_start > s.start)
-
-
-def _in_heading(headings: list[tuple[int, int]], start: int, end: int) -> bool:
-    i = bisect_right(headings, (start, 1 << 62)) - 1
-    return i >= 0 and headings[i][0] <= start and end <= headings[i][1]
 
 
 def _opening_no(lowers: list[str], i: int) -> int:
@@ -274,13 +283,13 @@ class CueIndex:
 
     def __init__(self, cues: list[Cue], sent: list[int], clause: list[int]) -> None:
         self.cues = cues
-        self.starts = [c.start for c in cues]
+        self.starts = starts = list(map(_START, cues))
         self.sent, self.clause = sent, clause
         # each cue's Flag, made when a target first reports it (most cues reach no target that asks)
         self.flag_of: list[Flag | None] = [None] * len(cues)
         # a cue reaches a target only within its scope (or by overlapping it); never beyond 40 tokens
-        scope = max((c.max_scope for c in cues), default=0)
-        length = max((c.end - c.start for c in cues), default=0)
+        scope = max(map(_MAX_SCOPE, cues), default=0)
+        length = max(map(sub, map(_END, cues), starts), default=0)
         self.reach_before = min(40, scope + length)
         self.reach_after = min(40, scope)
 

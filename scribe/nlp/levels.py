@@ -39,6 +39,13 @@ def _level(letter: str, num: int) -> str | None:
     return None
 
 
+# by norm in _LEVELISH ("t12", "l05"): the level's name (None when impossible or transitional), the name as
+# written ("T12", "L5": the invalid one), and whether it is a "T1"/"T2" an MRI word after it may claim; what
+# ``LevelFinder._single_level`` finds for it, without building names at every mention
+_LEVEL_OF: dict[str, tuple[str | None, str, bool]] = {
+    w: (_level(w[0], int(w[1:])), f"{w[0].upper()}{int(w[1:])}", w[0] == "t" and int(w[1:]) <= 2) for w in _LEVELISH}
+
+
 def expand(a: str, b: str) -> list[str]:
     """Expand a range in spinal order ("T11", "L1" -> T11, T12, L1)."""
     ia, ib = LEVEL_INDEX.get(a), LEVEL_INDEX.get(b)
@@ -93,11 +100,15 @@ class LevelFinder:
                 continue
             i = k
             norm = norms[i]
-            if norm in _LEVELISH:  # the common case: a level ("t12"), no range, read without a regex
-                single = self._single_level(tab, i, norm[0], int(norm[1:]))
-                if single is None:
-                    i += 1
-                    continue
+            known = _LEVEL_OF.get(norm)
+            if known is not None:  # the common case: a level ("t12"), no range, read from the table
+                name_of, written, mri = known
+                if mri and i + 1 < n:  # "T1"/"T2" before "weighted": MRI, no level (as _single_level)
+                    nxt = lowers[i + 1]
+                    if nxt in _MRI_FOLLOW or (nxt == "-" and i + 2 < n and lowers[i + 2] in _MRI_FOLLOW):
+                        i += 1
+                        continue
+                single = (name_of, []) if name_of is not None else (None, [written])
             elif len(norm) > 12:
                 continue
             elif (rm := _RANGE_TOKEN.match(norm)) and not LEVEL_NORM.match(norm):

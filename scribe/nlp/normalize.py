@@ -118,8 +118,16 @@ class Normalizer:
 
     @staticmethod
     def _adjacent(tab: TokenTable, i: int, j: int) -> bool:
-        """Tokens i..j-1 are separated by at most one space (no line breaks)."""
-        return all(tab.idx[k + 1] - tab.ends[k] <= 1 and tab.gap(k) in ("", " ") for k in range(i, j - 1))
+        """Tokens i..j-1 are separated by at most one space (no line breaks): the whitespace after each but the
+        last (``tab.gap(k)``) is "" or " ", read from the offsets (a loop, not a generator: most spans are two
+        tokens)."""
+        idx, ends, text = tab.idx, tab.ends, tab.text
+        for k in range(i, j - 1):
+            e = ends[k]
+            d = idx[k + 1] - e
+            if d > 1 or (d == 1 and text[e] != " "):
+                return False
+        return True
 
     def _match_at(self, lowers: list[str], gaps: TokenTable, i: int) -> tuple[int, str] | None:
         n = len(lowers)
@@ -223,8 +231,9 @@ class Normalizer:
                     tok._.fuzzy = True
                     fuzzy_idx.add(i)
         doc.user_data["fuzzy"] = fuzzy_idx
-        doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges}
-        if tab.assigned is not None:
+        doc.user_data["assigned_norms"] = {fix[0] for fix in fixes.values()} | {m[2] for m in merges} \
+            if fixes or merges else set()
+        if tab.assigned is not None and fixes:
             tab.assigned.update(fix[0] for fix in fixes.values())
         doc.user_data["table"] = tab
         return doc

@@ -33,6 +33,7 @@ _CAPS_LINE = (re.compile(_CAPS, re.MULTILINE), re.compile("\n" + _CAPS, re.MULTI
 _LEVEL_LABEL = re.compile(r"^(?:[ctls]\d{1,2}(?:\s*(?:-|and|&|,|/)\s*[ctls]?\d{1,2})*|[ctls]-?\d{1,2}.*)$",
                           re.IGNORECASE)
 _INLINE = re.compile(r"([A-Z][A-Z][A-Z /&()'\-]{0,60}+)[ \t]*:")  # possessive: see _FORMAL_LINE
+_LABEL_END = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ/&()'-")  # the characters an _INLINE label can end with
 _NEWLINE_CAP = re.compile(r"[.!]\s*\n[ \t]*([A-Z])")  # a line opening with a capital after a sentence end
 _BREAK_CAP = re.compile(r"\n[ \t]*[A-Z]")  # its last part, led by a literal (fast to scan for)
 _ACT = re.compile(r"\b(?:needles?|trocars?|cannulas?|cannulae|cement|PMMA|balloons?|tamps?)\b[^.\n]{0,80}?"
@@ -56,14 +57,24 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 # the same in a dictation with spoken headings, where sentences open in lower case and may end in "period"
 _SPOKEN_RUN_IN_START = re.compile(r"(?:[.!?]|\bperiod\b)[ \t]+(?=\w)", re.IGNORECASE)
 _SPOKEN_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\bperiod\b", re.IGNORECASE)
+# the two, case-sensitive, for the lower-cased text of an ASCII note: the same matches, found faster
+_SPOKEN_RUN_IN_START_LOWER = re.compile(_SPOKEN_RUN_IN_START.pattern)
+_SPOKEN_SENTENCE_END_LOWER = re.compile(_SPOKEN_SENTENCE_END.pattern)
 _PAST_WORDS = re.compile(r"\b(?:prior|previous(?:ly)?|history|ago|in (?:19|20)\d\d|last (?:year|month)|"
                          r"recommend\w*|will|plan(?:s|ned|ning)?|consider\w*)\b", re.IGNORECASE)
+# the act, history and recall patterns (case-insensitive: tried at every position, slowly), case-sensitive for
+# the lower-cased text of an ASCII note, where they find the same matches about twice as fast
+_ACT_LOWER, _BIOPSY_ACT_LOWER, _PAST_WORDS_LOWER, _RECALL_WORDS_LOWER = (
+    re.compile(rx.pattern.replace("PMMA", "pmma")) for rx in (_ACT, _BIOPSY_ACT, _PAST_WORDS, _RECALL_WORDS))
 _PARA_START = re.compile(r"(?:\A|\n[ \t]*\n\s*|new paragraph[ \t]*\n?)[ \t]*", re.IGNORECASE)
 # the two branches of _PARA_START, each with a literal first character: Python's re scans for those fast
 _BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")  # more blank lines are one paragraph break
 _NEW_PARAGRAPH = re.compile(r"new paragraph[ \t]*\n?[ \t]*")
 _LEAD = re.compile(r"[ \t]*")
 _SPOKEN_STOP = re.compile(r"(?:[.?!]|\bperiod\b)[ \t]+", re.IGNORECASE)  # a sentence end a spoken heading may follow
+# its two branches, each led by literals (scanned for fast; the pattern above is tried at every position)
+_MARK_STOP = re.compile(r"[.?!][ \t]+")
+_PERIOD_STOP = re.compile(r"period\b[ \t]+")  # on the lower-cased text; the \b before it checked apart
 _SPACES = re.compile(r"\s+")
 _UNDECIDED = object()
 _DIGIT = re.compile(r"\d")
@@ -139,6 +150,8 @@ class SectionDetector:
             r"(?:(?:the|and|now|for)\s+)?(" + "|".join(re.escape(s) for s, _ in spoken) + r")(?=[\s,:])",
             re.IGNORECASE
         )
+        # the lower-case ASCII letters a spoken heading match can open with (its optional lead word's or its own)
+        self.spoken_first = frozenset("tanf" + "".join(s[:1] for s, _ in spoken))
         self.spoken_map = {s: n for s, n in spoken}
         self.spoken_suffixes = tuple(self.spoken_map)  # for str.endswith
         self.session.setdefault("TITLE", True)
@@ -200,12 +213,14 @@ class SectionDetector:
         # headings run into one line ("…L1.,PROCEDURE PERFORMED:, L1 kyphoplasty.,ANESTHESIA:, …"):
         # only known headings, written in capitals, after a sentence end or a comma
         starts_known = {h[0] for h in heads}
+        formal_count = len(heads)
         # every inline heading ends at a colon; when each colon ends a heading found above, an inline
         # match can only lie inside one of those (and is skipped): no need to scan
         colons = text.count(":")
         inline: Iterable[re.Match[str]] = inline_matches(text) if colons > len(heads) else ()
-        in_formal = _inside(heads)  # inline matches come in text order without overlap: of those taken, only the
-        inline_end = -1  # last one can hold a later match
+        in_formal: Callable[[int], bool] | None = None  # made at the first inline heading known (most notes: none)
+        inline_end = -1  # inline matches come in text order without overlap: of those taken, only the last one
+        # can hold a later match
         lines = _Lines(text)
         for m in inline:
             before = text[max(0, m.start(1) - 2) : m.start(1)]
@@ -215,6 +230,8 @@ class SectionDetector:
             key = _key(label)
             if key not in self.header_map or m.start(1) in starts_known:
                 continue
+            if in_formal is None:
+                in_formal = _inside(heads[:formal_count])
             if in_formal(m.start(1)) or m.start(1) < inline_end:
                 continue
             heads.append((m.start(1), m.end(), self.header_map[key][0], label))
@@ -255,8 +272,10 @@ class SectionDetector:
             heads.append((pos, sm.end(), name, sm.group(0)))
             taken.add(spot)
         heads.extend(self._dictation_after_fields(text, heads, taken, lines))
-        heads.extend(self._spoken_after_sentences(text, heads))
-        heads.extend(self._narrative_starts(text, heads, lines))
+        # the lower-cased text of an ASCII note (its case-insensitive scans are made case-sensitive on it)
+        ascii_lower = (text.lower() if lower is None else lower) if text.isascii() else None
+        heads.extend(self._spoken_after_sentences(text, heads, ascii_lower))
+        heads.extend(self._narrative_starts(text, heads, lines, ascii_lower))
         if is_flat(text) if flat is None else flat:
             heads.extend(self._flat_headings(text if lower is None else lower, heads))
             heads.extend(self._flat_acts(text, heads))
@@ -356,7 +375,13 @@ class SectionDetector:
     def _spoken_at(self, text: str, pos: int) -> re.Match[str] | None:
         """A spoken heading at ``pos``; not a heading word that opens a noun phrase with "of" ("History of
         breast cancer.", "Plan of care"), unless "of" is part of the heading ("history of present illness"),
-        nor the subject of a sentence ("Consent was obtained.", "Indications for the procedure include")."""
+        nor the subject of a sentence ("Consent was obtained.", "Indications for the procedure include").
+
+        At an ASCII character no spoken heading can open with (most places asked about), no match is tried (only
+        non-ASCII characters, "ſ" or the Kelvin sign, match ASCII letters in another case than their own)."""
+        c = text[pos : pos + 1]
+        if c.isascii() and c.lower() not in self.spoken_first:
+            return None
         sm = self.spoken_rx.match(text, pos)
         if sm is None or (self.not_heading_after is not None and self.not_heading_after.match(text, sm.end())):
             return None
@@ -392,8 +417,8 @@ class SectionDetector:
             taken.add(pos)
         return out
 
-    def _spoken_after_sentences(self, text: str,
-                                heads: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    def _spoken_after_sentences(self, text: str, heads: list[tuple[int, int, str, str]],
+                                ascii_lower: str | None = None) -> list[tuple[int, int, str, str]]:
         """In a dictation that opens its paragraph with a spoken heading ("indication painful t twelve fracture.
         history … procedure vertebroplasty t twelve"), a spoken heading right after a sentence end (".", "?",
         "!", spoken "period") on the same paragraph starts its section too: the note speaks its headings, so
@@ -408,15 +433,15 @@ class SectionDetector:
             end = ordered[i + 1][0] if i + 1 < len(ordered) else len(text)
             para = _BLANK_LINE.search(text, body, end)
             end = para.start() if para is not None else end
-            for m in _SPOKEN_STOP.finditer(text, body, end):
-                sm = self._spoken_at(text, m.end())
+            for stop in spoken_stop_ends(text, body, end, ascii_lower):
+                sm = self._spoken_at(text, stop)
                 if sm is None or sm.end() >= end or text[sm.end() : sm.end() + 1] == ":":
                     continue
-                out.append((m.end(), sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
+                out.append((stop, sm.end(), self.spoken_map[sm.group(1).lower()], sm.group(0)))
         return out
 
-    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]],
-                          lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
+    def _narrative_starts(self, text: str, heads: list[tuple[int, int, str, str]], lines: _Lines | None = None,
+                          ascii_lower: str | None = None) -> list[tuple[int, int, str, str]]:
         """A procedure narrative dictated on its own line under a one-line field of another section
         ("History: …\nUnder CT guidance an 11-gauge needle was placed …"): it starts an unlabelled
         DESCRIPTION section. Only after a line ending a sentence, for a line that opens with a capital
@@ -430,35 +455,56 @@ class SectionDetector:
             for cap_end in sentence_end_lines(text, start, end):
                 line_end = text.find("\n", cap_end)
                 line = text[cap_end - 1 : line_end if line_end != -1 else end]
-                if _ACT.search(line) and not _PAST_WORDS.search(line):
+                if ascii_lower is None:
+                    act = _ACT.search(line) is not None and not _PAST_WORDS.search(line)
+                else:
+                    low = ascii_lower[cap_end - 1 : line_end if line_end != -1 else end]
+                    act = _ACT_LOWER.search(low) is not None and not _PAST_WORDS_LOWER.search(low)
+                if act:
                     out.append((cap_end - 1, cap_end - 1, "DESCRIPTION", ""))
                     break
             spoken = text[body - 1 : body] != ":" and not label.isupper()
-            out.extend(self._run_in_acts(text, body, end, name, spoken, lines))
+            out.extend(self._run_in_acts(text, body, end, name, spoken, lines, ascii_lower))
         return out
 
     @staticmethod
     def _run_in_acts(text: str, body: int, end: int, name: str, spoken: bool = False,
-                     lines: _Lines | None = None) -> list[tuple[int, int, str, str]]:
+                     lines: _Lines | None = None, ascii_lower: str | None = None) -> list[tuple[int, int, str, str]]:
         """Sentences of a field's own line, after its first sentence, that describe the act in the past tense
         ("HISTORY: painful fracture, 3 months of failed NSAIDs. A core biopsy was taken from the T twelve
         vertebral body.", a transcription that ran the narrative into the field; in lower case after a spoken
         heading, "history … period under fluoroscopy a needle was placed"): each starts an unlabelled
         DESCRIPTION section and the field resumes after it. Not a sentence with history or plan words
-        ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month")."""
+        ("Prior biopsy of T12 in March", "She underwent a core biopsy at L3 last month").
+
+        ``ascii_lower``: the lower-cased text of an ASCII note: a spoken field's sentences are then found with the
+        case-sensitive forms of the patterns in it (the case-insensitive ones try every position of a long
+        dictated line), and so are a sentence's act, history and recall words."""
         line_end = text.find("\n", body, end) if lines is None else lines.end(body, end)
         stop = end if line_end == -1 else line_end
         out: list[tuple[int, int, str, str]] = []
         open_at = -1  # start of the act sentences being merged
-        starts, ends = (_SPOKEN_RUN_IN_START, _SPOKEN_SENTENCE_END) if spoken else (_RUN_IN_START, _SENTENCE_END)
-        for m in starts.finditer(text, body, stop):
+        scanned = text
+        if not spoken:
+            starts, ends = _RUN_IN_START, _SENTENCE_END
+        elif ascii_lower is None:
+            starts, ends = _SPOKEN_RUN_IN_START, _SPOKEN_SENTENCE_END
+        else:
+            starts, ends, scanned = _SPOKEN_RUN_IN_START_LOWER, _SPOKEN_SENTENCE_END_LOWER, ascii_lower
+        for m in starts.finditer(scanned, body, stop):
             pos = m.end()
-            close = ends.search(text, pos, stop)
+            close = ends.search(scanned, pos, stop)
             sent_end = close.end() if close is not None else stop
             sentence = text[pos:sent_end]
-            act = may_contain(sentence, _ACT_WORDS) and \
-                (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
-                not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
+            if not may_contain(sentence, _ACT_WORDS):
+                act = False
+            elif ascii_lower is None:
+                act = (_ACT.search(sentence) is not None or _BIOPSY_ACT.search(sentence) is not None) and \
+                    not _PAST_WORDS.search(sentence) and not _RECALL_WORDS.search(sentence)
+            else:
+                low = ascii_lower[pos:sent_end]
+                act = (_ACT_LOWER.search(low) is not None or _BIOPSY_ACT_LOWER.search(low) is not None) and \
+                    not _PAST_WORDS_LOWER.search(low) and not _RECALL_WORDS_LOWER.search(low)
             if act and open_at == -1:
                 open_at = pos
                 out.append((pos, pos, "DESCRIPTION", ""))
@@ -482,6 +528,7 @@ class SectionDetector:
             tok_section = [0] * n
         doc.user_data["sections"] = sections
         doc.user_data["tok_section"] = tok_section
+        doc.user_data["section_tokens"] = bounds[1:-1]  # the first token of each section after the first
         return doc
 
 
@@ -517,6 +564,22 @@ def sentence_end_lines(text: str, start: int, end: int) -> Iterator[int]:
             yield m.end()
 
 
+def spoken_stop_ends(text: str, start: int, end: int, ascii_lower: str | None = None) -> list[int]:
+    """The ``m.end()`` of each ``_SPOKEN_STOP.finditer(text, start, end)`` match. Given ``ascii_lower`` (the
+    lower-cased text of an ASCII note), found with a scan for each branch, led by its literals: the two never
+    match the same characters (a mark and its spaces; "period" and its spaces), so their matches, merged in
+    order, are those of the alternation. The ``\b`` before "period" reads the character before the match,
+    as the pattern's does, even at ``start``."""
+    if ascii_lower is None:
+        return [m.end() for m in _SPOKEN_STOP.finditer(text, start, end)]
+    marks = [m.end() for m in _MARK_STOP.finditer(text, start, end)]
+    periods = [m.end() for m in _PERIOD_STOP.finditer(ascii_lower, start, end)
+               if not (m.start() > 0 and (ascii_lower[m.start() - 1].isalnum() or ascii_lower[m.start() - 1] == "_"))]
+    if not periods:
+        return marks
+    return sorted(marks + periods) if marks else periods
+
+
 def inline_matches(text: str) -> list[re.Match[str]]:
     """What ``_INLINE.finditer(text)`` gives, searched only in the stretch before each colon that a match
     ending there can start in: after the previous colon (a label holds none), after the previous match, and
@@ -528,10 +591,13 @@ def inline_matches(text: str) -> list[re.Match[str]]:
         t = c
         while t > 0 and text[t - 1] in " \t":
             t -= 1
-        m = _INLINE.search(text, max(pos, prev_colon + 1, t - 62), c + 1)
-        if m is not None:
-            out.append(m)
-            pos = m.end()
+        # a label's last character stands right before the spaces and tabs before the colon: where that is no
+        # label character (a digit of "10:45", the "t" of "Patient:", most colons) there is nothing to search
+        if t > 0 and text[t - 1] in _LABEL_END:
+            m = _INLINE.search(text, max(pos, prev_colon + 1, t - 62), c + 1)
+            if m is not None:
+                out.append(m)
+                pos = m.end()
         prev_colon = c
         c = text.find(":", c + 1)
     return out

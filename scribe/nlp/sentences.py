@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left, bisect_right
+from itertools import accumulate
 
 import numpy
 from spacy.attrs import SENT_START
@@ -49,7 +50,7 @@ def is_dictation(tab: TokenTable) -> bool:
     return punct / n_words < 0.02 and lower / n_words > 0.85
 
 
-_UPPER = re.compile(r"[A-Z]")
+_UPPER = re.compile(r"[A-Z]+")  # a run of capitals lies in one word token (a clitic split off it holds a "'")
 
 
 def _alpha_counts(tab: TokenTable, punct: int | None = None) -> tuple[int, int]:
@@ -67,8 +68,10 @@ def _alpha_counts(tab: TokenTable, punct: int | None = None) -> tuple[int, int]:
     n_words = sum(map(str.isalpha, lowers))
     if punct is not None and (n_words < 20 or punct / n_words >= 0.02):
         return n_words, n_words
-    token_at = tab.token_at
     lower = n_words
+    if tab.lower_text == tab.text:
+        return n_words, lower  # no capital at all (most dictations): nothing to look for
+    token_at = tab.token_at
     last = -1
     for m in _UPPER.finditer(tab.text):
         i = token_at(m.start())
@@ -107,6 +110,11 @@ class Splitter:
         self.multi_rest: dict[str, list[list[str]]] = {}
         for m in self.multi_terms:
             self.multi_rest.setdefault(m[0], []).append(list(m[1:]))
+        # of those, the two-word ones by first word: the second words, looked up without slicing the tokens
+        self.multi_next: dict[str, frozenset[str]] = {
+            w: frozenset(r[0] for r in rests if len(r) == 1) for w, rests in self.multi_rest.items()}
+        self.multi_long: dict[str, list[list[str]]] = {
+            w: long for w, rests in self.multi_rest.items() if (long := [r for r in rests if len(r) > 1])}
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
         flat = lexicon.normalization.flat_sentences
@@ -138,8 +146,11 @@ class Splitter:
         # section starts: the first token of each section (where the token's section changes)
         tok_section = doc.user_data.get("tok_section")
         if tok_section:
-            for sec in doc.user_data.get("sections", []):
-                i = bisect_left(idx, sec.start)
+            # (scribe_sections leaves the first tokens of its sections after the first; the first's is 0)
+            firsts = doc.user_data.get("section_tokens")
+            if firsts is None:
+                firsts = [bisect_left(idx, sec.start) for sec in doc.user_data.get("sections", [])]
+            for i in firsts:
                 if 0 < i < n and tok_section[i] != tok_section[i - 1]:
                     starts[i] = 1
         # sentence-final punctuation (and spoken punctuation in dictation)
@@ -178,19 +189,25 @@ class Splitter:
                     if tuple(lowers[i : i + k]) == multi and i + k < n:
                         starts[i + k] = 1
         clause_marks = bytearray(starts)
-        terminators, multi_rest = self.terminators, self.multi_rest
+        terminators, multi_next, multi_long = self.terminators, self.multi_next, self.multi_long
         for i in tab.positions(self.clause_words):
             w = lowers[i]
             if w in terminators:
                 clause_marks[i] = 1
                 continue
-            for rest in multi_rest.get(w, ()):  # "and then", "followed by"
+            if i + 1 < n and lowers[i + 1] in multi_next.get(w, ()):  # "and then", "followed by"
+                clause_marks[i] = 1
+                continue
+            for rest in multi_long.get(w, ()):
                 if lowers[i + 1 : i + 1 + len(rest)] == rest:
                     clause_marks[i] = 1
                     break
+        # the ids: running sums of the marks less one (the first token's mark, 1, left out of the sum instead)
+        starts[0] = clause_marks[0] = 0
+        sent_id = list(accumulate(starts))
+        clause_id = list(accumulate(clause_marks))
+        starts[0] = 1
         marks = numpy.frombuffer(starts, dtype=numpy.uint8)
-        sent_id = (marks.cumsum() - 1).tolist()
-        clause_id = (numpy.frombuffer(clause_marks, dtype=numpy.uint8).cumsum() - 1).tolist()
         doc.from_array([SENT_START], marks.astype(numpy.uint64).reshape(-1, 1))  # type: ignore[arg-type]
         doc.user_data.update(sent_id=sent_id, clause_id=clause_id, dictation=dictation)
         return doc

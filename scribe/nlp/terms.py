@@ -4,8 +4,6 @@ therapies…) matched on ``token.norm_`` with one PhraseMatcher. Sets ``doc.user
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -23,9 +21,6 @@ def _plural(word: str) -> str:
     if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
         return word[:-1] + "ies"
     return word + "s"
-
-
-_START, _END = attrgetter("start"), attrgetter("end")
 
 
 class TermMatcher:
@@ -81,31 +76,37 @@ class TermMatcher:
                 by_label[info[0]] = [(start - end, start, k, end, info)]
             else:
                 got.append((start - end, start, k, end, info))
-        terms: list[Term] = []
-        fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
-        any_fuzzy = bool(fuzzy_idx)
-        text, idx, ends = tab.text, tab.idx, tab.ends
+        # kept spans as (start, -end, number, end, info): sorted as they are, by start, longer first, then in
+        # the order kept (label by label); a Term is made for each in that order
+        kept: list[tuple[int, int, int, int, tuple[str, str | None, str]]] = []
         for spans in by_label.values():
+            if len(spans) == 1:
+                _, start, _, end, info = spans[0]
+                kept.append((start, -end, len(kept), end, info))
+                continue
             # keep spans that overlap nothing kept (as filter_spans). Kept spans are at least as long as any
             # later one, so a later span overlaps a kept one exactly when its first or last token is taken.
-            if len(spans) > 1:
-                spans.sort()
+            spans.sort()
             taken: set[int] = set()
-            for _, start, _, end, (label, value, rule) in spans:
+            for _, start, _, end, info in spans:
                 if start in taken or end - 1 in taken:
                     continue
                 if end - start == 1:
                     taken.add(start)
                 else:
                     taken.update(range(start, end))
-                s_char, e_char = idx[start], ends[end - 1]
-                terms.append(Term(
-                    label, value, start, end, s_char, e_char, text[s_char:e_char],
-                    any_fuzzy and any(i in fuzzy_idx for i in range(start, end)), rule,
-                ))
-        # by start, longer first (two stable C-level sorts: the same order as a (start, -end) key)
-        terms.sort(key=_END, reverse=True)
-        terms.sort(key=_START)
+                kept.append((start, -end, len(kept), end, info))
+        kept.sort()
+        fuzzy_idx: set[int] = doc.user_data.get("fuzzy", set())
+        any_fuzzy = bool(fuzzy_idx)
+        text, idx, ends = tab.text, tab.idx, tab.ends
+        terms: list[Term] = []
+        for start, _, _, end, (label, value, rule) in kept:
+            s_char, e_char = idx[start], ends[end - 1]
+            terms.append(Term(
+                label, value, start, end, s_char, e_char, text[s_char:e_char],
+                any_fuzzy and any(i in fuzzy_idx for i in range(start, end)), rule,
+            ))
         doc.user_data["terms"] = terms
         doc.user_data["cue_matches"] = cue_matches
         return doc
