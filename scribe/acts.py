@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ActPatterns:
-    cement_words: re.Pattern[str]  # delivery, observed and nonvertebral words, a named group each
+    delivery: re.Pattern[str]  # cement delivered ("injected", "3 mL")
+    observed: re.Pattern[str]  # cement only seen ("identified", "from the prior")
     nonvertebral: re.Pattern[str]
     access: re.Pattern[str]
     other_use: re.Pattern[str]
@@ -50,10 +51,8 @@ def _alt(patterns: list[str], *, ignorecase: bool = True) -> re.Pattern[str]:
 
 def compile_act_patterns(lex: ActsLexicon) -> ActPatterns:
     return ActPatterns(
-        cement_words=re.compile("|".join(
-            f"(?P<{name}>{'|'.join(f'(?:{p})' for p in ps) or '(?!)'})" for name, ps in
-            (("observed", lex.cement_observed), ("nonvertebral", lex.nonvertebral_target),
-             ("delivery", lex.cement_delivery)))),
+        delivery=_alt(lex.cement_delivery, ignorecase=False),
+        observed=_alt(lex.cement_observed, ignorecase=False),
         nonvertebral=_alt(lex.nonvertebral_target, ignorecase=False),
         access=_alt(lex.access_predicate, ignorecase=False),
         other_use=_alt(lex.access_other_use, ignorecase=False),
@@ -159,6 +158,8 @@ class _Clauses:
         self._sent_ends: dict[int, list[int]] = {}
         self._anchored: dict[int, bool] = {}
         self._usable: dict[int, bool] = {}
+        self._usable_in: dict[int, tuple[list[LevelMention], list[int], list[int]]] = {}
+        self._group_levels: dict[int, list[str]] = {}
 
     def usable(self, m: LevelMention) -> bool:
         """Whether a level mention can be an act's level: not another level's ("the old L2 fracture"), not a
@@ -167,6 +168,44 @@ class _Clauses:
         if got is None:
             got = self._usable[id(m)] = not self.v.flags(m.start, m.end, _NOT_THIS)
         return got
+
+    def usable_in(self, cid: int) -> tuple[list[LevelMention], list[int], list[int]]:
+        """The usable level mentions of a clause, their start tokens and their indices among all the clause's
+        mentions (once per clause)."""
+        got = self._usable_in.get(cid)
+        if got is None:
+            keep = [(k, m) for k, m in enumerate(self._levels.get(cid, ())) if self.usable(m)]
+            got = self._usable_in[cid] = ([m for _, m in keep], [m.start for _, m in keep], [k for k, _ in keep])
+        return got
+
+    def group_levels(self, m: LevelMention) -> list[str]:
+        """The levels of ``m``'s group ("T10 and L2"), once per mention (shared: never changed)."""
+        got = self._group_levels.get(id(m))
+        if got is None:
+            got = self._group_levels[id(m)] = self.v.group_of(m).levels
+        return got
+
+    def nearest(self, t: Term, cid: int) -> list[str]:
+        """``_nearest_levels`` over the clause's mentions, from its usable ones: the last usable mention before
+        ``t`` and the first from it, each only if it lies within ``_NEAR`` mentions of ``t`` (as the scan of
+        ``_nearest_levels`` looks no further), the nearer of the two; two bisections."""
+        starts = self.starts(cid)
+        if not starts:
+            return []
+        mentions, ustarts, uraw = self.usable_in(cid)
+        i = bisect_left(starts, t.start)
+        j = bisect_left(ustarts, t.start)
+        left = mentions[j - 1] if j > 0 and uraw[j - 1] >= i - _NEAR else None
+        right = mentions[j] if j < len(mentions) and uraw[j] < i + _NEAR else None
+        if left is None:
+            if right is None:
+                return []
+            best = right
+        elif right is not None and right.start - t.end < t.start - left.end:
+            best = right
+        else:
+            best = left
+        return self.group_levels(best)
 
     def window(self, t: Term, width: int = _WINDOW) -> str:
         """The words of ``t``'s sentence within ``width`` tokens of it, lower-cased: a long sentence (a note with
@@ -272,7 +311,8 @@ def build_acts(v: View) -> list[Act]:
     lower_text = tab.lower_text if len(tab.lower_text) == len(text) else None
     boxes = bool(v.form.boxes)
     usable = clauses.usable
-    cement_words, side_rx = pats.cement_words.finditer, _SIDE_RX.search
+    delivery, observed, nonvertebral = pats.delivery.search, pats.observed.search, pats.nonvertebral.search
+    side_rx = _SIDE_RX.search
     for t in terms:
         kind = _OBJECT_LABELS[t.label]
         start, end = t.start, t.end
@@ -296,8 +336,8 @@ def build_acts(v: View) -> list[Act]:
             else:
                 ctext = text[idx[lo] : tok_ends[hi - 1]].lower()
         if kind == "cement":
-            found = {m.lastgroup for m in cement_words(ctext)}
-            if "delivery" not in found or "observed" in found or "nonvertebral" in found or sid in screw_sents:
+            # delivered: a delivery word, and no word of an observation or of another bone, in the window
+            if sid in screw_sents or not delivery(ctext) or observed(ctext) or nonvertebral(ctext):
                 continue
             # cement goes into a vertebral body or the sacrum: its clause names a level, or its sentence a
             # body, the sacrum, a needle or a cavity device, or an earlier act of its paragraph reached the bone
@@ -316,7 +356,7 @@ def build_acts(v: View) -> list[Act]:
             polarity = "negated"  # "Biopsy: [ ] Yes [x] No"
         if kind == "cement" and _may_stop(ctext) and pats.incomplete.search(ctext):
             polarity = "negated"  # "cancelled before any cement was injected", "no cement was given"
-        levels = _nearest_levels(v, t, clauses.levels(cid), clauses.starts(cid), usable)
+        levels = clauses.nearest(t, cid)
         if not levels:
             # "T12: bipedicular cannulas, balloons inflated; PMMA 4 mL": the level that opens the sentence
             before = clauses.last_in_sentence_before(t)
