@@ -313,12 +313,12 @@ class View:
     def _level_groups(self) -> list[LevelGroup]:
         groups: list[LevelGroup] = []
         joiners = _JOINERS
+        lowers, sent_id = self.tab.lowers, self.sent_id
         for m in self.levels:
             if groups:
                 last = groups[-1].mentions[-1]
-                between = self.tab.lowers[last.end : m.start]
-                if len(between) <= 3 and all(w in joiners for w in between) and \
-                        self.sent_id[last.start] == self.sent_id[m.start]:
+                if m.start - last.end <= 3 and all(w in joiners for w in lowers[last.end : m.start]) and \
+                        sent_id[last.start] == sent_id[m.start]:
                     groups[-1].mentions.append(m)
                     continue
             groups.append(LevelGroup([m]))
