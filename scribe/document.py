@@ -248,28 +248,28 @@ def classify(v: View, acts: list[Act], performed: list[Evidence], named: bool) -
 def _field_kinds(text: str, pats: DocumentPatterns) -> tuple[set[str], set[str], bool, tuple[int, int]]:
     """The hospital-stay and clinical-note field labels of the note's lines, whether any line is a procedure
     record's field, and the span of the first stay label (each line matched at its start: no search through the
-    note)."""
+    note; a line's label is what comes before its first colon within 60 characters)."""
     stay: set[str] = set()
     clinical: set[str] = set()
     procedure = False
     first = (0, 0)
     start = 0
-    n = len(text)
-    while start < n:
-        end = text.find("\n", start)
-        end = n if end == -1 else end
-        colon = text.find(":", start, min(end, start + 60))
+    stay_match, clinical_match, procedure_match = (pats.stay_fields.match, pats.clinical_fields.match,
+                                                   pats.procedure_fields.match)
+    for line in text.split("\n"):
+        colon = line.find(":", 0, 60)
         if colon != -1:
-            m = pats.stay_fields.match(text, start, colon + 1)
+            end = start + colon + 1
+            m = stay_match(text, start, end)
             if m is not None:
                 if not stay:
                     first = (m.start(), m.end())
                 stay.add(m.group(0).strip().lower())
-            elif (c := pats.clinical_fields.match(text, start, colon + 1)) is not None:
+            elif (c := clinical_match(text, start, end)) is not None:
                 clinical.add(c.group(0).strip().lower())
-            elif not procedure and pats.procedure_fields.match(text, start, colon + 1) is not None:
+            elif not procedure and procedure_match(text, start, end) is not None:
                 procedure = True
-        start = end + 1
+        start += len(line) + 1
     return stay, clinical, procedure, first
 
 
