@@ -197,15 +197,8 @@ class _Clauses:
         j = bisect_left(ustarts, t.start)
         left = mentions[j - 1] if j > 0 and uraw[j - 1] >= i - _NEAR else None
         right = mentions[j] if j < len(mentions) and uraw[j] < i + _NEAR else None
-        if left is None:
-            if right is None:
-                return []
-            best = right
-        elif right is not None and right.start - t.end < t.start - left.end:
-            best = right
-        else:
-            best = left
-        return self.group_levels(best)
+        best = _nearer(t, left, right)
+        return self.group_levels(best) if best is not None else []
 
     def window(self, t: Term, width: int = _WINDOW) -> str:
         """The words of ``t``'s sentence within ``width`` tokens of it, lower-cased: a long sentence (a note with
@@ -279,15 +272,17 @@ def _nearest_levels(v: View, t: Term, mentions: list[LevelMention], starts: list
         if usable(mentions[k]):
             right = mentions[k]
             break
+    best = _nearer(t, left, right)
+    return v.group_of(best).levels if best is not None else []  # a new list
+
+
+def _nearer(t: Term, left: LevelMention | None, right: LevelMention | None) -> LevelMention | None:
+    """Of the mention before ``t`` and the one after it, the nearer (the one before on a tie)."""
     if left is None:
-        if right is None:
-            return []
-        best = right
-    elif right is not None and right.start - t.end < t.start - left.end:
-        best = right
-    else:
-        best = left
-    return v.group_of(best).levels  # a new list
+        return right
+    if right is not None and right.start - t.end < t.start - left.end:
+        return right
+    return left
 
 
 def build_acts(v: View) -> list[Act]:
