@@ -491,8 +491,15 @@ class SectionDetector:
             starts, ends = _SPOKEN_RUN_IN_START, _SPOKEN_SENTENCE_END
         else:
             starts, ends, scanned = _SPOKEN_RUN_IN_START_LOWER, _SPOKEN_SENTENCE_END_LOWER, ascii_lower
+        checked = False  # whether the rest of the line was looked at for act words
         for m in starts.finditer(scanned, body, stop):
             pos = m.end()
+            if not checked:
+                # every act sentence holds an act word: when the rest of the line holds none (most fields' lines),
+                # none of its sentences is one and nothing is added (one check, not one per sentence)
+                checked = True
+                if not may_contain(text[pos:stop], _ACT_WORDS):
+                    break
             close = ends.search(scanned, pos, stop)
             sent_end = close.end() if close is not None else stop
             sentence = text[pos:sent_end]

@@ -117,6 +117,11 @@ class Splitter:
             w: long for w, rests in self.multi_rest.items() if (long := [r for r in rests if len(r) > 1])}
         self.spoken_multi_first = {m[0] for m in self.spoken_multi}
         self.clause_words = frozenset(self.terminators | self.multi_first)
+        # the sentence breakers (a dictation's spoken ones too) and, with the clause words, the words looked up
+        # in one pass over the tokens
+        self.spoken_breakers = frozenset(_FINAL | {";"} | self.spoken_breaks)
+        self.wanted = frozenset(_FINAL | self.clause_words)
+        self.spoken_wanted = frozenset(self.spoken_breakers | self.clause_words)
         flat = lexicon.normalization.flat_sentences
         self.joiners = frozenset(flat.joiners)
         self.subjects = frozenset(flat.subjects)
@@ -154,10 +159,12 @@ class Splitter:
                 if 0 < i < n and tok_section[i] != tok_section[i - 1]:
                     starts[i] = 1
         # sentence-final punctuation (and spoken punctuation in dictation)
-        breakers = _FINAL | ({";"} | self.spoken_breaks if dictation else set())
+        breakers = self.spoken_breakers if dictation else _FINAL
+        # the breakers' and the clause words' tokens in one lookup (one pass over the tokens, not two)
+        hits = tab.positions(self.spoken_wanted if dictation else self.wanted)
         last = n - 1
-        for i in tab.positions(breakers):
-            if i == last:
+        for i in hits:
+            if i == last or lowers[i] not in breakers:
                 continue
             if lowers[i] == "." and i > 0 and (lowers[i - 1] in _ABBREVIATIONS or
                                                (len(lowers[i - 1]) == 1 and lowers[i - 1].isalpha())):
@@ -190,8 +197,11 @@ class Splitter:
                         starts[i + k] = 1
         clause_marks = bytearray(starts)
         terminators, multi_next, multi_long = self.terminators, self.multi_next, self.multi_long
-        for i in tab.positions(self.clause_words):
+        clause_words = self.clause_words
+        for i in hits:
             w = lowers[i]
+            if w not in clause_words:
+                continue
             if w in terminators:
                 clause_marks[i] = 1
                 continue

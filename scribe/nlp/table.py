@@ -8,7 +8,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy
 from spacy.attrs import IDX, NORM, SPACY
 from spacy.tokens import Doc
 
@@ -40,14 +39,12 @@ class TokenTable:
             return cls(text, [], [], [], [], lower_text)
         lexeme_norms = fresh and text.isascii() and "`" not in text
         # IDX and SPACY are fields of the token itself (LENGTH is the lexeme's, twice as slow to read); a
-        # token ends where the next begins, less the one space it may carry
+        # token ends where the next begins, less the one space it may carry (unsigned arithmetic: the next
+        # token starts after this one, so no difference is negative)
         rows = doc.to_array([IDX, SPACY] if lexeme_norms else [IDX, SPACY, NORM])
-        starts = rows[:, 0].astype(numpy.int64)
-        stops = numpy.empty_like(starts)
-        stops[:-1] = starts[1:]
-        stops[-1] = len(text)
-        idx = starts.tolist()
-        ends = (stops - rows[:, 1].astype(numpy.int64)).tolist()
+        idx: list[int] = rows[:, 0].tolist()
+        ends: list[int] = (rows[1:, 0] - rows[:-1, 1]).tolist()
+        ends.append(len(text) - int(rows[-1, 1]))
         if len(lower_text) == len(text) and "\u03a3" not in text:
             # lower-casing went character by character (no final sigma, no length change): each token's
             # lower-case form is the same slice of the lower-cased text
