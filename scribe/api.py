@@ -7,33 +7,17 @@ notebooks). Both are also ``scribe.extract`` and ``scribe.extract_many``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scribe.models import Extraction, copy_with
 from scribe.notes import DEFAULT_MAX_BYTES, Note, NoteError, find_date_of_service, read_note
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from spacy.tokens import Doc
-
-    from scribe.models import Answer, BilledLine, Proposal
-
-    _Stages = tuple[int, Callable[[str, date | None], Doc], Callable[..., Extraction],
-                    Callable[[Extraction, str], Extraction], Callable[[str], list[BilledLine]]]
-
-# The pipeline's stages, imported on the first ``extract`` (so ``import scribe.api`` loads neither spaCy nor the
-# rules) and kept here: an import statement in the function costs a module lookup and a fromlist check on
-# every call. Replacing ``scribe.nlp.analyse`` and the like after that first call does not reach ``extract``;
-# ``apply_coding`` is looked up at each call as before (the tests replace it).
-_stages: _Stages | None = None
-_propose: Callable[[Extraction, Sequence[Answer], str], Proposal] | None = None
 
 
 def extract(
@@ -54,25 +38,20 @@ def extract(
     limit (``--max-bytes``), on the text's UTF-8 length: a longer text raises ``NoteError`` (one line,
     naming the source or note id and the sizes, never the text); ``None`` lifts it.
     """
-    max_chars, analyse, resolve, mark_uncertain_indication, find_billed = _stages or _load_stages()
+    from scribe.coding.billing import find_billed
+    from scribe.coding.certainty import mark_uncertain_indication
+    from scribe.nlp import MAX_CHARS, analyse
+    from scribe.resolvers import resolve
+
     if max_bytes is not None and len(text) > max_bytes // 4:  # a character is at most 4 bytes of UTF-8
         if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
             raise NoteError(source or note_id, f"text too large (over the {max_bytes}-byte limit)")
-    if len(text) > max_chars:
-        text = text[:max_chars]
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
     if not text.isascii():
         text = _encodable(text)
     dos = date_of_service or find_date_of_service(text)
-
-    # Python's cyclic garbage collector rests while a note is analysed, resolved and coded. The analysis
-    # allocates hundreds of thousands of objects that live until it ends (tokens' strings, terms, mentions,
-    # flags), and every collection meanwhile walks them all again: on 1 MB notes that made the time grow like
-    # n^1.2-1.4 and nearly doubled it (measured with benchmarks/pathological.py). Nothing is lost: the collector
-    # runs again afterwards. (A try/finally, not a context manager: cheaper on every call.)
-    pause = gc.isenabled()
-    if pause:
-        gc.disable()
-    try:
+    with _collector_paused():
         doc = analyse(text, dos)
         extraction = resolve(doc, note_id=note_id, source=source, date_of_service=dos, keep_mentions=mentions)
         del doc  # the Doc and its tables are freed here, while the collector still rests
@@ -81,22 +60,7 @@ def extract(
             extraction.billed = find_billed(text)
         if with_codes:
             extraction = apply_coding(extraction, payer=payer)
-    finally:
-        if pause:
-            gc.enable()
     return extraction
-
-
-def _load_stages() -> _Stages:
-    """Import the pipeline's stages and keep them in ``_stages`` (see there)."""
-    global _stages
-    from scribe.coding.billing import find_billed
-    from scribe.coding.certainty import mark_uncertain_indication
-    from scribe.nlp import MAX_CHARS, analyse
-    from scribe.resolvers import resolve
-
-    _stages = (MAX_CHARS, analyse, resolve, mark_uncertain_indication, find_billed)
-    return _stages
 
 
 def extract_many(texts: Iterable[str], n_process: int = 1, *, note_ids: Iterable[str] | None = None,
@@ -124,6 +88,23 @@ def _extract_one(text: str, note_id: str, options: dict[str, Any]) -> Extraction
     return extract(text, note_id=note_id, **options)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a note is analysed, resolved and coded. The analysis
+    allocates hundreds of thousands of objects that live until it ends (tokens' strings, terms, mentions, flags),
+    and every collection meanwhile walks them all again: on 1 MB notes that made the time grow like n^1.2-1.4
+    and nearly doubled it (measured with benchmarks/pathological.py). Nothing is lost: the collector runs
+    again afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _encodable(text: str) -> str:
     """The text with any lone surrogate (which no decoded file holds, but a caller's string may, and
     spaCy cannot store) replaced by U+FFFD, one character for one, so every offset stays the same."""
@@ -138,12 +119,9 @@ def _encodable(text: str) -> str:
 
 def apply_coding(extraction: Extraction, payer: str = "medicare") -> Extraction:
     """Fill ``codes``, ``diagnoses`` and ``flags`` from the coding engine (in a copy of ``extraction``)."""
-    global _propose
-    if _propose is None:  # imported once, on first use (see ``_stages``)
-        from scribe.coding.engine import propose
+    from scribe.coding import propose
 
-        _propose = propose
-    proposal = _propose(extraction, [], payer)  # flags include the note's own billing lines
+    proposal = propose(extraction, [], payer)  # flags include the note's own billing lines
     return copy_with(extraction, {"codes": proposal.codes, "diagnoses": proposal.diagnoses,
                                   "flags": proposal.flags})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -138,32 +139,17 @@ class View:
         self.mentions: list[Mention] = []
         self._cues = cue_index(doc)
         self._para_starts: list[int] | None = None  # made on first use (paragraph)
-        # the terms by label and by sentence, the level mentions by sentence (one pass each, in text order)
-        by_label: dict[str, list[Term]] = {}
-        sent_terms: dict[int, list[Term]] = {}
+        # the terms by label and by sentence, the level mentions by sentence (in text order; read with .get)
+        by_label: defaultdict[str, list[Term]] = defaultdict(list)
+        sent_terms: defaultdict[int, list[Term]] = defaultdict(list)
+        sent_levels: defaultdict[int, list[LevelMention]] = defaultdict(list)
         sent_id = self.sent_id
         for t in self.terms:
-            got = by_label.get(t.label)
-            if got is None:
-                by_label[t.label] = [t]
-            else:
-                got.append(t)
-            sid = sent_id[t.start]
-            got = sent_terms.get(sid)
-            if got is None:
-                sent_terms[sid] = [t]
-            else:
-                got.append(t)
-        self._by_label, self._sent_terms = by_label, sent_terms
-        sent_levels: dict[int, list[LevelMention]] = {}
+            by_label[t.label].append(t)
+            sent_terms[sent_id[t.start]].append(t)
         for m in self.levels:
-            sid = sent_id[m.start]
-            got_levels = sent_levels.get(sid)
-            if got_levels is None:
-                sent_levels[sid] = [m]
-            else:
-                got_levels.append(m)
-        self._sent_levels = sent_levels
+            sent_levels[sent_id[m.start]].append(m)
+        self._by_label, self._sent_terms, self._sent_levels = by_label, sent_terms, sent_levels
         self.groups = self._level_groups()
         self._group_index: dict[tuple[int, int], LevelGroup] | None = None
         self._sent_label_terms: dict[tuple[int, str], list[Term]] = {}
