@@ -24,6 +24,7 @@ from scribe.store import ReviewStore
 textual = pytest.importorskip("textual")
 
 from textual.pilot import Pilot  # noqa: E402
+from tui_support import ready  # noqa: E402
 
 from scribe.tui.app import ReviewApp  # noqa: E402
 from scribe.tui.screens.confirm import ConfirmScreen  # noqa: E402
@@ -46,14 +47,6 @@ def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-async def ready(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    for _ in range(600):
-        if getattr(app, "loaded", False):
-            break
-        await pilot.pause(0.02)
-    assert app.loaded
-    await pilot.pause()
 
 
 def test_three_users_walkthrough_end_to_end(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tui_support import record_notifications, wait_loaded
 
 from scribe import batch
 from scribe.api import extract
@@ -322,18 +323,9 @@ def test_review_addendum_of_a_note_named_like_markup(tmp_path: Path) -> None:
 
     async def go() -> None:
         app = ReviewApp([note], user="dr_test", store_path=tmp_path / "s.sqlite3")
-        real = app.notify
-
-        def spy(message: str, **kw: object) -> None:
-            shown.append(message)
-            real(message, **kw)  # type: ignore[arg-type]
-
-        app.notify = spy  # type: ignore[method-assign]
+        record_notifications(app, shown)
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(600):
-                if app.loaded:
-                    break
-                await pilot.pause(0.02)
+            await wait_loaded(pilot)
             await pilot.press("a", "1", "enter")
             await pilot.pause()
             await pilot.press(*"3 months", "enter")
@@ -428,10 +420,7 @@ def test_review_note_view_shows_a_notes_escape_sequences_without_moving_highligh
     async def go() -> None:
         app = ReviewApp([note], user="dr_test", store_path=tmp_path / "s.sqlite3")
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(600):
-                if app.loaded:
-                    break
-                await pilot.pause(0.02)
+            await wait_loaded(pilot)
             await pilot.pause()
             view = app.screen.query_one(NoteView)
             lines.extend(view._render_line(i).plain for i in range(len(view._lines)))

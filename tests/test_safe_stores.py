@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tui_support import record_notifications, wait_loaded
 from typer.testing import CliRunner
 
 from scribe.cli import app as cli_app
@@ -313,18 +314,9 @@ def test_two_reviewers_in_the_review_app_a_stale_attestation_is_refused_and_ever
 
     async def go() -> None:
         app = ReviewApp([note], user="dr_a")
-        real = app.notify
-
-        def spy(message: str, **kw: Any) -> None:
-            shown.append(message)
-            real(message, **kw)
-
-        app.notify = spy  # type: ignore[method-assign]
+        record_notifications(app, shown)
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(600):
-                if app.loaded:
-                    break
-                await pilot.pause(0.02)
+            await wait_loaded(pilot)
             await pilot.press("a")
             await pilot.press(*"fluoro", "enter")
             await pilot.pause()
@@ -364,18 +356,9 @@ def test_review_app_says_in_one_line_why_an_attestation_failed_and_records_nothi
 
     async def go() -> None:
         app = ReviewApp([note], user="dr_a", store_path=store)
-        real = app.notify
-
-        def spy(message: str, **kw: Any) -> None:
-            shown.append(message)
-            real(message, **kw)
-
-        app.notify = spy  # type: ignore[method-assign]
+        record_notifications(app, shown)
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(600):
-                if app.loaded:
-                    break
-                await pilot.pause(0.02)
+            await wait_loaded(pilot)
             await pilot.press("a")
             await pilot.press(*"fluoro", "enter")
             await pilot.pause(0.35)
@@ -428,18 +411,9 @@ def test_an_answer_saved_after_another_reviewers_shows_it_and_reloads(tmp_path: 
 
     async def go() -> None:
         app = ReviewApp([note], user="dr_a")
-        real = app.notify
-
-        def spy(message: str, **kw: Any) -> None:
-            shown.append(message)
-            real(message, **kw)
-
-        app.notify = spy  # type: ignore[method-assign]
+        record_notifications(app, shown)
         async with app.run_test(size=(100, 30)) as pilot:
-            for _ in range(600):
-                if app.loaded:
-                    break
-                await pilot.pause(0.02)
+            await wait_loaded(pilot)
             with ReviewStore(store) as sb:  # B answers while A's screen is open at revision 0
                 b = load_note(note, sb, "medicare")
                 sb.save(b.note_id, [_answer("guidance", ["ct"], "dr_b")], identity=b.identity,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.make_fixtures import b64, bundle, docref, hl7_escape, mdm_message, oru_message
+from tui_support import wait_loaded
 from typer.testing import CliRunner
 
 from scribe.api import extract_note
@@ -367,10 +368,7 @@ def test_review_app_queues_the_notes_of_an_hl7_feed(tmp_path: Path) -> None:
 
     async def go() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            for _ in range(600):
-                if app.loaded:
-                    break
-                await pilot.pause(0.02)
+            await wait_loaded(pilot)
             assert app.loaded
             assert [s.note_id for s in app.states] == ["DOC-A", "DOC-D", "ORD-B", "feed-3"]  # errors last
             assert app.states[-1].error.endswith("message 3: no OBX text (no OBX segment of type TX, FT or ST)")

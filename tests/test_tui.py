@@ -20,6 +20,7 @@ textual = pytest.importorskip("textual")
 
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
+from tui_support import ready  # noqa: E402
 
 from scribe.tui.app import ReviewApp  # noqa: E402
 from scribe.tui.bindings import KEYS, keys_for  # noqa: E402
@@ -59,14 +60,6 @@ def run(test: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(test())
 
 
-async def ready(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    for _ in range(600):
-        if getattr(app, "loaded", False):
-            break
-        await pilot.pause(0.02)
-    assert app.loaded, "the notes were not loaded in time"
-    await pilot.pause()
 
 
 def make_app(paths: list[Path], **kw: Any) -> ReviewApp:
